@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { AlreadyExistsError, IcebergError, NotFoundError } from '../errors.ts';
+import type { FileIO, WriteOptions } from './file-io.ts';
+
+/** `file:///a/b` or `/a/b` → `/a/b`. */
+export function toLocalPath(path: string): string {
+  if (path.startsWith('file:'))
+    return fileURLToPath(path.startsWith('file://') ? path : `file://${path.slice(5)}`);
+  if (path.startsWith('/')) return path;
+  throw new IcebergError('INVALID_ARGUMENT', `not a local path: ${path}`, { context: { path } });
+}
+
+/** `/a/b` → `file:///a/b` (already-URIs pass through). */
+export function toFileUri(path: string): string {
+  return path.startsWith('file:') ? path : pathToFileURL(path).href;
+}
+
+/** FileIO over the local filesystem. `ifAbsent` writes go to a temp file that is then
+ * hard-linked into place: link(2) fails with EEXIST if the target exists, so exactly one
+ * of several racing writers wins and readers never see a partial file. */
+export class LocalFileIO implements FileIO {
+  async read(path: string): Promise<Uint8Array> {
+    try {
+      const buf = await readFile(toLocalPath(path));
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new NotFoundError(`file not found: ${path}`, { path });
+      throw new IcebergError('IO', `cannot read ${path}: ${(e as Error).message}`, {
+        cause: e,
+        retryable: true,
+      });
+    }
+  }
+
+  async write(path: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
+    const target = toLocalPath(path);
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = join(dirname(target), `.${randomUUID()}.tmp`);
+    const fh = await open(tmp, 'wx');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      if (options.ifAbsent) {
+        try {
+          await link(tmp, target);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+            throw new AlreadyExistsError(`file already exists: ${path}`, { path });
+          throw e;
+        }
+      } else {
+        await rename(tmp, target);
+      }
+    } finally {
+      if (options.ifAbsent) await unlink(tmp).catch(() => {});
+    }
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await stat(toLocalPath(path));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    await rm(toLocalPath(path), { force: true, recursive: true });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const local = toLocalPath(prefix);
+    const uri = prefix.startsWith('file:');
+    let entries: string[];
+    try {
+      entries = (await readdir(local, { recursive: true, withFileTypes: true }))
+        .filter((d) => d.isFile())
+        .map((d) => join(d.parentPath, d.name));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    return entries.sort().map((p) => (uri ? toFileUri(p) : p));
+  }
+}
+
+/** Small helper for callers that want plain text files. */
+export async function writeText(
+  io: FileIO,
+  path: string,
+  text: string,
+  options?: WriteOptions,
+): Promise<void> {
+  await io.write(path, new TextEncoder().encode(text), options);
+}

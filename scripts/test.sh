@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, set-up included: installs Node packages (pnpm, pinned), the
+# Python readers (project-local .venv), then runs lint, typecheck and every vitest
+# project (unit + integration/interop). Ends with one plain line: "N passed, N failed".
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+pnpm() { bash "$root/scripts/pnpm.sh" "$@"; }
+
+echo "== install (pnpm, frozen lockfile)"
+pnpm install --frozen-lockfile --reporter=append-only || { echo "0 passed, 1 failed"; exit 1; }
+echo "== python readers (.venv)"
+KICE_PYTHON="$(bash test/infra/python-env.sh)" || { echo "0 passed, 1 failed"; exit 1; }
+export KICE_PYTHON
+
+status=0
+echo "== lint"
+pnpm exec biome check . || status=1
+echo "== typecheck"
+pnpm -r --if-present run typecheck || status=1
+
+echo "== tests"
+report="$(mktemp -d)/vitest.json"
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=1
+
+node -e '
+const fs = require("node:fs");
+let passed = 0, failed = 0, skipped = 0;
+try {
+  const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+  passed = r.numPassedTests; failed = r.numFailedTests + (r.numFailedTestSuites || 0);
+  skipped = (r.numPendingTests || 0) + (r.numTodoTests || 0);
+} catch { failed = 1; }
+if (process.argv[2] !== "0" && failed === 0) failed = 1; // lint/typecheck failure
+console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$report" "$status"
+exit $status

@@ -1,0 +1,256 @@
+/**
+ * BigInt-safe JSON for table metadata: snapshot IDs are 63-bit longs (> 2^53), which
+ * `JSON.parse` would round.
+ *
+ * `parseJson` reads every integer literal outside the safe-integer range as a bigint (all
+ * other numbers stay numbers); `stringifyJson` writes bigints as bare integer literals.
+ * Otherwise both follow RFC 8259 / JSON.parse / JSON.stringify.
+ */
+import { IcebergError } from '../errors.ts';
+
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const ESCAPES: Record<string, string> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+};
+const NUMBER_RE = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+
+class Parser {
+  private pos = 0;
+  constructor(private readonly text: string) {}
+
+  fail(msg: string): never {
+    throw new IcebergError('INVALID_ARGUMENT', `invalid JSON at offset ${this.pos}: ${msg}`, {
+      context: { offset: this.pos },
+    });
+  }
+
+  skipWs(): void {
+    while (this.pos < this.text.length && WS.has(this.text.charCodeAt(this.pos))) this.pos++;
+  }
+
+  parseDocument(): unknown {
+    const v = this.value();
+    this.skipWs();
+    if (this.pos < this.text.length) this.fail('unexpected trailing characters');
+    return v;
+  }
+
+  value(): unknown {
+    this.skipWs();
+    const c = this.text[this.pos];
+    switch (c) {
+      case '{':
+        return this.object();
+      case '[':
+        return this.array();
+      case '"':
+        return this.string();
+      case 't':
+        return this.literal('true', true);
+      case 'f':
+        return this.literal('false', false);
+      case 'n':
+        return this.literal('null', null);
+      default:
+        if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
+        return this.fail(c === undefined ? 'unexpected end of input' : `unexpected "${c}"`);
+    }
+  }
+
+  literal<T>(word: string, v: T): T {
+    if (!this.text.startsWith(word, this.pos)) this.fail(`expected ${word}`);
+    this.pos += word.length;
+    return v;
+  }
+
+  number(): number | bigint {
+    NUMBER_RE.lastIndex = this.pos;
+    const m = NUMBER_RE.exec(this.text);
+    if (!m) return this.fail('invalid number');
+    this.pos += m[0].length;
+    const n = Number(m[0]);
+    if (m[1] === undefined && m[2] === undefined && !Number.isSafeInteger(n)) return BigInt(m[0]);
+    return n;
+  }
+
+  string(): string {
+    const text = this.text;
+    let i = this.pos + 1;
+    let out = '';
+    let start = i;
+    for (;;) {
+      if (i >= text.length) {
+        this.pos = i;
+        this.fail('unterminated string');
+      }
+      const c = text.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c < 0x20) {
+        this.pos = i;
+        this.fail('control character in string');
+      }
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        if (e === 'u') {
+          const hex = text.slice(i + 2, i + 6);
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
+            this.pos = i;
+            this.fail('invalid \\u escape');
+          }
+          out += String.fromCharCode(Number.parseInt(hex, 16));
+          i += 6;
+        } else {
+          const r = e === undefined ? undefined : ESCAPES[e];
+          if (r === undefined) {
+            this.pos = i;
+            this.fail('invalid escape');
+          }
+          out += r;
+          i += 2;
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    this.pos = i + 1;
+    return out + text.slice(start, i);
+  }
+
+  array(): unknown[] {
+    this.pos++;
+    const out: unknown[] = [];
+    this.skipWs();
+    if (this.text[this.pos] === ']') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value());
+      this.skipWs();
+      const c = this.text[this.pos++];
+      if (c === ']') return out;
+      if (c !== ',') {
+        this.pos--;
+        this.fail('expected , or ]');
+      }
+    }
+  }
+
+  object(): Record<string, unknown> {
+    this.pos++;
+    const out: Record<string, unknown> = {};
+    this.skipWs();
+    if (this.text[this.pos] === '}') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.skipWs();
+      if (this.text[this.pos] !== '"') this.fail('expected a string key');
+      const key = this.string();
+      this.skipWs();
+      if (this.text[this.pos] !== ':') this.fail('expected :');
+      this.pos++;
+      const v = this.value();
+      // defineProperty keeps a "__proto__" key as data instead of changing the prototype.
+      Object.defineProperty(out, key, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      this.skipWs();
+      const c = this.text[this.pos++];
+      if (c === '}') return out;
+      if (c !== ',') {
+        this.pos--;
+        this.fail('expected , or }');
+      }
+    }
+  }
+}
+
+/**
+ * Parses JSON text. Integer literals (no fraction, no exponent) that are not safe integers
+ * become bigint; every other number is a number. Throws IcebergError('INVALID_ARGUMENT')
+ * naming the offset of the first error.
+ */
+export function parseJson(text: string): unknown {
+  return new Parser(text).parseDocument();
+}
+
+function write(v: unknown, indent: string, cur: string, out: string[]): boolean {
+  switch (typeof v) {
+    case 'bigint':
+      out.push(v.toString());
+      return true;
+    case 'number':
+      out.push(Number.isFinite(v) ? String(v) : 'null');
+      return true;
+    case 'string':
+      out.push(JSON.stringify(v));
+      return true;
+    case 'boolean':
+      out.push(v ? 'true' : 'false');
+      return true;
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return false;
+  }
+  if (v === null) {
+    out.push('null');
+    return true;
+  }
+  const toJSON = (v as { toJSON?: () => unknown }).toJSON;
+  if (typeof toJSON === 'function') return write(toJSON.call(v), indent, cur, out);
+  const inner = cur + indent;
+  const nl = indent ? `\n${inner}` : '';
+  if (Array.isArray(v)) {
+    if (v.length === 0) {
+      out.push('[]');
+      return true;
+    }
+    out.push('[');
+    v.forEach((item, i) => {
+      if (i > 0) out.push(',');
+      out.push(nl);
+      if (!write(item, indent, inner, out)) out.push('null');
+    });
+    out.push(indent ? `\n${cur}]` : ']');
+    return true;
+  }
+  out.push('{');
+  let first = true;
+  for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
+    const mark = out.length;
+    out.push(first ? '' : ',', nl, JSON.stringify(k), indent ? ': ' : ':');
+    if (write(item, indent, inner, out)) first = false;
+    else out.length = mark;
+  }
+  out.push(first ? '}' : indent ? `\n${cur}}` : '}');
+  return true;
+}
+
+/**
+ * Serializes a value like JSON.stringify(value, null, indent), except that bigints are
+ * written as bare integer literals. Undefined properties are omitted; non-finite numbers
+ * become null.
+ */
+export function stringifyJson(value: unknown, indent?: number): string {
+  const out: string[] = [];
+  const pad = indent && indent > 0 ? ' '.repeat(Math.min(indent, 10)) : '';
+  if (!write(value, pad, '', out)) {
+    throw new IcebergError('INVALID_ARGUMENT', 'value has no JSON representation');
+  }
+  return out.join('');
+}

@@ -39,14 +39,14 @@ function readI128(words: Uint32Array, at: number): bigint {
 // ---------------------------------------------------------------- Arrow → values
 
 /** Value at logical index `i` of an Arrow Data, in the in-memory conventions. */
-function readValue(t: IcebergType, d: arrow.Data, i: number): unknown {
+export function arrowDataValue(t: IcebergType, d: arrow.Data, i: number): unknown {
   if (!d.getValid(i)) return null;
   if (typeof t !== 'string') {
     switch (t.type) {
       case 'struct': {
         const out: Record<string, unknown> = {};
         t.fields.forEach((f, k) => {
-          out[f.name] = readValue(f.type, d.children[k] as arrow.Data, i);
+          out[f.name] = arrowDataValue(f.type, d.children[k] as arrow.Data, i);
         });
         return out;
       }
@@ -55,7 +55,7 @@ function readValue(t: IcebergType, d: arrow.Data, i: number): unknown {
         const child = d.children[0] as arrow.Data;
         const out: unknown[] = [];
         for (let j = offs[i] ?? 0; j < (offs[i + 1] ?? 0); j++)
-          out.push(readValue(t.element, child, j));
+          out.push(arrowDataValue(t.element, child, j));
         return out;
       }
       case 'map': {
@@ -65,7 +65,7 @@ function readValue(t: IcebergType, d: arrow.Data, i: number): unknown {
         const vals = entries.children[1] as arrow.Data;
         const out = new Map<unknown, unknown>();
         for (let j = offs[i] ?? 0; j < (offs[i + 1] ?? 0); j++)
-          out.set(readValue(t.key, keys, j), readValue(t.value, vals, j));
+          out.set(arrowDataValue(t.key, keys, j), arrowDataValue(t.value, vals, j));
         return out;
       }
     }
@@ -104,7 +104,8 @@ function readValue(t: IcebergType, d: arrow.Data, i: number): unknown {
 /** All values of one Arrow column (every chunk), in the in-memory conventions. */
 export function arrowColumnToIceberg(type: IcebergType, vector: arrow.Vector): unknown[] {
   const out: unknown[] = [];
-  for (const d of vector.data) for (let i = 0; i < d.length; i++) out.push(readValue(type, d, i));
+  for (const d of vector.data)
+    for (let i = 0; i < d.length; i++) out.push(arrowDataValue(type, d, i));
   return out;
 }
 

@@ -254,3 +254,75 @@ export function stringifyJson(value: unknown, indent?: number): string {
   }
   return out.join('');
 }
+
+// ---------------------------------------------------------------- typed readers for metadata
+
+/** A JSON object as parsed by parseJson. */
+export type JsonObject = Record<string, unknown>;
+
+/** Throws IcebergError('INVALID_METADATA') naming the JSON path. */
+export function metadataError(path: string, rule: string): never {
+  throw new IcebergError('INVALID_METADATA', `${path}: ${rule}`, { context: { path } });
+}
+
+/** The value at `path` as an object. */
+export function expectObject(v: unknown, path: string): JsonObject {
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    metadataError(path, 'expected an object');
+  return v as JsonObject;
+}
+
+/** `o[key]` as an array (required). */
+export function arrayAt(o: JsonObject, key: string, path: string): unknown[] {
+  const v = o[key];
+  if (v === undefined) metadataError(`${path}${key}`, 'missing');
+  if (!Array.isArray(v)) metadataError(`${path}${key}`, 'expected an array');
+  return v;
+}
+
+/** `o[key]` as a string (required). */
+export function stringAt(o: JsonObject, key: string, path: string): string {
+  const v = o[key];
+  if (v === undefined) metadataError(`${path}${key}`, 'missing');
+  if (typeof v !== 'string') metadataError(`${path}${key}`, 'expected a string');
+  return v;
+}
+
+/** `o[key]` as a safe integer number (required unless `fallback` is given). */
+export function intAt(o: JsonObject, key: string, path: string, fallback?: number): number {
+  const v = o[key];
+  if (v === undefined || (v === null && fallback !== undefined)) {
+    if (fallback !== undefined) return fallback;
+    metadataError(`${path}${key}`, 'missing');
+  }
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+    metadataError(`${path}${key}`, 'expected an integer');
+  }
+  return v;
+}
+
+/** `o[key]` as a 64-bit integer bigint (required). */
+export function longAt(o: JsonObject, key: string, path: string): bigint {
+  const v = o[key];
+  if (v === undefined) metadataError(`${path}${key}`, 'missing');
+  if (typeof v === 'bigint') return v;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+    metadataError(`${path}${key}`, 'expected an integer');
+  }
+  return BigInt(v);
+}
+
+/** `o[key]` as a map of strings (absent → empty); numbers and booleans are stringified. */
+export function stringMapAt(o: JsonObject, key: string, path: string): Record<string, string> {
+  const v = o[key];
+  if (v === undefined || v === null) return {};
+  const src = expectObject(v, `${path}${key}`);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(src)) {
+    if (typeof x === 'string') out[k] = x;
+    else if (typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean')
+      out[k] = String(x);
+    else metadataError(`${path}${key}.${k}`, 'expected a string');
+  }
+  return out;
+}

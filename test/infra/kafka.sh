@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# A single-node Apache Kafka 4.x broker (KRaft, combined broker + controller) for kice's
+# integration tests, run from Maven Central jars (no release tarball).
+#
+# Usage: test/infra/kafka.sh start|stop|status
+#   start   fetch the jars once, format the storage once, start the broker in the
+#           background and wait until it answers a metadata request; idempotent. The last
+#           line on stdout is the bootstrap address, e.g. 127.0.0.1:19092.
+#   stop    SIGTERM, wait, then SIGKILL; idempotent.
+#   status  prints "running <address> (pid N)" and exits 0, or "stopped" and exits 3.
+#
+# Environment:
+#   KICE_STATE            state root (default <repo>/.state); the broker keeps its data,
+#                         logs, pid and config under $KICE_STATE/kafka
+#   KICE_KAFKA_PORT       client port on 127.0.0.1 (default 19092); controller = port + 1
+#   KICE_KAFKA_HEAP       JVM heap options (default "-Xms256m -Xmx1g")
+#   KICE_KAFKA_TIMEOUT    seconds to wait for readiness (default 120)
+#   XDG_CACHE_HOME        jars go to ${XDG_CACHE_HOME:-~/.cache}/kice/kafka-<version>/libs
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+conf="$here/kafka"
+version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$conf/pom.xml")"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/kice/kafka-$version"
+libs="$cache/libs"
+state="${KICE_STATE:-$root/.state}/kafka"
+port="${KICE_KAFKA_PORT:-19092}"
+cport=$((port + 1))
+addr="127.0.0.1:$port"
+pidfile="$state/kafka.pid"
+props="$state/server.properties"
+log="$state/logs/server.log"
+tools_log4j="-Dlog4j2.configurationFile=$conf/tools-log4j2.properties"
+
+say() { echo "kafka.sh: $*" >&2; }
+
+# True when pid $1 is a live (not zombie) process.
+alive() {
+  [ -r "/proc/$1/stat" ] || return 1
+  local st
+  st="$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# Prints the pid of the broker this state dir started, if it is still running.
+running_pid() {
+  [ -f "$pidfile" ] || return 1
+  local pid
+  pid="$(cat "$pidfile")"
+  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $props" || return 1
+  echo "$pid"
+}
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Copies the broker's jars into the cache once per pom.xml content.
+ensure_libs() {
+  mkdir -p "$cache"
+  local want have=""
+  want="$(sha256sum "$conf/pom.xml" | cut -d' ' -f1)"
+  exec 8>"$cache/.lock"
+  flock 8
+  [ -f "$cache/pom.sha256" ] && have="$(cat "$cache/pom.sha256")"
+  if [ -d "$libs" ] && [ "$have" = "$want" ]; then
+    flock -u 8
+    return 0
+  fi
+  say "fetching Kafka $version jars into $libs (Maven)"
+  local tmp="$cache/libs.tmp.$$"
+  rm -rf "$tmp"
+  if ! mvn -q -B -f "$conf/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$tmp" >&2; then
+    rm -rf "$tmp"
+    say "mvn dependency:copy-dependencies failed"
+    exit 1
+  fi
+  rm -rf "$libs"
+  mv "$tmp" "$libs"
+  echo "$want" >"$cache/pom.sha256"
+  flock -u 8
+}
+
+# Compiles the readiness probe once (per Ready.java content) into the cache.
+ensure_probe() {
+  local want dir
+  want="$(sha256sum "$conf/Ready.java" | cut -c1-16)"
+  dir="$cache/probe-$want"
+  if [ ! -f "$dir/Ready.class" ]; then
+    rm -rf "$dir.tmp.$$"
+    javac -nowarn -d "$dir.tmp.$$" -cp "$libs/*" "$conf/Ready.java" >&2
+    rm -rf "$dir"
+    mv "$dir.tmp.$$" "$dir"
+  fi
+  probe_cp="$dir:$libs/*"
+}
+
+# Waits until the broker answers a metadata request; $1 = timeout in s, $2 = pid to watch.
+wait_ready() {
+  ensure_probe
+  java $tools_log4j -cp "$probe_cp" Ready "$addr" "$(($1 * 1000))" "$2" \
+    >>"$state/logs/ready.log" 2>&1
+}
+
+fail_with_log() {
+  say "$1; last lines of $log:"
+  tail -n 60 "$log" >&2 2>/dev/null || true
+  stop_broker >/dev/null 2>&1 || true
+  exit 1
+}
+
+# Writes server.properties for this port and state, and formats the storage once.
+prepare() {
+  mkdir -p "$state/data" "$state/logs"
+  if [ -f "$state/port" ] && [ "$(cat "$state/port")" != "$port" ]; then
+    # The KRaft voter set recorded at format time names the controller endpoint.
+    say "port changed from $(cat "$state/port") to $port: wiping $state/data"
+    rm -rf "$state/data"
+    mkdir -p "$state/data"
+  fi
+  echo "$port" >"$state/port"
+  sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@LOG_DIRS@#$state/data#g" \
+    "$conf/server.properties.template" >"$props"
+  if [ ! -f "$state/data/meta.properties" ]; then
+    local id
+    id="$(java $tools_log4j -cp "$libs/*" kafka.tools.StorageTool random-uuid)"
+    if ! java $tools_log4j -cp "$libs/*" kafka.tools.StorageTool format --standalone \
+      --ignore-formatted -t "$id" -c "$props" >"$state/logs/format.log" 2>&1; then
+      cat "$state/logs/format.log" >&2
+      say "formatting the KRaft storage failed"
+      exit 1
+    fi
+  fi
+}
+
+start_broker() {
+  local pid
+  if pid="$(running_pid)"; then
+    if [ "$(cat "$state/port" 2>/dev/null)" != "$port" ]; then
+      say "the broker of $state (pid $pid) runs on port $(cat "$state/port"), not $port: stop it first"
+      exit 1
+    fi
+    wait_ready "${KICE_KAFKA_TIMEOUT:-120}" "$pid" || fail_with_log "running broker (pid $pid) is not answering"
+    echo "$addr"
+    return 0
+  fi
+  for p in "$port" "$cport"; do
+    if port_open "$p"; then
+      say "127.0.0.1:$p is already in use by another process (set KICE_KAFKA_PORT)"
+      exit 1
+    fi
+  done
+  ensure_libs
+  prepare
+  say "starting Kafka $version on $addr (state $state)"
+  # setsid: the broker outlives this script and ignores the caller's terminal signals;
+  # the lock descriptors are closed so that the broker does not hold the locks.
+  # shellcheck disable=SC2086
+  setsid java ${KICE_KAFKA_HEAP:--Xms256m -Xmx1g} -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$conf/log4j2.properties" -Dkafka.logs.dir="$state/logs" \
+    -cp "$libs/*" kafka.Kafka "$props" >>"$log" 2>&1 </dev/null 8>&- 9>&- &
+  pid=$!
+  echo "$pid" >"$pidfile"
+  wait_ready "${KICE_KAFKA_TIMEOUT:-120}" "$pid" || fail_with_log "broker did not become ready"
+  echo "$addr"
+}
+
+stop_broker() {
+  local pid
+  if ! pid="$(running_pid)"; then
+    rm -f "$pidfile"
+    echo "stopped"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 120); do
+    alive "$pid" || break
+    sleep 0.25
+  done
+  if alive "$pid"; then
+    say "broker (pid $pid) ignored SIGTERM for 30 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do
+      alive "$pid" || break
+      sleep 0.25
+    done
+  fi
+  rm -f "$pidfile"
+  echo "stopped"
+}
+
+cmd="${1:-}"
+case "$cmd" in
+start | stop)
+  mkdir -p "$state"
+  exec 9>"$state/.lock"
+  flock 9
+  if [ "$cmd" = start ]; then start_broker; else stop_broker; fi
+  ;;
+status)
+  if pid="$(running_pid)"; then
+    echo "running 127.0.0.1:$(cat "$state/port") (pid $pid)"
+  else
+    echo "stopped"
+    exit 3
+  fi
+  ;;
+*)
+  echo "usage: $0 start|stop|status" >&2
+  exit 2
+  ;;
+esac

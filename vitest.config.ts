@@ -1,5 +1,26 @@
 import { defineConfig } from 'vitest/config';
 
+// vitest 5's reporter calls Map.groupBy (Node 21+) when it prints failures; Node 20
+// lacks it, and the report of a failing test would crash. The config loads in the main
+// process, so define it here.
+if (typeof (Map as { groupBy?: unknown }).groupBy !== 'function') {
+  Object.defineProperty(Map, 'groupBy', {
+    configurable: true,
+    writable: true,
+    value<K, T>(items: Iterable<T>, key: (item: T, index: number) => K): Map<K, T[]> {
+      const out = new Map<K, T[]>();
+      let i = 0;
+      for (const item of items) {
+        const k = key(item, i++);
+        const list = out.get(k);
+        if (list) list.push(item);
+        else out.set(k, [item]);
+      }
+      return out;
+    },
+  });
+}
+
 // Two projects: `unit` (no services, in-memory FileIO) and `integration` (real services
 // and independent readers; files run one at a time, they share the machine's services).
 export default defineConfig({

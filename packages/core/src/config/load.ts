@@ -1,0 +1,112 @@
+/**
+ * Loading and validating configuration: YAML text → frozen KiceConfig, or a ConfigError
+ * listing every problem by path.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { KiceError } from '../errors.ts';
+import { configSchema, type KiceConfig } from './schema.ts';
+
+export class ConfigError extends KiceError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[], source?: string) {
+    super(
+      'CONFIG_INVALID',
+      `invalid configuration${source ? ` in ${source}` : ''}:\n  - ${problems.join('\n  - ')}`,
+      {
+        context: { problems },
+      },
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** `["tables", 0, "topic"]` → `tables[0].topic`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || '(root)';
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys
+      .map((k) => `${formatPath([...issue.path, k])}: unknown setting`)
+      .join('\n  - ');
+  }
+  if (issue.code === 'invalid_value') {
+    const got = issue.input === undefined ? '' : `, got ${JSON.stringify(issue.input)}`;
+    return `${formatPath(issue.path)}: must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${got}`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return `${formatPath(issue.path)}: required`;
+  }
+  return `${formatPath(issue.path)}: ${issue.message}`;
+}
+
+function freeze<T>(v: T): T {
+  if (v && typeof v === 'object') {
+    for (const k of Object.keys(v)) freeze((v as Record<string, unknown>)[k]);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/** Validates a parsed config object. `baseDir` resolves a relative warehouse path. */
+export function validateConfig(
+  input: unknown,
+  options: { baseDir?: string; source?: string } = {},
+): KiceConfig {
+  const result = configSchema.safeParse(input, { reportInput: true });
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map(describe), options.source);
+  }
+  const cfg = result.data;
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  cfg.tables.forEach((t, i) => {
+    if (t.topic !== undefined) {
+      const prev = seen.get(t.topic);
+      if (prev !== undefined)
+        problems.push(
+          `tables[${i}].topic: topic "${t.topic}" is already routed by tables[${prev}]`,
+        );
+      seen.set(t.topic, i);
+    }
+  });
+  if (cfg.tables.some((t) => t.topic === cfg.deadLetter.topic)) {
+    problems.push(`deadLetter.topic: "${cfg.deadLetter.topic}" is also an input topic`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems, options.source);
+  const warehouse = cfg.catalog.warehouse;
+  if (!warehouse.includes('://') && !isAbsolute(warehouse)) {
+    cfg.catalog.warehouse = resolve(options.baseDir ?? process.cwd(), warehouse);
+  }
+  return freeze(cfg);
+}
+
+/** Parses YAML text and validates it. */
+export function parseConfig(
+  text: string,
+  options: { baseDir?: string; source?: string } = {},
+): KiceConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError([`(yaml): ${(e as Error).message}`], options.source);
+  }
+  return validateConfig(doc, options);
+}
+
+/** Reads a YAML config file; a relative warehouse path is relative to the file's folder. */
+export async function loadConfigFile(path: string): Promise<KiceConfig> {
+  const text = await readFile(path, 'utf8');
+  return parseConfig(text, { baseDir: dirname(resolve(path)), source: path });
+}

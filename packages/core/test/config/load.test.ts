@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config/load.ts';
+
+const GOOD = `
+kafka:
+  brokers: [127.0.0.1:19092]
+  groupId: kice-test
+catalog:
+  type: filesystem
+  warehouse: ./wh
+tables:
+  - topic: orders
+    table: shop.orders
+    format: json
+    partitionBy: [day(ts), bucket(16, user_id)]
+  - topicPattern: '^clicks\\..*'
+    table: raw.{topic}
+commit:
+  intervalMs: 5000
+  targetFileSizeBytes: 1048576
+deadLetter:
+  topic: kice-dlq
+`;
+
+function problems(text: string): readonly string[] {
+  try {
+    parseConfig(text, { baseDir: '/base' });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('fills defaults, resolves the warehouse and freezes the result', () => {
+    const c = parseConfig(GOOD, { baseDir: '/base' });
+    expect(c.catalog.warehouse).toBe('/base/wh');
+    expect(c.kafka.clientId).toBe('kice');
+    expect(c.kafka.autoOffsetReset).toBe('earliest');
+    expect(c.commit).toEqual({ intervalMs: 5000, targetFileSizeBytes: 1048576 });
+    expect(c.deadLetter.tombstones).toBe('skip');
+    expect(c.memory.maxInFlightBytes).toBe(256 * 1024 * 1024);
+    expect(c.tables[0]?.partitionBy).toEqual(['day(ts)', 'bucket(16, user_id)']);
+    expect(Object.isFrozen(c.kafka)).toBe(true);
+    expect(() => {
+      (c.kafka as { groupId: string }).groupId = 'x';
+    }).toThrow();
+  });
+
+  it('reports every missing required key by path, at once', () => {
+    expect(problems('tables: []\n')).toEqual([
+      'kafka: required',
+      'catalog: required',
+      'tables: Too small: expected array to have >=1 items',
+      'deadLetter: required',
+    ]);
+  });
+
+  it('names bad nested settings by their path', () => {
+    const text = `
+kafka: { brokers: [nohost], groupId: g, bogus: 1 }
+catalog: { type: hive, warehouse: /w }
+tables:
+  - { topic: a, topicPattern: b, table: x.a }
+  - { topic: c, table: notqualified, partitionBy: ['weird(ts)'] }
+  - { topicPattern: 'c.*', table: raw.fixed }
+commit: { intervalMs: -1 }
+deadLetter: { topic: dlq }
+`;
+    const p = problems(text);
+    expect(p).toContain('kafka.brokers[0]: expected host:port');
+    expect(p).toContain('kafka.bogus: unknown setting');
+    expect(p).toContain('catalog.type: must be one of "filesystem", got "hive"');
+    expect(p).toContain('tables[0].topic: set exactly one of topic or topicPattern');
+    expect(p).toContain(
+      'tables[1].table: "notqualified" is not namespace.name (letters, digits, underscores)',
+    );
+    expect(
+      p.find((x) =>
+        x.startsWith('tables[1].partitionBy[0]: "weird(ts)" is not a partition transform'),
+      ),
+    ).toBeDefined();
+    expect(p).toContain(
+      'tables[2].table: a topicPattern table needs a template with {topic}, e.g. "raw.{topic}"',
+    );
+    expect(p).toContain('commit.intervalMs: Too small: expected number to be >0');
+  });
+
+  it('refuses a topic routed twice and a dead-letter topic that is also an input', () => {
+    const text = `
+kafka: { brokers: ['k:1'], groupId: g }
+catalog: { type: filesystem, warehouse: /w }
+tables:
+  - { topic: a, table: n.a }
+  - { topic: a, table: n.b }
+  - { topic: dlq, table: n.c }
+deadLetter: { topic: dlq }
+`;
+    expect(problems(text)).toEqual([
+      'tables[1].topic: topic "a" is already routed by tables[0]',
+      'deadLetter.topic: "dlq" is also an input topic',
+    ]);
+  });
+
+  it('reports YAML syntax errors', () => {
+    expect(problems('kafka: [unclosed\n')[0]).toMatch(/^\(yaml\): /);
+  });
+});

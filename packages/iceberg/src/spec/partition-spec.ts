@@ -8,6 +8,7 @@
  *       {"order-id":1,"fields":[{"transform":"identity","source-id":2,"direction":"asc","null-order":"nulls-first"}]}
  */
 import { IcebergError } from '../errors.ts';
+import { arrayAt, expectObject, intAt, type JsonObject, metadataError, stringAt } from './json.ts';
 import type { PartitionTuple } from './manifest.ts';
 import {
   applyTransform,
@@ -59,42 +60,8 @@ export const INITIAL_LAST_PARTITION_ID = 999;
 
 // ---------------------------------------------------------------- JSON codecs
 
-type JsonObject = Record<string, unknown>;
-
-function fail(path: string, msg: string): never {
-  throw new IcebergError('INVALID_METADATA', `${path}: ${msg}`, { context: { path } });
-}
-
-function objectAt(v: unknown, path: string): JsonObject {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(path, 'expected an object');
-  return v as JsonObject;
-}
-
-function intAt(o: JsonObject, key: string, path: string): number {
-  const raw = o[key];
-  const n = typeof raw === 'bigint' ? Number(raw) : raw;
-  if (n === undefined) fail(`${path}.${key}`, 'missing');
-  if (typeof n !== 'number' || !Number.isSafeInteger(n))
-    fail(`${path}.${key}`, 'expected an integer');
-  return n;
-}
-
-function stringAt(o: JsonObject, key: string, path: string): string {
-  const s = o[key];
-  if (s === undefined) fail(`${path}.${key}`, 'missing');
-  if (typeof s !== 'string') fail(`${path}.${key}`, 'expected a string');
-  return s;
-}
-
-function arrayAt(o: JsonObject, key: string, path: string): unknown[] {
-  const a = o[key];
-  if (a === undefined) fail(`${path}.${key}`, 'missing');
-  if (!Array.isArray(a)) fail(`${path}.${key}`, 'expected an array');
-  return a;
-}
-
 function checkedTransform(o: JsonObject, path: string): string {
-  const s = stringAt(o, 'transform', path);
+  const s = stringAt(o, 'transform', `${path}.`);
   try {
     return transformToString(parseTransform(s));
   } catch (cause) {
@@ -109,9 +76,9 @@ function checkedTransform(o: JsonObject, path: string): string {
 function sourceIdAt(o: JsonObject, path: string): number {
   const ids = o['source-ids'];
   if (o['source-id'] === undefined && Array.isArray(ids) && ids.length === 1) {
-    return intAt({ 'source-id': ids[0] }, 'source-id', path);
+    return intAt({ 'source-id': ids[0] }, 'source-id', `${path}.`);
   }
-  return intAt(o, 'source-id', path);
+  return intAt(o, 'source-id', `${path}.`);
 }
 
 /**
@@ -124,18 +91,18 @@ function sourceIdAt(o: JsonObject, path: string): number {
  * A field without `field-id` (written by old v1 writers) gets 1000 + its position, as Java does.
  */
 export function partitionSpecFromJson(v: unknown, path = 'partition-spec'): PartitionSpec {
-  const o = objectAt(v, path);
-  const fields = arrayAt(o, 'fields', path).map((f, i): PartitionField => {
+  const o = expectObject(v, path);
+  const fields = arrayAt(o, 'fields', `${path}.`).map((f, i): PartitionField => {
     const p = `${path}.fields[${i}]`;
-    const fo = objectAt(f, p);
+    const fo = expectObject(f, p);
     return {
       sourceId: sourceIdAt(fo, p),
-      fieldId: fo['field-id'] === undefined ? 1000 + i : intAt(fo, 'field-id', p),
-      name: stringAt(fo, 'name', p),
+      fieldId: fo['field-id'] === undefined ? 1000 + i : intAt(fo, 'field-id', `${p}.`),
+      name: stringAt(fo, 'name', `${p}.`),
       transform: checkedTransform(fo, p),
     };
   });
-  return { specId: intAt(o, 'spec-id', path), fields };
+  return { specId: intAt(o, 'spec-id', `${path}.`), fields };
 }
 
 /** Writes a partition spec as a plain JSON object (keys in Java's order). */
@@ -156,15 +123,16 @@ export function partitionFieldToJson(f: PartitionField): JsonObject {
  *                               "direction": "asc", "null-order": "nulls-first"}]}
  */
 export function sortOrderFromJson(v: unknown, path = 'sort-order'): SortOrder {
-  const o = objectAt(v, path);
-  const fields = arrayAt(o, 'fields', path).map((f, i): SortField => {
+  const o = expectObject(v, path);
+  const fields = arrayAt(o, 'fields', `${path}.`).map((f, i): SortField => {
     const p = `${path}.fields[${i}]`;
-    const fo = objectAt(f, p);
-    const direction = stringAt(fo, 'direction', p).toLowerCase();
-    if (direction !== 'asc' && direction !== 'desc') fail(`${p}.direction`, 'expected asc or desc');
-    const nullOrder = stringAt(fo, 'null-order', p).toLowerCase();
+    const fo = expectObject(f, p);
+    const direction = stringAt(fo, 'direction', `${p}.`).toLowerCase();
+    if (direction !== 'asc' && direction !== 'desc')
+      metadataError(`${p}.direction`, 'expected asc or desc');
+    const nullOrder = stringAt(fo, 'null-order', `${p}.`).toLowerCase();
     if (nullOrder !== 'nulls-first' && nullOrder !== 'nulls-last') {
-      fail(`${p}.null-order`, 'expected nulls-first or nulls-last');
+      metadataError(`${p}.null-order`, 'expected nulls-first or nulls-last');
     }
     return {
       transform: checkedTransform(fo, p),
@@ -173,7 +141,7 @@ export function sortOrderFromJson(v: unknown, path = 'sort-order'): SortOrder {
       nullOrder,
     };
   });
-  return { orderId: intAt(o, 'order-id', path), fields };
+  return { orderId: intAt(o, 'order-id', `${path}.`), fields };
 }
 
 /** Writes a sort order as a plain JSON object (keys in Java's order). */

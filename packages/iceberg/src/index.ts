@@ -2,5 +2,52 @@
  * @kice/iceberg — the Apache Iceberg table format (v2) in TypeScript.
  * Curated public API; deep imports are not part of the contract.
  */
+
+// arrow + writer
+export { arrowSchemaFor, FIELD_ID_KEY, icebergSchemaFromArrow } from './arrow/schema.ts';
+export { arrowValueToIceberg, icebergRowsToArrow } from './arrow/values.ts';
+// catalog
+export * from './catalog/catalog.ts';
+export { FilesystemCatalog, type FilesystemCatalogOptions } from './catalog/filesystem.ts';
+export type { TableRequirement, TableUpdate } from './catalog/updates.ts';
 export * from './errors.ts';
+// io
+export { type FileIO, joinPath, type WriteOptions } from './io/file-io.ts';
+export { LocalFileIO, toFileUri, toLocalPath } from './io/local.ts';
+export { MemoryFileIO } from './io/memory.ts';
+// scan
+export * from './scan/expressions.ts';
+export { planFiles, type ScanOptions, type ScanPlan } from './scan/planner.ts';
+export { arrowTableToRows, readParquet } from './scan/read-parquet.ts';
+export { type Row, scanRows } from './scan/table-scan.ts';
+export { parseJson, stringifyJson } from './spec/json.ts';
+export type * from './spec/manifest.ts';
+export { readManifest, writeManifest } from './spec/manifest-file.ts';
+export { readManifestList, writeManifestList } from './spec/manifest-list.ts';
+export * from './spec/partition-spec.ts';
+export * from './spec/snapshot.ts';
+export * from './spec/table-metadata.ts';
+export {
+  applyTransform,
+  canTransform,
+  humanPartitionValue,
+  parseTransform,
+  type Transform,
+  transformResultType,
+  transformToString,
+} from './spec/transforms.ts';
+// spec: pure model and codecs
 export * from './spec/types.ts';
+export { compareValues, fromBytes, toBytes } from './spec/values.ts';
+// transaction
+export {
+  FastAppend,
+  fastAppend,
+  newSnapshotId,
+  type Validator,
+} from './transaction/fast-append.ts';
+export { buildSummary } from './transaction/summary.ts';
+export { writeDataFile } from './writer/data-file-writer.ts';
+export { type WritePartitionedOptions, writePartitioned } from './writer/fanout.ts';
+export { computeMetrics } from './writer/metrics.ts';
+export { type ParquetCompression, writeParquet } from './writer/parquet.ts';

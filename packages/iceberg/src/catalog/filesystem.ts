@@ -1,0 +1,246 @@
+/**
+ * Filesystem catalog: the layout of Iceberg's Hadoop catalog, which DuckDB and PyIceberg
+ * read by folder.
+ *
+ *   <warehouse>/<ns1>/<ns2>/<table>/metadata/v<N>.metadata.json
+ *   <warehouse>/<ns1>/<ns2>/<table>/metadata/version-hint.text   (just "N", no newline)
+ *   <warehouse>/<ns1>/<ns2>/<table>/data/...
+ *
+ * A commit writes v<N+1>.metadata.json with create-if-absent (FileIO `ifAbsent`: link(2)
+ * locally, a conditional PUT on object stores), so of two writers racing for the same
+ * version exactly one wins and the other gets a retryable CommitConflictError; the hint
+ * is then rewritten (best effort: readers here probe forward from it, as Java does).
+ * Namespaces are folders marked by an empty `.namespace` file.
+ */
+import { AlreadyExistsError, CommitConflictError, IcebergError, NotFoundError } from '../errors.ts';
+import { type FileIO, joinPath } from '../io/file-io.ts';
+import type { TableMetadata } from '../spec/table-metadata.ts';
+import {
+  newTableMetadata,
+  tableMetadataFromJson,
+  tableMetadataToJson,
+} from '../spec/table-metadata.ts';
+import type { Catalog, CreateTableOptions, Table, TableIdentifier } from './catalog.ts';
+import { identifierToString } from './catalog.ts';
+import {
+  applyUpdates,
+  checkRequirements,
+  type TableRequirement,
+  type TableUpdate,
+} from './updates.ts';
+
+const NS_MARKER = '.namespace';
+const HINT = 'version-hint.text';
+const VERSION_RE = /\/v(\d+)\.metadata\.json$/;
+
+export interface FilesystemCatalogOptions {
+  readonly name?: string;
+  /** Warehouse root: `file:///abs/path`, a bare absolute path, or another FileIO URI. */
+  readonly warehouse: string;
+  readonly io: FileIO;
+}
+
+export class FilesystemCatalog implements Catalog {
+  readonly name: string;
+  readonly io: FileIO;
+  readonly warehouse: string;
+
+  constructor(options: FilesystemCatalogOptions) {
+    this.name = options.name ?? 'filesystem';
+    this.io = options.io;
+    this.warehouse = options.warehouse.replace(/\/+$/, '');
+  }
+
+  private nsPath(ns: readonly string[]): string {
+    for (const p of ns) {
+      if (!p || p.includes('/') || p === '.' || p === '..') {
+        throw new IcebergError('INVALID_ARGUMENT', `invalid namespace part "${p}"`);
+      }
+    }
+    return joinPath(this.warehouse, ...ns);
+  }
+
+  tableLocation(id: TableIdentifier): string {
+    if (!id.name || id.name.includes('/'))
+      throw new IcebergError('INVALID_ARGUMENT', `invalid table name "${id.name}"`);
+    return joinPath(this.nsPath(id.namespace), id.name);
+  }
+
+  private metadataFile(location: string, version: number): string {
+    return joinPath(location, 'metadata', `v${version}.metadata.json`);
+  }
+
+  async listNamespaces(): Promise<string[][]> {
+    const files = await this.io.list(`${this.warehouse}/`);
+    const out = new Set<string>();
+    for (const f of files) {
+      if (f.endsWith(`/${NS_MARKER}`))
+        out.add(f.slice(this.warehouse.length + 1, -(NS_MARKER.length + 1)));
+    }
+    return [...out].sort().map((s) => s.split('/'));
+  }
+
+  async createNamespace(namespace: readonly string[]): Promise<void> {
+    if (namespace.length === 0)
+      throw new IcebergError('INVALID_ARGUMENT', 'namespace must not be empty');
+    try {
+      await this.io.write(joinPath(this.nsPath(namespace), NS_MARKER), new Uint8Array(0), {
+        ifAbsent: true,
+      });
+    } catch (e) {
+      if (e instanceof AlreadyExistsError) return;
+      throw e;
+    }
+  }
+
+  async namespaceExists(namespace: readonly string[]): Promise<boolean> {
+    return this.io.exists(joinPath(this.nsPath(namespace), NS_MARKER));
+  }
+
+  async listTables(namespace: readonly string[]): Promise<TableIdentifier[]> {
+    const base = this.nsPath(namespace);
+    const files = await this.io.list(`${base}/`);
+    const names = new Set<string>();
+    for (const f of files) {
+      const rel = f.slice(base.length + 1).split('/');
+      if (
+        rel.length === 3 &&
+        rel[1] === 'metadata' &&
+        (rel[2] === HINT || VERSION_RE.test(`/${rel[2]}`))
+      ) {
+        names.add(rel[0] as string);
+      }
+    }
+    return [...names].sort().map((name) => ({ namespace: [...namespace], name }));
+  }
+
+  /** The newest committed version of the table at `location`, 0 if none. */
+  private async currentVersion(location: string): Promise<number> {
+    let v = 0;
+    try {
+      const hint = new TextDecoder()
+        .decode(await this.io.read(joinPath(location, 'metadata', HINT)))
+        .trim();
+      if (/^\d+$/.test(hint)) v = Number(hint);
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+    if (v === 0) {
+      for (const f of await this.io.list(joinPath(location, 'metadata/'))) {
+        const m = VERSION_RE.exec(f);
+        if (m) v = Math.max(v, Number(m[1]));
+      }
+      return v;
+    }
+    // The hint may lag behind a concurrent commit: probe forward.
+    while (await this.io.exists(this.metadataFile(location, v + 1))) v++;
+    return v;
+  }
+
+  private async read(
+    id: TableIdentifier,
+  ): Promise<{ version: number; location: string; metadata: TableMetadata } | null> {
+    const tableLocation = this.tableLocation(id);
+    const version = await this.currentVersion(tableLocation);
+    if (version === 0) return null;
+    const location = this.metadataFile(tableLocation, version);
+    const text = new TextDecoder().decode(await this.io.read(location));
+    return { version, location, metadata: tableMetadataFromJson(text) };
+  }
+
+  private table(id: TableIdentifier, metadata: TableMetadata, metadataLocation: string): Table {
+    return { identifier: id, metadata, metadataLocation, io: this.io, catalog: this };
+  }
+
+  async loadTable(identifier: TableIdentifier): Promise<Table> {
+    const cur = await this.read(identifier);
+    if (!cur)
+      throw new NotFoundError(`table does not exist: ${identifierToString(identifier)}`, {
+        table: identifierToString(identifier),
+      });
+    return this.table(identifier, cur.metadata, cur.location);
+  }
+
+  async tableExists(identifier: TableIdentifier): Promise<boolean> {
+    return (await this.currentVersion(this.tableLocation(identifier))) > 0;
+  }
+
+  async createTable(identifier: TableIdentifier, options: CreateTableOptions): Promise<Table> {
+    if (!(await this.namespaceExists(identifier.namespace))) {
+      throw new NotFoundError(`namespace does not exist: ${identifier.namespace.join('.')}`);
+    }
+    const location = options.location ?? this.tableLocation(identifier);
+    if (await this.tableExists(identifier)) {
+      throw new AlreadyExistsError(`table already exists: ${identifierToString(identifier)}`);
+    }
+    const metadata = newTableMetadata({
+      location,
+      schema: options.schema,
+      ...(options.spec ? { spec: options.spec } : {}),
+      ...(options.sortOrder ? { sortOrder: options.sortOrder } : {}),
+      ...(options.properties ? { properties: options.properties } : {}),
+    });
+    const file = this.metadataFile(this.tableLocation(identifier), 1);
+    try {
+      await this.io.write(file, new TextEncoder().encode(tableMetadataToJson(metadata)), {
+        ifAbsent: true,
+      });
+    } catch (e) {
+      if (e instanceof AlreadyExistsError)
+        throw new AlreadyExistsError(`table already exists: ${identifierToString(identifier)}`);
+      throw e;
+    }
+    await this.writeHint(this.tableLocation(identifier), 1);
+    return this.table(identifier, metadata, file);
+  }
+
+  private async writeHint(location: string, version: number): Promise<void> {
+    // Skip if a newer version already landed (its writer updates the hint).
+    if (await this.io.exists(this.metadataFile(location, version + 1))) return;
+    await this.io.write(
+      joinPath(location, 'metadata', HINT),
+      new TextEncoder().encode(String(version)),
+    );
+  }
+
+  async dropTable(identifier: TableIdentifier, purge = false): Promise<void> {
+    const location = this.tableLocation(identifier);
+    if (!(await this.tableExists(identifier))) {
+      throw new NotFoundError(`table does not exist: ${identifierToString(identifier)}`);
+    }
+    // Without purge only the metadata folder goes (the table disappears from the catalog);
+    // data files stay for whoever still references them.
+    await this.io.delete(purge ? location : joinPath(location, 'metadata'));
+  }
+
+  async commitTable(
+    identifier: TableIdentifier,
+    requirements: readonly TableRequirement[],
+    updates: readonly TableUpdate[],
+  ): Promise<Table> {
+    const cur = await this.read(identifier);
+    if (!cur) throw new NotFoundError(`table does not exist: ${identifierToString(identifier)}`);
+    checkRequirements(cur.metadata, requirements);
+    const next = applyUpdates(cur.metadata, updates, { baseLocation: cur.location });
+    const tableLocation = this.tableLocation(identifier);
+    const file = this.metadataFile(tableLocation, cur.version + 1);
+    try {
+      await this.io.write(file, new TextEncoder().encode(tableMetadataToJson(next)), {
+        ifAbsent: true,
+      });
+    } catch (e) {
+      if (e instanceof AlreadyExistsError) {
+        throw new CommitConflictError(
+          `metadata version ${cur.version + 1} was written by another commit`,
+          {
+            table: identifierToString(identifier),
+            version: cur.version + 1,
+          },
+        );
+      }
+      throw e;
+    }
+    await this.writeHint(tableLocation, cur.version + 1);
+    return this.table(identifier, next, file);
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * Scan planning: which data files of a snapshot might hold rows matching a filter.
+ *
+ * Spec: https://iceberg.apache.org/spec/#scan-planning
+ * 1. Pick the snapshot (current, by id, or as of a timestamp via the snapshot log).
+ * 2. Manifest list → skip manifests whose partition summaries cannot match
+ *    (the filter projected onto the manifest's spec).
+ * 3. Manifest entries (not DELETED) → skip files whose partition tuple or column
+ *    bounds/null counts cannot match.
+ */
+import type { Table } from '../catalog/catalog.ts';
+import { IcebergError } from '../errors.ts';
+import type { DataFile, FieldSummary, ManifestFile } from '../spec/manifest.ts';
+import { readManifest } from '../spec/manifest-file.ts';
+import { readManifestList } from '../spec/manifest-list.ts';
+import { partitionType } from '../spec/partition-spec.ts';
+import type { Snapshot } from '../spec/snapshot.ts';
+import {
+  currentSchema,
+  currentSnapshot,
+  schemaById,
+  snapshotAsOf,
+  snapshotById,
+  specById,
+} from '../spec/table-metadata.ts';
+import { indexById, type PrimitiveType, type Schema, type StructType } from '../spec/types.ts';
+import { fromBytes } from '../spec/values.ts';
+import {
+  alwaysTrue,
+  type Bound,
+  bind,
+  type ColumnStats,
+  type Expr,
+  mightMatch,
+} from './expressions.ts';
+import { projectInclusive } from './projection.ts';
+
+export interface ScanOptions {
+  readonly snapshotId?: bigint;
+  readonly asOfTimestampMs?: number;
+  readonly filter?: Expr;
+}
+
+export interface ScanPlan {
+  /** undefined for a table without snapshots (nothing to read). */
+  readonly snapshot: Snapshot | undefined;
+  /** The schema rows are read with: the snapshot's for time travel, else the current one. */
+  readonly schema: Schema;
+  readonly filter: Bound;
+  readonly files: DataFile[];
+  /** Live data files in the snapshot before pruning. */
+  readonly totalFiles: number;
+  readonly manifestsScanned: number;
+  readonly manifestsSkipped: number;
+}
+
+export function selectSnapshot(table: Table, options: ScanOptions): Snapshot | undefined {
+  const m = table.metadata;
+  if (options.snapshotId !== undefined) {
+    const s = snapshotById(m, options.snapshotId);
+    if (!s) throw new IcebergError('NOT_FOUND', `snapshot ${options.snapshotId} not found`);
+    return s;
+  }
+  if (options.asOfTimestampMs !== undefined) {
+    const s = snapshotAsOf(m, options.asOfTimestampMs);
+    if (!s)
+      throw new IcebergError(
+        'NOT_FOUND',
+        `no snapshot as of ${new Date(options.asOfTimestampMs).toISOString()}`,
+      );
+    return s;
+  }
+  return currentSnapshot(m) ?? undefined;
+}
+
+function summaryStats(type: PrimitiveType, s: FieldSummary): ColumnStats {
+  return {
+    ...(s.lowerBound ? { lower: fromBytes(type, s.lowerBound) } : {}),
+    ...(s.upperBound ? { upper: fromBytes(type, s.upperBound) } : {}),
+    mayHaveNull: s.containsNull,
+    allNull: s.containsNull && !s.lowerBound && !s.containsNan,
+  };
+}
+
+function fileStats(
+  types: Map<number, PrimitiveType>,
+  f: DataFile,
+): (id: number) => ColumnStats | undefined {
+  return (id) => {
+    const type = types.get(id);
+    if (!type) return undefined;
+    const nulls = f.nullValueCounts?.get(id);
+    const values = f.valueCounts?.get(id);
+    const lo = f.lowerBounds?.get(id);
+    const hi = f.upperBounds?.get(id);
+    return {
+      ...(lo ? { lower: fromBytes(type, lo) } : {}),
+      ...(hi ? { upper: fromBytes(type, hi) } : {}),
+      ...(nulls !== undefined ? { mayHaveNull: nulls > 0 } : {}),
+      ...(nulls !== undefined && values !== undefined
+        ? { allNull: values > 0 && nulls === values }
+        : {}),
+    };
+  };
+}
+
+function tupleStats(
+  ptype: StructType,
+  tuple: readonly unknown[],
+): (id: number) => ColumnStats | undefined {
+  return (id) => {
+    const i = ptype.fields.findIndex((f) => f.id === id);
+    if (i < 0) return undefined;
+    const v = tuple[i];
+    if (v === null || v === undefined) return { mayHaveNull: true, allNull: true };
+    return { lower: v, upper: v, mayHaveNull: false, allNull: false };
+  };
+}
+
+export async function planFiles(table: Table, options: ScanOptions = {}): Promise<ScanPlan> {
+  const m = table.metadata;
+  const snapshot = selectSnapshot(table, options);
+  const timeTravel = options.snapshotId !== undefined || options.asOfTimestampMs !== undefined;
+  const schema =
+    timeTravel && snapshot?.schemaId !== undefined
+      ? schemaById(m, snapshot.schemaId)
+      : currentSchema(m);
+  const filter = bind(schema, options.filter ?? alwaysTrue);
+  const empty = {
+    snapshot,
+    schema,
+    filter,
+    files: [],
+    totalFiles: 0,
+    manifestsScanned: 0,
+    manifestsSkipped: 0,
+  };
+  if (!snapshot) return empty;
+
+  const types = new Map<number, PrimitiveType>();
+  for (const [id, f] of indexById(schema)) if (typeof f.type === 'string') types.set(id, f.type);
+
+  const manifests: ManifestFile[] = readManifestList(await table.io.read(snapshot.manifestList));
+  const files: DataFile[] = [];
+  let totalFiles = 0;
+  let scanned = 0;
+  let skipped = 0;
+  for (const mf of manifests) {
+    if (mf.content !== 0) {
+      throw new IcebergError(
+        'UNSUPPORTED',
+        `delete manifests are not supported yet: ${mf.manifestPath}`,
+      );
+    }
+    const spec = specById(m, mf.partitionSpecId);
+    const ptype = partitionType(spec, schema);
+    const projected = projectInclusive(filter, spec, (id) => types.get(id));
+    const ptypes = new Map(ptype.fields.map((f) => [f.id, f.type as PrimitiveType]));
+    const summaries = mf.partitions;
+    const manifestMayMatch =
+      !summaries ||
+      mightMatch(projected, (id) => {
+        const i = ptype.fields.findIndex((f) => f.id === id);
+        const s = summaries[i];
+        const t = ptypes.get(id);
+        return s && t ? summaryStats(t, s) : undefined;
+      });
+    const live = mf.addedFilesCount + mf.existingFilesCount;
+    if (!manifestMayMatch) {
+      skipped++;
+      totalFiles += live;
+      continue;
+    }
+    scanned++;
+    const { entries } = readManifest(await table.io.read(mf.manifestPath), ptype);
+    for (const e of entries) {
+      if (e.status === 2) continue;
+      totalFiles++;
+      const f = e.dataFile;
+      if (!mightMatch(projected, tupleStats(ptype, f.partition))) continue;
+      if (!mightMatch(filter, fileStats(types, f))) continue;
+      files.push(f);
+    }
+  }
+  return { ...empty, files, totalFiles, manifestsScanned: scanned, manifestsSkipped: skipped };
+}

@@ -1,0 +1,276 @@
+/**
+ * Growable column buffers (typed arrays + validity bitmaps) that the JSON decoder fills row
+ * by row and turns into Arrow `Data` with `makeData` — several times faster than Arrow's
+ * builders (see /work/shared/FINDINGS.md). Every buffer can be truncated back to an earlier
+ * length, which is how a rejected record leaves no partial row behind.
+ *
+ * 64-bit integers are stored as little-endian lo/hi Int32 pairs (no BigInt per value);
+ * timestamps and times are raw microseconds.
+ */
+
+const TWO32 = 4294967296;
+
+function grow<T extends Int32Array | Uint8Array | Float64Array | Uint32Array>(
+  a: T,
+  need: number,
+): T {
+  if (need <= a.length) return a;
+  let n = a.length * 2 || 64;
+  while (n < need) n *= 2;
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  return b;
+}
+
+/** A validity bitmap plus row count; the base of every column. */
+export class Validity {
+  length = 0;
+  bits = new Uint8Array(8);
+
+  protected mark(valid: boolean): number {
+    const i = this.length++;
+    const byte = i >> 3;
+    if (byte >= this.bits.length) this.bits = grow(this.bits, byte + 1);
+    if (valid) this.bits[byte] = (this.bits[byte] as number) | (1 << (i & 7));
+    else this.bits[byte] = (this.bits[byte] as number) & ~(1 << (i & 7));
+    return i;
+  }
+
+  /** Drops rows from `n` on. */
+  truncate(n: number): void {
+    if (n < this.length) this.length = n;
+  }
+
+  /** Number of nulls in the first `length` rows. */
+  nullCount(): number {
+    let valid = 0;
+    for (let i = 0; i < this.length; i++) {
+      if (((this.bits[i >> 3] as number) >> (i & 7)) & 1) valid++;
+    }
+    return this.length - valid;
+  }
+
+  /** The bitmap trimmed to `length` rows. */
+  bitmap(): Uint8Array {
+    return this.bits.slice(0, (this.length + 7) >> 3);
+  }
+}
+
+/** Any number, kept as float64; narrowed to int32/int64/float32 when finished. */
+export class NumberColumn extends Validity {
+  values = new Float64Array(64);
+
+  append(v: number): void {
+    const i = this.mark(true);
+    if (i >= this.values.length) this.values = grow(this.values, i + 1);
+    this.values[i] = v;
+  }
+
+  appendNull(): void {
+    const i = this.mark(false);
+    if (i >= this.values.length) this.values = grow(this.values, i + 1);
+    this.values[i] = 0;
+  }
+
+  /** The values as Int32 (int, date). */
+  int32(): Int32Array {
+    return Int32Array.from(this.values.subarray(0, this.length));
+  }
+
+  /** The values as Int64 (long), via lo/hi pairs of safe integers. */
+  int64(): BigInt64Array {
+    const out = new Int32Array(this.length * 2);
+    for (let i = 0; i < this.length; i++) {
+      const v = this.values[i] as number;
+      const hi = Math.floor(v / TWO32);
+      out[2 * i] = (v - hi * TWO32) | 0;
+      out[2 * i + 1] = hi | 0;
+    }
+    return new BigInt64Array(out.buffer, 0, this.length);
+  }
+
+  float32(): Float32Array {
+    return Float32Array.from(this.values.subarray(0, this.length));
+  }
+
+  float64(): Float64Array {
+    return this.values.slice(0, this.length);
+  }
+}
+
+/** 64-bit integers (time, timestamp µs) as lo/hi pairs; accepts numbers or bigints. */
+export class Int64Column extends Validity {
+  values = new Int32Array(128);
+
+  private slot(valid: boolean): number {
+    const i = this.mark(valid);
+    if (2 * i + 2 > this.values.length) this.values = grow(this.values, 2 * i + 2);
+    return 2 * i;
+  }
+
+  /** Appends a safe integer. */
+  append(v: number): void {
+    const j = this.slot(true);
+    const hi = Math.floor(v / TWO32);
+    this.values[j] = (v - hi * TWO32) | 0;
+    this.values[j + 1] = hi | 0;
+  }
+
+  appendBig(v: bigint): void {
+    const j = this.slot(true);
+    this.values[j] = Number(BigInt.asIntN(32, v));
+    this.values[j + 1] = Number(BigInt.asIntN(32, v >> 32n));
+  }
+
+  appendNull(): void {
+    const j = this.slot(false);
+    this.values[j] = 0;
+    this.values[j + 1] = 0;
+  }
+
+  int64(): BigInt64Array {
+    return new BigInt64Array(this.values.slice(0, 2 * this.length).buffer);
+  }
+}
+
+/** Booleans as a bitmap. */
+export class BoolColumn extends Validity {
+  values = new Uint8Array(8);
+
+  append(v: boolean): void {
+    const i = this.mark(true);
+    this.set(i, v);
+  }
+
+  appendNull(): void {
+    this.set(this.mark(false), false);
+  }
+
+  private set(i: number, v: boolean): void {
+    const byte = i >> 3;
+    if (byte >= this.values.length) this.values = grow(this.values, byte + 1);
+    if (v) this.values[byte] = (this.values[byte] as number) | (1 << (i & 7));
+    else this.values[byte] = (this.values[byte] as number) & ~(1 << (i & 7));
+  }
+
+  data(): Uint8Array {
+    return this.values.slice(0, (this.length + 7) >> 3);
+  }
+}
+
+/** Variable-length bytes (string as UTF-8, binary): Int32 offsets + a byte buffer. */
+export class BytesColumn extends Validity {
+  offsets = new Int32Array(65);
+  bytes = new Uint8Array(1024);
+  private static readonly encoder = new TextEncoder();
+
+  private end(): number {
+    return this.offsets[this.length] as number;
+  }
+
+  private close(i: number, end: number): void {
+    if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
+    this.offsets[i + 1] = end;
+  }
+
+  appendString(s: string): void {
+    const start = this.end();
+    const n = s.length;
+    let need = start + n;
+    if (need > this.bytes.length) this.bytes = grow(this.bytes, need);
+    const b = this.bytes;
+    let k = 0;
+    for (; k < n; k++) {
+      const c = s.charCodeAt(k);
+      if (c >= 0x80) break;
+      b[start + k] = c;
+    }
+    let end = start + k;
+    if (k < n) {
+      need = end + (n - k) * 3;
+      if (need > this.bytes.length) this.bytes = grow(this.bytes, need);
+      const r = BytesColumn.encoder.encodeInto(s.slice(k), this.bytes.subarray(end));
+      end += r.written;
+    }
+    this.close(this.mark(true), end);
+  }
+
+  appendBytes(v: Uint8Array): void {
+    const start = this.end();
+    if (start + v.length > this.bytes.length) this.bytes = grow(this.bytes, start + v.length);
+    this.bytes.set(v, start);
+    this.close(this.mark(true), start + v.length);
+  }
+
+  appendNull(): void {
+    const end = this.end();
+    this.close(this.mark(false), end);
+  }
+
+  valueOffsets(): Int32Array {
+    return this.offsets.slice(0, this.length + 1);
+  }
+
+  data(): Uint8Array {
+    return this.bytes.slice(0, this.end());
+  }
+}
+
+/** Fixed-width byte values (uuid, fixed[L], decimal128 as 16 LE bytes). */
+export class FixedColumn extends Validity {
+  bytes: Uint8Array;
+
+  constructor(readonly width: number) {
+    super();
+    this.bytes = new Uint8Array(width * 64);
+  }
+
+  /** Reserves the next value's bytes (zeroed) and returns their start. */
+  append(): number {
+    const i = this.mark(true);
+    return this.slot(i);
+  }
+
+  appendNull(): void {
+    this.slot(this.mark(false));
+  }
+
+  private slot(i: number): number {
+    const at = i * this.width;
+    if (at + this.width > this.bytes.length) this.bytes = grow(this.bytes, at + this.width);
+    this.bytes.fill(0, at, at + this.width);
+    return at;
+  }
+
+  data(): Uint8Array {
+    return this.bytes.slice(0, this.length * this.width);
+  }
+}
+
+/** Struct validity (its children are separate columns of the same length). */
+export class StructColumn extends Validity {
+  append(valid: boolean): void {
+    this.mark(valid);
+  }
+}
+
+/** List/map validity plus Int32 offsets into the child column. */
+export class ListColumn extends Validity {
+  offsets = new Int32Array(65);
+
+  /** Appends a row ending at child position `end` (null rows end where they start). */
+  append(valid: boolean, end: number): void {
+    const i = this.mark(valid);
+    if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
+    this.offsets[i + 1] = end;
+  }
+
+  /** Child length at row `n` (what the child is truncated to along with this column). */
+  childEnd(n: number): number {
+    return this.offsets[n] as number;
+  }
+
+  valueOffsets(): Int32Array {
+    return this.offsets.slice(0, this.length + 1);
+  }
+}

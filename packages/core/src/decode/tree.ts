@@ -1,0 +1,370 @@
+/**
+ * The decoder's column tree: one node per Iceberg field (struct children, list elements,
+ * map keys/values), each with its growable column. Building nodes from a struct type,
+ * null back-filling, truncation (rollback of a rejected record) and conversion back to an
+ * Iceberg type and to Arrow `Data` live here; appending JSON values is in append.ts.
+ *
+ * Types: https://iceberg.apache.org/spec/#schemas-and-data-types
+ */
+import {
+  decimalParams,
+  fixedLength,
+  type IcebergType,
+  type NestedField,
+  type PrimitiveType,
+  type StructType,
+} from '@kice/iceberg';
+import * as arrow from 'apache-arrow';
+import { arrowType } from './arrow-types.ts';
+import {
+  BoolColumn,
+  BytesColumn,
+  FixedColumn,
+  Int64Column,
+  ListColumn,
+  NumberColumn,
+  StructColumn,
+} from './columns.ts';
+import { childPath, elementPath } from './infer.ts';
+
+/** Value kinds the appender switches on. */
+export const Kind = {
+  Bool: 0,
+  Int: 1,
+  Long: 2,
+  Float: 3,
+  Double: 4,
+  Date: 5,
+  Time: 6,
+  Timestamp: 7,
+  TimestampTz: 8,
+  String: 9,
+  Uuid: 10,
+  Fixed: 11,
+  Binary: 12,
+  Decimal: 13,
+  Struct: 14,
+  List: 15,
+  Map: 16,
+} as const;
+/** One of Kind's values. */
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+interface Base {
+  readonly name: string;
+  readonly id: number;
+  readonly required: boolean;
+  /** Column path for errors and hints: "a.b", "tags[]". */
+  readonly path: string;
+}
+
+export interface NumberNode extends Base {
+  kind:
+    | typeof Kind.Int
+    | typeof Kind.Long
+    | typeof Kind.Float
+    | typeof Kind.Double
+    | typeof Kind.Date;
+  readonly col: NumberColumn;
+}
+export interface Int64Node extends Base {
+  kind: typeof Kind.Time | typeof Kind.Timestamp | typeof Kind.TimestampTz;
+  readonly col: Int64Column;
+}
+export interface BoolNode extends Base {
+  kind: typeof Kind.Bool;
+  readonly col: BoolColumn;
+}
+export interface BytesNode extends Base {
+  kind: typeof Kind.String | typeof Kind.Binary;
+  readonly col: BytesColumn;
+}
+export interface FixedNode extends Base {
+  kind: typeof Kind.Uuid | typeof Kind.Fixed | typeof Kind.Decimal;
+  readonly col: FixedColumn;
+  /** The primitive type (decimal precision/scale, fixed length). */
+  readonly type: PrimitiveType;
+  readonly precision: number;
+  readonly scale: number;
+}
+export interface StructNode extends Base {
+  kind: typeof Kind.Struct;
+  readonly col: StructColumn;
+  readonly children: Node[];
+  readonly byName: Map<string, Node>;
+  /** Visit stamp per child, to find children absent from an object. */
+  seen: Map<Node, number>;
+}
+export interface ListNode extends Base {
+  kind: typeof Kind.List;
+  readonly col: ListColumn;
+  readonly element: Node;
+}
+export interface MapNode extends Base {
+  kind: typeof Kind.Map;
+  readonly col: ListColumn;
+  readonly key: Node;
+  readonly value: Node;
+}
+
+export type Node =
+  | NumberNode
+  | Int64Node
+  | BoolNode
+  | BytesNode
+  | FixedNode
+  | StructNode
+  | ListNode
+  | MapNode;
+
+const SIMPLE: Record<string, Kind> = {
+  boolean: Kind.Bool,
+  int: Kind.Int,
+  long: Kind.Long,
+  float: Kind.Float,
+  double: Kind.Double,
+  date: Kind.Date,
+  time: Kind.Time,
+  timestamp: Kind.Timestamp,
+  timestamptz: Kind.TimestampTz,
+  string: Kind.String,
+  uuid: Kind.Uuid,
+  binary: Kind.Binary,
+};
+
+/** Builds the (empty) node for a field and its nested fields. */
+export function makeNode(f: NestedField, path: string): Node {
+  const base = { name: f.name, id: f.id, required: f.required, path };
+  const t = f.type;
+  if (typeof t === 'string') {
+    const kind = SIMPLE[t];
+    switch (kind) {
+      case Kind.Bool:
+        return { ...base, kind, col: new BoolColumn() };
+      case Kind.Int:
+      case Kind.Long:
+      case Kind.Float:
+      case Kind.Double:
+      case Kind.Date:
+        return { ...base, kind, col: new NumberColumn() };
+      case Kind.Time:
+      case Kind.Timestamp:
+      case Kind.TimestampTz:
+        return { ...base, kind, col: new Int64Column() };
+      case Kind.String:
+      case Kind.Binary:
+        return { ...base, kind, col: new BytesColumn() };
+      case Kind.Uuid:
+        return { ...base, kind, col: new FixedColumn(16), type: t, precision: 0, scale: 0 };
+    }
+    const d = decimalParams(t);
+    if (d) return { ...base, kind: Kind.Decimal, col: new FixedColumn(16), type: t, ...d };
+    const len = fixedLength(t) ?? 1;
+    return {
+      ...base,
+      kind: Kind.Fixed,
+      col: new FixedColumn(len),
+      type: t,
+      precision: 0,
+      scale: 0,
+    };
+  }
+  if (t.type === 'struct') return structNode(base, t);
+  if (t.type === 'list') {
+    const el = { id: t.elementId, name: 'element', required: t.elementRequired, type: t.element };
+    return {
+      ...base,
+      kind: Kind.List,
+      col: new ListColumn(),
+      element: makeNode(el, elementPath(path)),
+    };
+  }
+  const key = makeNode({ id: t.keyId, name: 'key', required: true, type: t.key }, `${path}.key`);
+  const value = makeNode(
+    { id: t.valueId, name: 'value', required: t.valueRequired, type: t.value },
+    `${path}.value`,
+  );
+  return { ...base, kind: Kind.Map, col: new ListColumn(), key, value };
+}
+
+function structNode(base: Base, t: StructType): StructNode {
+  const node: StructNode = {
+    ...base,
+    kind: Kind.Struct,
+    col: new StructColumn(),
+    children: [],
+    byName: new Map(),
+    seen: new Map(),
+  };
+  for (const f of t.fields) addChild(node, makeNode(f, childPath(base.path, f.name)));
+  return node;
+}
+
+/** The root node of a record struct (path ""). */
+export function rootNode(schema: StructType): StructNode {
+  return structNode({ name: '', id: 0, required: true, path: '' }, schema);
+}
+
+export function addChild(parent: StructNode, child: Node): void {
+  parent.children.push(child);
+  parent.byName.set(child.name, child);
+}
+
+/** Removes the most recently added child (undo of addChild). */
+export function removeLastChild(parent: StructNode): void {
+  const child = parent.children.pop();
+  if (child) {
+    parent.byName.delete(child.name);
+    parent.seen.delete(child);
+  }
+}
+
+/** Appends a null row (children of a null struct are null too). */
+export function appendNull(n: Node): void {
+  switch (n.kind) {
+    case Kind.Struct:
+      n.col.append(false);
+      for (const c of n.children) appendNull(c);
+      return;
+    case Kind.List:
+      n.col.append(false, n.element.col.length);
+      return;
+    case Kind.Map:
+      n.col.append(false, n.key.col.length);
+      return;
+    default:
+      n.col.appendNull();
+  }
+}
+
+/** Drops every row from `len` on (nested children follow their parent). */
+export function truncate(n: Node, len: number): void {
+  n.col.truncate(len);
+  if (n.kind === Kind.Struct) {
+    for (const c of n.children) truncate(c, len);
+  } else if (n.kind === Kind.List) {
+    truncate(n.element, n.col.childEnd(Math.min(len, n.col.length)));
+  } else if (n.kind === Kind.Map) {
+    const end = n.col.childEnd(Math.min(len, n.col.length));
+    truncate(n.key, end);
+    truncate(n.value, end);
+  }
+}
+
+const KIND_NAME = [
+  'boolean',
+  'int',
+  'long',
+  'float',
+  'double',
+  'date',
+  'time',
+  'timestamp',
+  'timestamptz',
+  'string',
+  'uuid',
+  'fixed',
+  'binary',
+  'decimal',
+  'struct',
+  'list',
+  'map',
+];
+
+/** The node's type name as errors show it ("long", "decimal(9, 2)", "struct"). */
+export function typeName(n: Node): string {
+  return 'type' in n ? n.type : (KIND_NAME[n.kind] as string);
+}
+
+/** The node's current Iceberg type (widenings included). */
+export function typeOf(n: Node): IcebergType {
+  switch (n.kind) {
+    case Kind.Struct:
+      return { type: 'struct', fields: n.children.map(fieldOf) };
+    case Kind.List:
+      return {
+        type: 'list',
+        elementId: n.element.id,
+        element: typeOf(n.element),
+        elementRequired: n.element.required,
+      };
+    case Kind.Map:
+      return {
+        type: 'map',
+        keyId: n.key.id,
+        key: typeOf(n.key),
+        valueId: n.value.id,
+        value: typeOf(n.value),
+        valueRequired: n.value.required,
+      };
+    default:
+      return typeName(n) as PrimitiveType;
+  }
+}
+
+/** The node as an Iceberg field. */
+export function fieldOf(n: Node): NestedField {
+  return { id: n.id, name: n.name, required: n.required, type: typeOf(n) };
+}
+
+/** The node's column as Arrow Data of `type` (= arrowType(typeOf(n))). */
+export function dataOf(n: Node, type: arrow.DataType = arrowType(typeOf(n))): arrow.Data {
+  const c = n.col;
+  const base = { type, length: c.length, nullCount: c.nullCount(), nullBitmap: c.bitmap() };
+  switch (n.kind) {
+    case Kind.Bool:
+      return arrow.makeData({ ...base, type: type as arrow.Bool, data: n.col.data() });
+    case Kind.Int:
+    case Kind.Date:
+      return arrow.makeData({ ...base, type: type as arrow.Int32, data: n.col.int32() });
+    case Kind.Long:
+      return arrow.makeData({ ...base, type: type as arrow.Int64, data: n.col.int64() });
+    case Kind.Float:
+      return arrow.makeData({ ...base, type: type as arrow.Float32, data: n.col.float32() });
+    case Kind.Double:
+      return arrow.makeData({ ...base, type: type as arrow.Float64, data: n.col.float64() });
+    case Kind.Time:
+    case Kind.Timestamp:
+    case Kind.TimestampTz:
+      return arrow.makeData({ ...base, type: type as arrow.Int64, data: n.col.int64() });
+    case Kind.String:
+    case Kind.Binary:
+      return arrow.makeData({
+        ...base,
+        type: type as arrow.Utf8,
+        valueOffsets: n.col.valueOffsets(),
+        data: n.col.data(),
+      });
+    case Kind.Uuid:
+    case Kind.Fixed:
+      return arrow.makeData({ ...base, type: type as arrow.FixedSizeBinary, data: n.col.data() });
+    case Kind.Decimal: {
+      const bytes = n.col.data();
+      const data = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      return arrow.makeData({ ...base, type: type as arrow.Decimal, data });
+    }
+    case Kind.Struct: {
+      const st = type as arrow.Struct;
+      const children = n.children.map((ch, i) => dataOf(ch, st.children[i]?.type));
+      return arrow.makeData({ ...base, type: st, children });
+    }
+    case Kind.List: {
+      const lt = type as arrow.List;
+      const child = dataOf(n.element, lt.children[0]?.type);
+      return arrow.makeData({ ...base, type: lt, valueOffsets: n.col.valueOffsets(), child });
+    }
+    case Kind.Map: {
+      const mt = type as arrow.Map_;
+      const entries = mt.children[0]?.type as arrow.Struct;
+      const key = dataOf(n.key, entries.children[0]?.type);
+      const value = dataOf(n.value, entries.children[1]?.type);
+      const child = arrow.makeData({
+        type: entries,
+        length: key.length,
+        nullCount: 0,
+        children: [key, value],
+      });
+      return arrow.makeData({ ...base, type: mt, valueOffsets: n.col.valueOffsets(), child });
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Text → Iceberg value conversions for hinted JSON columns, exact (no float detours).
+ *
+ * Spec: https://iceberg.apache.org/spec/#primitive-types and the in-memory conventions of
+ * @kice/iceberg's spec/types.ts: date = days since 1970-01-01; time, timestamp(tz) = µs;
+ * decimal = unscaled integer; uuid = 16 bytes big-endian.
+ *
+ * Timestamp text: `YYYY-MM-DD[T ]hh:mm[:ss[.f…]][Z|±hh[:]mm]`. Up to 6 fractional digits are
+ * kept exactly; further digits (nanoseconds) are truncated toward the earlier instant.
+ */
+
+const TS_RE =
+  /^(-?\d{4,})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
+const DATE_RE = /^(-?\d{4,})-(\d{2})-(\d{2})$/;
+const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
+const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const DEC_RE = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+export function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+function validDate(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1) return false;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const dim = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1] as number;
+  return d <= dim;
+}
+
+/** Fraction digits as µs (first 6 digits, right-padded). */
+function micros(frac: string | undefined): number {
+  if (!frac) return 0;
+  return Number(frac.length >= 6 ? frac.slice(0, 6) : frac.padEnd(6, '0'));
+}
+
+/**
+ * ISO-8601 timestamp → µs since the epoch (UTC). `zone`: 'required' (timestamptz),
+ * 'optional' (timestamp: a zone, if present, converts to UTC). Undefined when invalid.
+ * Returns a number when exactly representable, else a bigint.
+ */
+export function parseTimestamp(
+  s: string,
+  zone: 'required' | 'optional',
+): number | bigint | undefined {
+  const m = TS_RE.exec(s);
+  if (!m) return undefined;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  const h = Number(m[4]);
+  const mi = Number(m[5]);
+  const sec = m[6] === undefined ? 0 : Number(m[6]);
+  if (!validDate(y, mo, d) || h > 23 || mi > 59 || sec > 59) return undefined;
+  let offset = 0;
+  if (m[9] !== undefined) {
+    const oh = Number(m[10]);
+    const om = Number(m[11]);
+    if (oh > 23 || om > 59) return undefined;
+    offset = (m[9] === '-' ? -1 : 1) * (oh * 3600 + om * 60);
+  } else if (m[8] === undefined && zone === 'required') {
+    return undefined;
+  }
+  const secs = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+  const us = micros(m[7]);
+  const total = secs * 1_000_000 + us;
+  return Number.isSafeInteger(total) ? total : BigInt(secs) * 1_000_000n + BigInt(us);
+}
+
+/** `YYYY-MM-DD` → days since 1970-01-01; undefined when invalid. */
+export function parseDate(s: string): number | undefined {
+  const m = DATE_RE.exec(s);
+  if (!m) return undefined;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  return validDate(y, mo, d) ? daysFromCivil(y, mo, d) : undefined;
+}
+
+/** `hh:mm[:ss[.ffffff]]` → µs since midnight; undefined when invalid. */
+export function parseTime(s: string): number | undefined {
+  const m = TIME_RE.exec(s);
+  if (!m) return undefined;
+  const h = Number(m[1]);
+  const mi = Number(m[2]);
+  const sec = m[3] === undefined ? 0 : Number(m[3]);
+  if (h > 23 || mi > 59 || sec > 59) return undefined;
+  return (h * 3600 + mi * 60 + sec) * 1_000_000 + micros(m[4]);
+}
+
+/**
+ * Decimal text (`-12.345`, `1e3`, `.5`) → unscaled value at `scale`, exactly. Returns a
+ * reason string when the text is not a number, has more fraction digits than `scale`
+ * (non-zero ones), or needs more than `precision` digits.
+ */
+export function parseDecimal(s: string, precision: number, scale: number): bigint | string {
+  const m = DEC_RE.exec(s);
+  const int = m?.[2] ?? '';
+  const frac = m?.[3] ?? '';
+  if (!m || (int === '' && frac === '')) return 'not a number';
+  let digits = (int + frac).replace(/^0+/, '');
+  let exp = (m[4] === undefined ? 0 : Number(m[4])) - frac.length + scale;
+  if (digits === '') return 0n;
+  if (exp < 0) {
+    const cut = digits.length + exp;
+    if (/[^0]/.test(cut > 0 ? digits.slice(cut) : digits)) {
+      return `has more than ${scale} fraction digits`;
+    }
+    digits = cut > 0 ? digits.slice(0, cut) : '0';
+    exp = 0;
+  }
+  if (digits.length + exp > precision) return `needs more than ${precision} digits`;
+  let unscaled = BigInt(digits) * 10n ** BigInt(exp);
+  if (m[1] === '-') unscaled = -unscaled;
+  return unscaled;
+}
+
+/** Writes a canonical uuid string as 16 big-endian bytes; false when not a uuid. */
+export function writeUuid(s: string, out: Uint8Array, at: number): boolean {
+  if (!UUID_RE.test(s)) return false;
+  const hex = s.replace(/-/g, '');
+  for (let i = 0; i < 16; i++) out[at + i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return true;
+}
+
+/** Strict base64 (padded) → bytes; undefined when not base64. */
+export function parseBase64(s: string): Uint8Array | undefined {
+  if (s.length % 4 !== 0 || !B64_RE.test(s)) return undefined;
+  return Buffer.from(s, 'base64');
+}
+
+/** Writes an unscaled decimal as a 16-byte little-endian two's-complement (Arrow Decimal128). */
+export function writeDecimal128(v: bigint, out: Uint8Array, at: number): void {
+  let x = BigInt.asUintN(128, v);
+  for (let i = 0; i < 16; i++) {
+    out[at + i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+}

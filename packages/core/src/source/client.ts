@@ -1,0 +1,64 @@
+/**
+ * Building a kafkajs client: codecs registered first, kafkajs logs routed to a pino-like
+ * logger, connection options in one shape shared by the consumer, the admin and the producer.
+ */
+
+import type { ConnectionOptions } from 'node:tls';
+import kafkajs, { type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { registerCodecs } from './codecs.ts';
+import type { SourceLogger } from './types.ts';
+
+/** How to reach the cluster; shared by consumers, admins and producers. */
+export interface KafkaClientOptions {
+  /** Bootstrap brokers, "host:port". */
+  readonly brokers: readonly string[];
+  /** Client id sent to the brokers (default "kice"). */
+  readonly clientId?: string;
+  readonly ssl?: boolean | ConnectionOptions;
+  readonly sasl?: SASLOptions;
+  readonly connectionTimeout?: number;
+  readonly requestTimeout?: number;
+  /** Where kafkajs's own log lines go (warn and above unless `kafkaLogLevel` says otherwise). */
+  readonly logger?: SourceLogger;
+  /** kafkajs log level: "error" | "warn" | "info" | "debug" (default "warn"). */
+  readonly kafkaLogLevel?: 'error' | 'warn' | 'info' | 'debug';
+}
+
+const { Kafka, logLevel } = kafkajs;
+
+const LEVELS = {
+  error: logLevel.ERROR,
+  warn: logLevel.WARN,
+  info: logLevel.INFO,
+  debug: logLevel.DEBUG,
+} as const;
+
+/** Routes kafkajs log entries to a pino-like logger. */
+function logCreator(logger: SourceLogger): KafkaConfig['logCreator'] {
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const { message, ...extra } = log;
+      const obj = { kafkajs: namespace, ...extra };
+      if (level <= logLevel.ERROR) logger.error(obj, message);
+      else if (level <= logLevel.WARN) logger.warn(obj, message);
+      else if (level <= logLevel.INFO) logger.info(obj, message);
+      else logger.debug(obj, message);
+    };
+}
+
+/** Creates a kafkajs client after registering the snappy/lz4/zstd codecs. */
+export function createKafka(options: KafkaClientOptions): InstanceType<typeof Kafka> {
+  registerCodecs();
+  const config: KafkaConfig = {
+    clientId: options.clientId ?? 'kice',
+    brokers: [...options.brokers],
+    logLevel: LEVELS[options.kafkaLogLevel ?? 'warn'],
+  };
+  if (options.ssl !== undefined) config.ssl = options.ssl;
+  if (options.sasl !== undefined) config.sasl = options.sasl;
+  if (options.connectionTimeout !== undefined) config.connectionTimeout = options.connectionTimeout;
+  if (options.requestTimeout !== undefined) config.requestTimeout = options.requestTimeout;
+  if (options.logger) config.logCreator = logCreator(options.logger);
+  else config.logLevel = logLevel.NOTHING;
+  return new Kafka(config);
+}

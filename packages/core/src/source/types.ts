@@ -1,0 +1,130 @@
+/**
+ * The client-agnostic Source seam between the coordinator and a Kafka client.
+ *
+ * Offsets are bigint everywhere. The coordinator never sees client objects: a batch arrives
+ * as plain typed arrays over a fresh buffer, assignment changes arrive as callbacks, and the
+ * coordinator drives positions (seek), flow (pause/resume) and Kafka offset commits.
+ * kafkajs is the client behind it today (kafkajs-source.ts); see KAFKAJS-NOTES.md for why the
+ * contract is shaped this way (positions forgotten on every rebalance, no backpressure).
+ */
+
+/** One partition of one topic. */
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** An explicit next offset to commit to the Kafka group for one partition. */
+export interface TopicPartitionOffset extends TopicPartition {
+  /** The next offset to read (last processed + 1), as Kafka commits it. */
+  readonly offset: bigint;
+}
+
+/** What a group join tells about the new assignment. */
+export interface AssignInfo {
+  /** A local join counter, strictly increasing per Source (kafkajs does not expose the group generation at join time). */
+  readonly generation: number;
+  /** This member's id in the group. */
+  readonly memberId: string;
+  /** True when every previous partition was lost (member id changed, or the consumer crashed and restarted). */
+  readonly lostAll: boolean;
+}
+
+/**
+ * Callbacks the Source calls. None of them may block the client: `onBatch` must enqueue and
+ * return; `onAssign` may be async (the Source does not wait for it, the partitions stay paused
+ * until the handler seeks and resumes them).
+ */
+export interface SourceHandlers {
+  /**
+   * Called on EVERY group join with the FULL new assignment. Before calling it the Source has
+   * paused every assigned partition synchronously and forgotten their positions; the handler
+   * seeks each one (numeric offsets only) and then resumes it. A rejected promise goes to onError.
+   */
+  onAssign(assigned: TopicPartition[], info: AssignInfo): void | Promise<void>;
+  /** Partitions this member no longer owns (called before onAssign of the same join). */
+  onRevoke(revoked: TopicPartition[]): void;
+  /** A contiguous batch of records. Must not block; must not throw (a throw goes to onError). */
+  onBatch(batch: SourceBatch): void;
+  /** A fatal client error (consumer crashed without restart) or a handler failure. */
+  onError(e: Error): void;
+  /** A partition advanced without records (transaction markers, compaction gaps). */
+  onProgress?(tp: TopicPartition, nextOffset: bigint): void;
+}
+
+/**
+ * A contiguous run of records of one partition, copied out of the client's buffers.
+ * Record i's value is `bytes.subarray(offsets[i], offsets[i + 1])`, or null when `nulls[i] === 1`.
+ */
+export interface SourceBatch {
+  readonly topic: string;
+  readonly partition: number;
+  /** Offset of the first record. */
+  readonly firstOffset: bigint;
+  /** Offset of the last record. */
+  readonly lastOffset: bigint;
+  /** Next offset to read: lastOffset + 1, or higher when markers or compaction gaps follow. */
+  readonly nextOffset: bigint;
+  /** Number of records. */
+  readonly count: number;
+  /** All values packed contiguously into a fresh buffer (never a view of the client's buffers). */
+  readonly bytes: Uint8Array;
+  /** count + 1 positions into bytes. */
+  readonly offsets: Int32Array;
+  /** 1 where the value was null (a tombstone). */
+  readonly nulls: Uint8Array;
+  /** Kafka offset of each record. */
+  readonly recordOffsets: BigInt64Array;
+  /** Keys, packed like the values, when the Source was asked to keep them. */
+  readonly keys?: PackedKeys;
+  /** Headers of each record as UTF-8 strings, when the Source was asked to keep them. */
+  readonly headers?: ReadonlyArray<Readonly<Record<string, string>>>;
+  /** Record timestamps in epoch milliseconds. */
+  readonly timestamps: Float64Array;
+  /** The partition's epoch when the batch was accepted (bumped on every seek and assignment). */
+  readonly epoch: number;
+}
+
+/** Keys of a batch, packed like its values. */
+export interface PackedKeys {
+  readonly bytes: Uint8Array;
+  /** count + 1 positions into bytes. */
+  readonly offsets: Int32Array;
+  /** 1 where the key was null. */
+  readonly nulls: Uint8Array;
+}
+
+/** The Source seam the coordinator talks to. */
+export interface Source {
+  /** Connects, subscribes and starts fetching; resolves once the consumer runs. */
+  start(handlers: SourceHandlers): Promise<void>;
+  /** Stops delivery for these partitions (local, takes effect at once for new batches). */
+  pause(tps: TopicPartition[]): void;
+  /** Restarts delivery for these partitions. */
+  resume(tps: TopicPartition[]): void;
+  /** Moves the partition's next fetch to `offset` (a non-negative number) and bumps its epoch. */
+  seek(tp: TopicPartition, offset: bigint): void;
+  /** Commits explicit next offsets to the Kafka group (only for partitions owned now). */
+  commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
+  /** Next offset at the end of each partition (last stable offset), keyed "topic:partition". */
+  fetchEndOffsets(topics: string[]): Promise<Map<string, bigint>>;
+  /** The group's committed next offsets, keyed "topic:partition" (partitions without one are absent). */
+  fetchCommittedOffsets(groupId: string, topics: string[]): Promise<Map<string, bigint>>;
+  /** Names of the cluster's topics, internal ones ("__…") left out. */
+  listTopics(): Promise<string[]>;
+  /** Leaves the group and disconnects. */
+  stop(): Promise<void>;
+}
+
+/** A pino-like structured logger. */
+export interface SourceLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** The map key of a topic-partition: "topic:partition". */
+export function tpKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
+}

@@ -1,0 +1,142 @@
+/**
+ * Merges a schema observed by the decoder (provisional field IDs) into the table schema,
+ * by name path, the way an Iceberg UpdateSchema with addColumn/updateColumn would.
+ *
+ * Spec: https://iceberg.apache.org/spec/#schema-evolution
+ * Allowed promotions: int → long, float → double, decimal(P, S) → decimal(P', S) with P' > P.
+ * Schema JSON: {"type":"struct","schema-id":N,"fields":[{"id","name","required","type"}]}
+ *
+ * Existing fields keep their IDs (and requiredness, doc); new fields, and every field nested
+ * in them, get fresh IDs from lastColumnId + 1, parent before children; new fields are
+ * optional. Table fields the observed struct lacks are kept as they are.
+ */
+import {
+  decimalParams,
+  type IcebergType,
+  type NestedField,
+  type Schema,
+  type StructType,
+} from '@kice/iceberg';
+import { KiceError } from '../errors.ts';
+
+/** Result of evolveSchema. */
+export interface EvolvedSchema {
+  readonly schema: Schema;
+  readonly lastColumnId: number;
+  readonly changed: boolean;
+}
+
+interface State {
+  next: number;
+  changed: boolean;
+}
+
+function kindName(t: IcebergType): string {
+  return typeof t === 'string' ? t : t.type;
+}
+
+function incompatible(path: string, from: IcebergType, to: IcebergType): never {
+  throw new KiceError(
+    'SCHEMA_INCOMPATIBLE',
+    `field "${path}": cannot change ${kindName(from)} to ${kindName(to)}`,
+    { context: { path, from: kindName(from), to: kindName(to) } },
+  );
+}
+
+/** Copies a type with fresh IDs for every nested field (parent before children). */
+function renumber(t: IcebergType, st: State): IcebergType {
+  if (typeof t === 'string') return t;
+  if (t.type === 'struct') {
+    return { type: 'struct', fields: t.fields.map((f) => freshField(f, st)) };
+  }
+  if (t.type === 'list') {
+    const elementId = st.next++;
+    return { ...t, elementId, element: renumber(t.element, st) };
+  }
+  const keyId = st.next++;
+  const valueId = st.next++;
+  return { ...t, keyId, key: renumber(t.key, st), valueId, value: renumber(t.value, st) };
+}
+
+function freshField(f: NestedField, st: State): NestedField {
+  const id = st.next++;
+  return { id, name: f.name, required: false, type: renumber(f.type, st) };
+}
+
+/** The table type after merging the observed one at `path`. */
+function mergeType(table: IcebergType, seen: IcebergType, path: string, st: State): IcebergType {
+  if (typeof table === 'string' || typeof seen === 'string') {
+    if (table === seen) return table;
+    if (typeof table !== 'string' || typeof seen !== 'string') incompatible(path, table, seen);
+    // observed narrower than the table (decoded under an older schema): keep the table's
+    if ((table === 'long' && seen === 'int') || (table === 'double' && seen === 'float')) {
+      return table;
+    }
+    if ((table === 'int' && seen === 'long') || (table === 'float' && seen === 'double')) {
+      st.changed = true;
+      return seen;
+    }
+    const a = decimalParams(table);
+    const b = decimalParams(seen);
+    if (a && b && a.scale === b.scale) {
+      if (b.precision <= a.precision) return table;
+      st.changed = true;
+      return seen;
+    }
+    return incompatible(path, table, seen);
+  }
+  if (table.type === 'struct' && seen.type === 'struct') return mergeStruct(table, seen, path, st);
+  if (table.type === 'list' && seen.type === 'list') {
+    const element = mergeType(table.element, seen.element, `${path}[]`, st);
+    return element === table.element ? table : { ...table, element };
+  }
+  if (table.type === 'map' && seen.type === 'map') {
+    const key = mergeType(table.key, seen.key, `${path}.key`, st);
+    const value = mergeType(table.value, seen.value, `${path}.value`, st);
+    return key === table.key && value === table.value ? table : { ...table, key, value };
+  }
+  return incompatible(path, table, seen);
+}
+
+function mergeStruct(table: StructType, seen: StructType, path: string, st: State): StructType {
+  const byName = new Map(seen.fields.map((f) => [f.name, f]));
+  let same = true;
+  const fields: NestedField[] = table.fields.map((f) => {
+    const o = byName.get(f.name);
+    if (o === undefined) return f;
+    const type = mergeType(f.type, o.type, path === '' ? f.name : `${path}.${f.name}`, st);
+    if (type === f.type) return f;
+    same = false;
+    return { ...f, type };
+  });
+  const known = new Set(table.fields.map((f) => f.name));
+  for (const o of seen.fields) {
+    if (known.has(o.name)) continue;
+    fields.push(freshField(o, st));
+    st.changed = true;
+    same = false;
+  }
+  return same ? table : { type: 'struct', fields };
+}
+
+/**
+ * Merges `observed` into `table` by name path. Throws KiceError('SCHEMA_INCOMPATIBLE')
+ * naming the path when a type cannot be promoted. When changed, the new schema's id is
+ * `table.schemaId + 1` and `lastColumnId` covers the fresh IDs.
+ */
+export function evolveSchema(
+  table: Schema,
+  observed: StructType,
+  lastColumnId: number,
+): EvolvedSchema {
+  const st: State = { next: lastColumnId + 1, changed: false };
+  const merged = mergeStruct(table, observed, '', st);
+  if (!st.changed) return { schema: table, lastColumnId, changed: false };
+  const schema: Schema = {
+    type: 'struct',
+    schemaId: table.schemaId + 1,
+    ...(table.identifierFieldIds ? { identifierFieldIds: table.identifierFieldIds } : {}),
+    fields: merged.fields,
+  };
+  return { schema, lastColumnId: st.next - 1, changed: true };
+}

@@ -124,8 +124,12 @@ prepare() {
   sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@LOG_DIRS@#$state/data#g" \
     "$conf/server.properties.template" >"$props"
   if [ ! -f "$state/data/meta.properties" ]; then
-    local id
-    id="$(java $tools_log4j -cp "$libs/*" kafka.tools.StorageTool random-uuid)"
+    # A cluster id is 16 random bytes in unpadded base64url (what StorageTool random-uuid
+    # prints), not starting with "-"; made here to save a JVM start.
+    local id="-"
+    while [[ "$id" == -* ]]; do
+      id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    done
     if ! java $tools_log4j -cp "$libs/*" kafka.tools.StorageTool format --standalone \
       --ignore-formatted -t "$id" -c "$props" >"$state/logs/format.log" 2>&1; then
       cat "$state/logs/format.log" >&2

@@ -1,0 +1,80 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { batchValue, packBatch, type RawMessage } from '../../src/source/pack.ts';
+
+const at = { topic: 't', partition: 2, nextOffset: 0n, epoch: 7 };
+
+function makeMessages(backing: Buffer): RawMessage[] {
+  return [
+    {
+      offset: '10',
+      value: backing.subarray(2, 7),
+      key: Buffer.from('k1'),
+      timestamp: '1700000000123',
+    },
+    { offset: '11', value: null, key: null, timestamp: '1700000000124' },
+    { offset: '12', value: Buffer.alloc(0), key: Buffer.from(''), timestamp: '1700000000125' },
+    {
+      offset: '13',
+      value: backing.subarray(11, 16),
+      timestamp: '1700000000126',
+      headers: { a: Buffer.from('ü'), b: 'plain', c: [Buffer.from('x'), 'y'], d: undefined },
+    },
+  ];
+}
+
+describe('packBatch', () => {
+  let backing = Buffer.alloc(0);
+  let messages: RawMessage[] = [];
+  beforeEach(() => {
+    backing = Buffer.from('..hello....world..');
+    messages = makeMessages(backing);
+  });
+
+  it('copies values contiguously into a fresh buffer with offsets and nulls', () => {
+    const b = packBatch(messages, at);
+    expect(b.bytes).toEqual(new Uint8Array(Buffer.from('helloworld')));
+    expect(b.bytes.buffer).not.toBe(backing.buffer);
+    expect(b.bytes.buffer.byteLength).toBe(10);
+    expect([...b.offsets]).toEqual([0, 5, 5, 5, 10]);
+    expect([...b.nulls]).toEqual([0, 1, 0, 0]);
+    expect([...b.recordOffsets]).toEqual([10n, 11n, 12n, 13n]);
+    expect([...b.timestamps]).toEqual([1700000000123, 1700000000124, 1700000000125, 1700000000126]);
+    expect(b).toMatchObject({
+      topic: 't',
+      partition: 2,
+      firstOffset: 10n,
+      lastOffset: 13n,
+      nextOffset: 14n,
+      count: 4,
+      epoch: 7,
+    });
+    expect(b.keys).toBeUndefined();
+    expect(b.headers).toBeUndefined();
+    backing.fill(0);
+    expect(Buffer.from(b.bytes).toString()).toBe('helloworld');
+  });
+
+  it('reads values back with batchValue', () => {
+    const b = packBatch(messages, at);
+    expect(batchValue(b, 0)).toEqual(new Uint8Array(Buffer.from('hello')));
+    expect(batchValue(b, 1)).toBeNull();
+    expect(batchValue(b, 2)).toEqual(new Uint8Array(0));
+    expect(batchValue(b, 3)).toEqual(new Uint8Array(Buffer.from('world')));
+  });
+
+  it('keeps a higher next offset (markers after the last record)', () => {
+    expect(packBatch(messages, { ...at, nextOffset: 20n }).nextOffset).toBe(20n);
+  });
+
+  it('packs keys and headers when asked', () => {
+    const b = packBatch(messages, { ...at, keepKeys: true, keepHeaders: true });
+    expect(b.keys?.bytes).toEqual(new Uint8Array(Buffer.from('k1')));
+    expect([...(b.keys?.offsets ?? [])]).toEqual([0, 2, 2, 2, 2]);
+    expect([...(b.keys?.nulls ?? [])]).toEqual([0, 1, 0, 1]);
+    expect(b.headers).toEqual([{}, {}, {}, { a: 'ü', b: 'plain', c: 'y' }]);
+  });
+
+  it('refuses an empty batch', () => {
+    expect(() => packBatch([], at)).toThrow('packBatch: empty batch');
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * Shared pieces of the interop tests: a fresh warehouse folder per test file, and an
+ * append of in-memory rows to a table through the library's public API (fanout writer +
+ * fast append), the way kice's committer does it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  currentSchema,
+  FilesystemCatalog,
+  fastAppend,
+  icebergRowsToArrow,
+  LocalFileIO,
+  specById,
+  type Table,
+  writePartitioned,
+} from '@kice/iceberg';
+
+/** A fresh warehouse folder and a FilesystemCatalog over it (warehouse = absolute path). */
+export async function newWarehouse(prefix: string): Promise<{
+  dir: string;
+  io: LocalFileIO;
+  catalog: FilesystemCatalog;
+  cleanup: () => Promise<void>;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), `kice-${prefix}-`));
+  const io = new LocalFileIO();
+  const catalog = new FilesystemCatalog({ warehouse: dir, io });
+  return { dir, io, catalog, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Writes `rows` (in-memory conventions, keyed by column name) as data files of the
+ * table's default spec and commits them in one fast append; returns the committed table.
+ */
+export async function appendRows(table: Table, rows: readonly Record<string, unknown>[]) {
+  const schema = currentSchema(table.metadata);
+  const files = await writePartitioned(table.io, {
+    schema,
+    spec: specById(table.metadata, table.metadata.defaultSpecId),
+    table: icebergRowsToArrow(schema, rows as Record<string, unknown>[]),
+    dataLocation: `${table.metadata.location}/data`,
+  });
+  const op = fastAppend(table);
+  for (const f of files) op.appendFile(f);
+  return { table: await op.commit(), files };
+}

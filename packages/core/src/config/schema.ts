@@ -3,6 +3,7 @@
  * at the boundary (zod) into a frozen, fully defaulted object. Every problem is reported
  * with its path (`tables[1].table: …`), all at once. Documented in docs/config.md.
  */
+import { parsePrimitive } from '@kice/iceberg';
 import { z } from 'zod';
 import { parsePartitionBy } from './partition-by.ts';
 
@@ -32,6 +33,9 @@ const tableSchema = z
     table: z.string().min(1),
     format: z.enum(['json']).default('json'),
     partitionBy: z.preprocess(rejoinSplitCalls, z.array(z.string())).default([]),
+    /** Column types that inference cannot guess (e.g. `ts: timestamptz`, `amount: decimal(12, 2)`);
+     * keys are column names, dotted for nested fields. */
+    columns: z.record(z.string(), z.string()).default({}),
     /** Iceberg table properties set when kice creates the table. */
     properties: z.record(z.string(), z.string()).default({}),
   })
@@ -74,6 +78,17 @@ const tableSchema = z
         message: `"${t.table}" is not namespace.name (letters, digits, underscores)`,
         path: ['table'],
       });
+    }
+    for (const [col, type] of Object.entries(t.columns)) {
+      try {
+        parsePrimitive(type);
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${type}" is not an Iceberg primitive type`,
+          path: ['columns', col],
+        });
+      }
     }
     t.partitionBy.forEach((p, i) => {
       const parsed = parsePartitionBy(p);

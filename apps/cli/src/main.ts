@@ -1,0 +1,86 @@
+/**
+ * kice command line: `kice <command> [options]`.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '@kice/core';
+import { demoCommand } from './demo.ts';
+import { runCommand } from './run.ts';
+import { tablesCommand } from './tables.ts';
+
+export const USAGE = `usage: kice <command> [options]
+
+commands:
+  run -c <kice.yaml> [--once]   stream the configured topics into Iceberg tables
+                                (--once: consume up to the end offsets seen at start,
+                                commit, exit 0)
+  tables -c <kice.yaml> [--json] list tables: snapshots, rows, files, bytes, offsets
+  demo [--seconds N] [--rate N] local broker + generated events → a local warehouse,
+                                live progress, then results (N=0: until Ctrl-C)
+  help                          this text
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run': {
+        const { values } = parseArgs({
+          args: rest,
+          options: {
+            config: { type: 'string', short: 'c' },
+            once: { type: 'boolean', default: false },
+          },
+        });
+        if (!values.config) return usageError('run needs -c <kice.yaml>');
+        return await runCommand(values.config, { once: values.once ?? false });
+      }
+      case 'tables': {
+        const { values } = parseArgs({
+          args: rest,
+          options: {
+            config: { type: 'string', short: 'c' },
+            json: { type: 'boolean', default: false },
+          },
+        });
+        if (!values.config) return usageError('tables needs -c <kice.yaml>');
+        return await tablesCommand(values.config, { json: values.json ?? false });
+      }
+      case 'demo': {
+        const { values } = parseArgs({
+          args: rest,
+          options: {
+            seconds: { type: 'string', default: '60' },
+            rate: { type: 'string', default: '5000' },
+          },
+        });
+        return await demoCommand({ seconds: Number(values.seconds), rate: Number(values.rate) });
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        return usageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`kice: ${e.message}\n`);
+      return 2;
+    }
+    if ((e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      return usageError((e as Error).message);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      process.stderr.write(`kice: ${(e as Error).message}\n`);
+      return 2;
+    }
+    process.stderr.write(`kice: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+function usageError(msg: string): number {
+  process.stderr.write(`kice: ${msg}\n\n${USAGE}`);
+  return 2;
+}

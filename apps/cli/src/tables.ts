@@ -1,0 +1,80 @@
+/**
+ * `kice tables -c kice.yaml [--json]`: every table in the warehouse with its snapshot
+ * count, rows, data files, bytes and the Kafka offsets it records for the group.
+ */
+import { FilesystemCatalog, LocalFileIO, loadConfigFile, readOffsets, toFileUri } from '@kice/core';
+import { currentSnapshot, identifierToString } from '@kice/iceberg';
+
+export interface TableInfo {
+  readonly table: string;
+  readonly snapshots: number;
+  readonly rows: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly offsets: Record<string, string>;
+}
+
+export async function listTables(warehouse: string, groupId: string): Promise<TableInfo[]> {
+  const catalog = new FilesystemCatalog({ warehouse: toFileUri(warehouse), io: new LocalFileIO() });
+  const out: TableInfo[] = [];
+  for (const ns of await catalog.listNamespaces()) {
+    for (const id of await catalog.listTables(ns)) {
+      const t = await catalog.loadTable(id);
+      const snap = currentSnapshot(t.metadata);
+      const s = snap?.summary ?? {};
+      out.push({
+        table: identifierToString(id),
+        snapshots: t.metadata.snapshots.length,
+        rows: Number(s['total-records'] ?? 0),
+        files: Number(s['total-data-files'] ?? 0),
+        bytes: Number(s['total-files-size'] ?? 0),
+        offsets: Object.fromEntries(
+          [...readOffsets(s, groupId)].map(([k, v]) => [k, v.toString()]),
+        ),
+      });
+    }
+  }
+  return out;
+}
+
+function human(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+export function formatTables(rows: readonly TableInfo[]): string {
+  if (rows.length === 0) return 'no tables yet\n';
+  const head = ['table', 'snapshots', 'rows', 'files', 'bytes', 'offsets (next, per partition)'];
+  const body = rows.map((r) => [
+    r.table,
+    String(r.snapshots),
+    String(r.rows),
+    String(r.files),
+    human(r.bytes),
+    Object.entries(r.offsets)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+  ]);
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...body.map((b) => (b[i] as string).length)),
+  );
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ');
+  return `${[line(head), ...body.map(line)].join('\n')}\n`;
+}
+
+export async function tablesCommand(
+  configPath: string,
+  options: { json: boolean },
+): Promise<number> {
+  const config = await loadConfigFile(configPath);
+  const rows = await listTables(config.catalog.warehouse, config.kafka.groupId);
+  process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatTables(rows));
+  return 0;
+}

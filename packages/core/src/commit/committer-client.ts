@@ -1,0 +1,30 @@
+/**
+ * Main-thread handle on the committer thread (comlink proxy). Errors thrown in the
+ * thread arrive as plain Errors (message kept).
+ */
+import { Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import type { Committer } from './committer.ts';
+import { nodeEndpoint } from './node-endpoint.ts';
+
+export interface CommitterClient {
+  readonly api: Comlink.Remote<Committer>;
+  close(): Promise<void>;
+}
+
+export function startCommitterThread(options: {
+  warehouse: string;
+  groupId: string;
+}): CommitterClient {
+  const worker = new Worker(new URL('../workers/committer-entry.mjs', import.meta.url), {
+    workerData: options,
+  });
+  const api = Comlink.wrap<Committer>(nodeEndpoint(worker));
+  return {
+    api,
+    async close() {
+      api[Comlink.releaseProxy]();
+      await worker.terminate();
+    },
+  };
+}

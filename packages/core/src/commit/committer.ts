@@ -1,0 +1,205 @@
+/**
+ * The committer: every Iceberg catalog operation of the process goes through one
+ * instance, which runs on one thread (see ../workers/committer-thread.ts), so commits of a
+ * process never race each other; commits of several processes race through the catalog's
+ * optimistic concurrency and are retried by @kice/iceberg.
+ *
+ * - `ensureTable` creates a table on first sight (schema from the data, the configured
+ *   partition spec) or merges newly observed columns into its schema (by name; type
+ *   promotions int→long and float→double), and returns the authoritative schema: data files
+ *   are written with ITS field IDs.
+ * - `append` commits data files plus the Kafka offset ranges they cover, checking offset
+ *   continuity against the table's recorded offsets (./offsets.ts) on every attempt.
+ */
+import {
+  AlreadyExistsError,
+  type Catalog,
+  CommitConflictError,
+  currentSchema,
+  currentSnapshot,
+  type DataFile,
+  fastAppend,
+  findFieldByName,
+  IcebergError,
+  type PartitionSpec,
+  parseIdentifier,
+  type Schema,
+  type StructType,
+  specById,
+  type Table,
+  type TableIdentifier,
+} from '@kice/iceberg';
+import type { PartitionByEntry } from '../config/partition-by.ts';
+import { KiceError } from '../errors.ts';
+import { evolveSchema } from '../schema/evolve.ts';
+import {
+  checkContinuity,
+  type OffsetRange,
+  offsetsProperty,
+  readOffsets,
+  writeOffsets,
+} from './offsets.ts';
+
+export interface TableSetup {
+  /** `namespace.name`. */
+  readonly table: string;
+  readonly partitionBy: readonly PartitionByEntry[];
+  readonly properties: Readonly<Record<string, string>>;
+}
+
+export interface TableState {
+  readonly schema: Schema;
+  readonly spec: PartitionSpec;
+  readonly location: string;
+  /** Next offsets recorded for the group: [tpKey, offset string]. */
+  readonly offsets: [string, string][];
+}
+
+export type AppendResult =
+  | {
+      readonly status: 'committed';
+      readonly snapshotId: string;
+      readonly offsets: [string, string][];
+    }
+  | { readonly status: 'refused'; readonly kind: 'duplicate' | 'gap'; readonly reason: string };
+
+/** Table properties kice sets on tables it creates (callers' properties win). */
+export const DEFAULT_TABLE_PROPERTIES: Readonly<Record<string, string>> = {
+  'write.format.default': 'parquet',
+  'write.parquet.compression-codec': 'snappy',
+  'commit.retry.num-retries': '20',
+  'commit.retry.min-wait-ms': '50',
+};
+
+class OffsetContinuityError extends KiceError {
+  constructor(
+    readonly kind: 'duplicate' | 'gap',
+    reason: string,
+  ) {
+    super('OFFSET_GAP', reason);
+  }
+}
+
+export class Committer {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly groupId: string,
+  ) {}
+
+  private async load(id: TableIdentifier): Promise<Table | undefined> {
+    try {
+      return await this.catalog.loadTable(id);
+    } catch (e) {
+      if (e instanceof IcebergError && e.code === 'NOT_FOUND') return undefined;
+      throw e;
+    }
+  }
+
+  private state(t: Table): TableState {
+    const snap = currentSnapshot(t.metadata);
+    const offsets = readOffsets(snap?.summary, this.groupId);
+    return {
+      schema: currentSchema(t.metadata),
+      spec: specById(t.metadata, t.metadata.defaultSpecId),
+      location: t.metadata.location,
+      offsets: [...offsets].map(([k, v]) => [k, v.toString()]),
+    };
+  }
+
+  /** The table's schema, spec and recorded offsets, or undefined if it does not exist. */
+  async tableState(table: string): Promise<TableState | undefined> {
+    const t = await this.load(parseIdentifier(table));
+    return t ? this.state(t) : undefined;
+  }
+
+  /** Creates the table or evolves its schema so that it holds every column of `observed`. */
+  async ensureTable(setup: TableSetup, observed: StructType): Promise<TableState> {
+    const id = parseIdentifier(setup.table);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const t = await this.load(id);
+        if (!t) return this.state(await this.create(id, setup, observed));
+        const base = currentSchema(t.metadata);
+        const evolved = evolveSchema(base, observed, t.metadata.lastColumnId);
+        if (!evolved.changed) return this.state(t);
+        const next = await this.catalog.commitTable(
+          id,
+          [
+            { type: 'assert-current-schema-id', currentSchemaId: base.schemaId },
+            { type: 'assert-last-assigned-field-id', lastAssignedFieldId: t.metadata.lastColumnId },
+          ],
+          [
+            { action: 'add-schema', schema: evolved.schema },
+            { action: 'set-current-schema', schemaId: -1 },
+          ],
+        );
+        return this.state(next);
+      } catch (e) {
+        const retry = e instanceof CommitConflictError || e instanceof AlreadyExistsError;
+        if (!retry || attempt >= 20) throw e;
+      }
+    }
+  }
+
+  private async create(
+    id: TableIdentifier,
+    setup: TableSetup,
+    observed: StructType,
+  ): Promise<Table> {
+    const schema: Schema = { type: 'struct', schemaId: 0, fields: observed.fields };
+    const fields = setup.partitionBy.map((p, i) => {
+      const source = findFieldByName(schema, p.column);
+      if (!source) {
+        throw new KiceError(
+          'SCHEMA_INCOMPATIBLE',
+          `table ${setup.table}: partitionBy column "${p.column}" is not in the data (columns: ${schema.fields.map((f) => f.name).join(', ')})`,
+        );
+      }
+      return { sourceId: source.id, fieldId: 1000 + i, name: p.name, transform: p.transform };
+    });
+    if (!(await this.catalog.namespaceExists(id.namespace)))
+      await this.catalog.createNamespace(id.namespace);
+    return this.catalog.createTable(id, {
+      schema,
+      spec: { specId: 0, fields },
+      properties: { ...DEFAULT_TABLE_PROPERTIES, ...setup.properties },
+    });
+  }
+
+  /**
+   * Appends `files` and records the offsets after `ranges`. Refused (and nothing is
+   * committed) when a range does not continue the table's recorded offsets. The caller
+   * owns the files: on refusal it deletes them.
+   */
+  async append(
+    table: string,
+    files: readonly DataFile[],
+    ranges: readonly OffsetRange[],
+  ): Promise<AppendResult> {
+    const id = parseIdentifier(table);
+    const t = await this.catalog.loadTable(id);
+    const op = fastAppend(t);
+    for (const f of files) op.appendFile(f);
+    const prop = offsetsProperty(this.groupId);
+    let recorded: [string, string][] = [];
+    op.validate((base) => {
+      const snap = currentSnapshot(base);
+      const verdict = checkContinuity(readOffsets(snap?.summary, this.groupId), ranges);
+      if (!verdict.ok) throw new OffsetContinuityError(verdict.kind, verdict.reason);
+      op.set(prop, writeOffsets(verdict.next));
+      recorded = [...verdict.next].map(([k, v]) => [k, v.toString()]);
+    });
+    try {
+      const committed = await op.commit();
+      return {
+        status: 'committed',
+        snapshotId: String(committed.metadata.currentSnapshotId),
+        offsets: recorded,
+      };
+    } catch (e) {
+      if (e instanceof OffsetContinuityError)
+        return { status: 'refused', kind: e.kind, reason: e.message };
+      throw e;
+    }
+  }
+}

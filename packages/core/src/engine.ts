@@ -1,0 +1,231 @@
+/**
+ * `createEngine(config)`: the embeddable kice engine. Wires the kafkajs Source, the Piscina
+ * pool (decode + flush), the committer thread and the dead-letter producer around the
+ * coordinator.
+ *
+ *   const engine = createEngine(config);
+ *   engine.on('commit', (c) => …);
+ *   await engine.start();         // daemon: runs until stop()
+ *   await engine.runOnce();       // batch: consume up to the end offsets seen at start
+ */
+import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
+import { pino } from 'pino';
+import { Piscina } from 'piscina';
+import { startCommitterThread } from './commit/committer-client.ts';
+import type { KiceConfig } from './config/schema.ts';
+import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
+import { createKafka, type KafkaClientOptions } from './source/client.ts';
+import { KafkajsSource } from './source/kafkajs-source.ts';
+import { createDeadLetterProducer } from './source/producer.ts';
+import { tpKey } from './source/types.ts';
+
+export interface EngineOptions {
+  /** A pino-like logger; default: pino at config.log.level, credentials redacted. */
+  readonly logger?: Logger;
+}
+
+export interface CommitEvent {
+  readonly table: string;
+  readonly snapshotId: string;
+  readonly files: number;
+  readonly rows: number;
+  readonly offsets: [string, string][];
+}
+
+export interface Engine {
+  start(): Promise<void>;
+  /** Flushes, commits, leaves the group and releases threads. Idempotent. */
+  stop(): Promise<void>;
+  /** Consumes every routed partition up to its end offset as seen at start, commits, stops. */
+  runOnce(): Promise<void>;
+  metrics(): Readonly<EngineMetrics>;
+  /** Per-partition positions (next offset fetched, next offset committed to the table). */
+  positions(): { key: string; expected: bigint; committed: bigint | undefined }[];
+  tables(): string[];
+  on(event: 'commit', listener: (e: CommitEvent) => void): this;
+  on(event: 'deadLetter', listener: (count: number) => void): this;
+  on(event: 'error', listener: (e: Error) => void): this;
+  on(event: 'assigned', listener: (tps: { topic: string; partition: number }[]) => void): this;
+}
+
+export function createLogger(config: KiceConfig): Logger {
+  return pino({
+    level: config.log.level,
+    base: { app: 'kice' },
+    redact: {
+      paths: ['*.password', '*.sasl', 'sasl', 'password', 'kafka.sasl'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+function kafkaClientOptions(config: KiceConfig, log: Logger): KafkaClientOptions {
+  const k = config.kafka;
+  return {
+    brokers: k.brokers,
+    clientId: k.clientId,
+    ssl: k.ssl,
+    ...(k.sasl
+      ? {
+          sasl: {
+            mechanism: k.sasl.mechanism,
+            username: k.sasl.username,
+            password: k.sasl.password,
+          } as never,
+        }
+      : {}),
+    logger: log,
+  };
+}
+
+export function createEngine(config: KiceConfig, options: EngineOptions = {}): Engine {
+  const log = options.logger ?? createLogger(config);
+  const events = new EventEmitter();
+  const client = kafkaClientOptions(config, log);
+  const explicit = config.tables.flatMap((t) => (t.topic !== undefined ? [t.topic] : []));
+  const patterns = config.tables.flatMap((t) =>
+    t.topicPattern !== undefined ? [new RegExp(t.topicPattern)] : [],
+  );
+  const topics: string[] | RegExp =
+    patterns.length === 0
+      ? explicit
+      : new RegExp(
+          [
+            ...explicit.map((t) => `^${t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+            ...patterns.map((p) => `(?:${p.source})`),
+          ].join('|'),
+        );
+
+  const source = new KafkajsSource({
+    ...client,
+    groupId: config.kafka.groupId,
+    topics,
+    maxBytesPerPartition: config.kafka.maxBytesPerPartition,
+    maxBytes: config.kafka.maxBytes,
+    minBytes: config.kafka.minBytes,
+    maxWaitTimeInMs: Math.min(1000, config.kafka.maxWaitTimeInMs),
+    sessionTimeout: config.kafka.sessionTimeoutMs,
+    heartbeatInterval: config.kafka.heartbeatIntervalMs,
+  });
+  const admin = createKafka(client).admin();
+  let adminConnected: Promise<void> | undefined;
+  const fetchStartOffsets = async (names: string[]): Promise<Map<string, bigint>> => {
+    adminConnected ??= admin.connect();
+    await adminConnected;
+    const out = new Map<string, bigint>();
+    for (const topic of names) {
+      for (const p of await admin.fetchTopicOffsets(topic)) {
+        const v = config.kafka.autoOffsetReset === 'earliest' ? p.low : p.high;
+        out.set(tpKey(topic, p.partition), BigInt(v));
+      }
+    }
+    return out;
+  };
+
+  const threads = config.workers.threads ?? availableParallelism();
+  let pool: Piscina | undefined;
+  let committer: ReturnType<typeof startCommitterThread> | undefined;
+  let coordinator: Coordinator | undefined;
+  const deadLetters = createDeadLetterProducer(client);
+  let stopped: Promise<void> | undefined;
+
+  const engine: Engine = {
+    async start() {
+      if (coordinator) return;
+      pool = new Piscina({
+        filename: new URL('./workers/pool-entry.mjs', import.meta.url).href,
+        minThreads: threads,
+        maxThreads: threads,
+        idleTimeout: 60 * 60_000,
+        resourceLimits: { maxYoungGenerationSizeMb: 64 },
+      });
+      committer = startCommitterThread({
+        warehouse: config.catalog.warehouse,
+        groupId: config.kafka.groupId,
+      });
+      coordinator = new Coordinator({
+        config,
+        source,
+        pool,
+        committer,
+        deadLetters,
+        log,
+        fetchStartOffsets,
+      });
+      for (const e of ['commit', 'deadLetter', 'assigned']) {
+        coordinator.on(e, (...args: unknown[]) => events.emit(e, ...args));
+      }
+      // 'error' without a listener would throw: only forward when someone listens.
+      coordinator.on('fatal', (e: Error) => {
+        if (events.listenerCount('error') > 0) events.emit('error', e);
+      });
+      await coordinator.start();
+      log.info({ threads, tables: config.tables.length }, 'kice engine started');
+    },
+
+    async stop() {
+      stopped ??= (async () => {
+        try {
+          await coordinator?.stop();
+        } finally {
+          await Promise.allSettled([
+            deadLetters.close(),
+            adminConnected ? admin.disconnect() : Promise.resolve(),
+            pool?.destroy(),
+            committer?.close(),
+          ]);
+          log.info(coordinator ? { ...coordinator.metrics } : {}, 'kice engine stopped');
+        }
+      })();
+      return stopped;
+    },
+
+    async runOnce() {
+      await engine.start();
+      const c = coordinator as Coordinator;
+      // Topics and end offsets as seen now.
+      const all = await source.listTopics();
+      const names = all.filter((t) =>
+        topics instanceof RegExp ? topics.test(t) : topics.includes(t),
+      );
+      const ends = await source.fetchEndOffsets(names);
+      log.info(
+        { partitions: ends.size },
+        'run --once: consuming up to the end offsets seen at start',
+      );
+      let failure: Error | undefined;
+      const onError = (e: Error): void => {
+        failure = e;
+      };
+      events.on('error', onError);
+      try {
+        for (;;) {
+          if (failure) throw failure;
+          const pos = new Map(c.positions().map((p) => [p.key, p]));
+          const caughtUp = [...ends].every(([key, end]) => {
+            const p = pos.get(key);
+            return p !== undefined && p.expected >= end;
+          });
+          if (caughtUp) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await c.settle();
+        if (failure) throw failure;
+      } finally {
+        events.off('error', onError);
+        await engine.stop();
+      }
+      if (failure) throw failure;
+    },
+
+    metrics: () => ({ ...(coordinator?.metrics as EngineMetrics) }),
+    positions: () => coordinator?.positions() ?? [],
+    tables: () => coordinator?.tableNames() ?? [],
+    on(event: string, listener: (...args: never[]) => void) {
+      events.on(event, listener as (...args: unknown[]) => void);
+      return engine;
+    },
+  };
+  return engine;
+}

@@ -1,0 +1,18 @@
+/**
+ * @kice/core — the kice engine: Kafka topics → Apache Iceberg tables.
+ */
+
+export { FilesystemCatalog, LocalFileIO, toFileUri } from '@kice/iceberg';
+export { Committer, type TableState } from './commit/committer.ts';
+export { OFFSETS_PROPERTY_PREFIX, offsetsProperty, readOffsets } from './commit/offsets.ts';
+export { ConfigError, loadConfigFile, parseConfig, validateConfig } from './config/load.ts';
+export type { KiceConfig, KiceConfigInput, TableConfig } from './config/schema.ts';
+export type { EngineMetrics, Logger } from './coordinator.ts';
+export {
+  type CommitEvent,
+  createEngine,
+  createLogger,
+  type Engine,
+  type EngineOptions,
+} from './engine.ts';
+export { KiceError, type KiceErrorCode } from './errors.ts';

@@ -1,0 +1,22 @@
+/**
+ * The committer thread: ONE worker_thread per process, exposing a Committer over comlink.
+ * All Iceberg commits of the process are serialized here.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { FilesystemCatalog, LocalFileIO, toFileUri } from '@kice/iceberg';
+import * as Comlink from 'comlink';
+import { Committer } from '../commit/committer.ts';
+import { nodeEndpoint } from '../commit/node-endpoint.ts';
+
+export interface CommitterThreadData {
+  readonly warehouse: string;
+  readonly groupId: string;
+}
+
+const data = workerData as CommitterThreadData;
+if (!parentPort) throw new Error('committer-thread must run in a worker thread');
+const catalog = new FilesystemCatalog({
+  warehouse: toFileUri(data.warehouse),
+  io: new LocalFileIO(),
+});
+Comlink.expose(new Committer(catalog, data.groupId), nodeEndpoint(parentPort));

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,10 @@ class Collector implements SourceHandlers {
   }
   onError(e: Error): void {
     this.errors.push(e);
+  }
+  readonly progress: [string, bigint][] = [];
+  onProgress(tp: TopicPartition, nextOffset: bigint): void {
+    this.progress.push([`${tp.topic}:${tp.partition}`, nextOffset]);
   }
   /** Highest contiguous next offset seen for a partition. */
   next(topic: string, partition: number): bigint {
@@ -348,6 +353,87 @@ describe('KafkajsSource on a real broker', () => {
       { key: null, value: enc.encode('{"bad":'), headers: records[2]?.headers },
     ]);
   });
+
+  it('advances over an aborted transaction through onProgress and delivers the committed one', async () => {
+    const topic = unique('txn');
+    await admin.createTopics([{ topic, numPartitions: 1 }]);
+    // kafkajs resolves from @kice/core's dependencies (the test package has no node_modules copy).
+    const { Kafka } = createRequire(join(root, 'packages/core/package.json'))('kafkajs') as {
+      Kafka: new (c: object) => { producer(c: object): TxnProducer };
+    };
+    const producer = new Kafka({ brokers: kafka.brokers, logLevel: 0 }).producer({
+      transactionalId: unique('txid'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const c = new Collector();
+    try {
+      const aborted = await producer.transaction();
+      await aborted.send({
+        topic,
+        messages: [0, 1, 2, 3, 4].map((i) => ({ partition: 0, value: `aborted ${i}` })),
+      });
+      await aborted.abort(); // offsets 0..4, abort marker at 5
+      const source = await startSource(c, { topics: [topic] });
+      expect(await source.fetchEndOffsets([topic])).toEqual(new Map([[`${topic}:0`, 6n]]));
+      // Nothing to deliver: the aborted span is crossed through onProgress alone.
+      await until(
+        () => c.progress.some(([k, n]) => k === `${topic}:0` && n === 6n),
+        60_000,
+        'progress to 6',
+      );
+      expect(c.batches).toEqual([]);
+      const committed = await producer.transaction();
+      await committed.send({
+        topic,
+        messages: [6, 7, 8].map((i) => ({ partition: 0, value: `ok ${i}` })),
+      });
+      await committed.commit(); // offsets 6..8, commit marker at 9
+    } finally {
+      await producer.disconnect();
+    }
+    await until(() => (c.seen.get(`${topic}:0`)?.size ?? 0) === 3, 60_000, 'the committed records');
+    expect([...(c.seen.get(`${topic}:0`) ?? [])]).toEqual([
+      [6n, ['ok 6']],
+      [7n, ['ok 7']],
+      [8n, ['ok 8']],
+    ]);
+    // The batch was fetched at 6, where progress left the partition, so it was accepted.
+    expect(c.batches[0]?.firstOffset).toBe(6n);
+    // The commit marker at 9 moves the partition to 10, inside the batch or through onProgress.
+    await until(
+      () => c.batches.at(-1)?.nextOffset === 10n || c.progress.at(-1)?.[1] === 10n,
+      60_000,
+      'next offset 10',
+    );
+    expect(c.errors).toEqual([]);
+  });
+
+  it('picks up a new topic matching the pattern by restarting the subscription', async () => {
+    const prefix = unique('re');
+    const first = `${prefix}.a`;
+    const second = `${prefix}.b`;
+    await admin.createTopics([{ topic: first, numPartitions: 1 }]);
+    await produceRange(first, 0, 0, 10, 'none');
+    const c = new Collector();
+    const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await startSource(c, { topics: new RegExp(`^${escaped}\\.`), topicRefreshIntervalMs: 500 });
+    await until(() => c.next(first, 0) === 10n, 60_000, 'the first topic');
+    await admin.createTopics([{ topic: second, numPartitions: 1 }]);
+    await produceRange(second, 0, 0, 10, 'none');
+    await until(() => c.next(second, 0) === 10n, 60_000, 'the new topic');
+    const last = c.last();
+    expect(last.lostAll).toBe(true);
+    expect(last.assigned).toEqual([
+      { topic: first, partition: 0 },
+      { topic: second, partition: 0 },
+    ]);
+    expect(c.revokes.at(-1)).toEqual([{ topic: first, partition: 0 }]);
+    // onAssign seeks to 0 again: the first topic is re-read from the start, each record once per assignment.
+    expectExactlyOnce(c, second, 0, 10);
+    expect(c.errors).toEqual([]);
+  });
 });
 
 /** Produces records start..end-1 of one partition with one codec. */
@@ -369,4 +455,15 @@ async function produceRange(
   } finally {
     await producer.close();
   }
+}
+
+/** The slice of kafkajs's transactional producer this test uses. */
+interface TxnProducer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  transaction(): Promise<{
+    send(r: { topic: string; messages: { partition: number; value: string }[] }): Promise<unknown>;
+    commit(): Promise<void>;
+    abort(): Promise<void>;
+  }>;
 }

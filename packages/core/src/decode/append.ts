@@ -32,6 +32,27 @@ import {
   writeUuid,
 } from './values.ts';
 
+// Local copies: a module-namespace read per value costs more than the switch itself.
+const {
+  Binary: KBinary,
+  Bool: KBool,
+  Date: KDate,
+  Decimal: KDecimal,
+  Double: KDouble,
+  Fixed: KFixed,
+  Float: KFloat,
+  Int: KInt,
+  List: KList,
+  Long: KLong,
+  Map: KMap,
+  String: KString,
+  Struct: KStruct,
+  Time: KTime,
+  Timestamp: KTimestamp,
+  TimestampTz: KTimestampTz,
+  Uuid: KUuid,
+} = Kind;
+
 const INT_MIN = -2147483648;
 const INT_MAX = 2147483647;
 const FLOAT_MAX = 3.4028234663852886e38;
@@ -77,39 +98,39 @@ export function appendNullable(n: Node, v: unknown, cx: AppendContext): string |
 /** Appends a non-null JSON value. */
 export function appendValue(n: Node, v: unknown, cx: AppendContext): string | undefined {
   switch (n.kind) {
-    case Kind.Bool:
+    case KBool:
       if (typeof v !== 'boolean') return mismatch(n, v);
       n.col.append(v);
       return undefined;
-    case Kind.Int:
-    case Kind.Long:
-    case Kind.Float:
-    case Kind.Double:
-    case Kind.Date:
+    case KInt:
+    case KLong:
+    case KFloat:
+    case KDouble:
+    case KDate:
       return appendNumber(n, v, cx);
-    case Kind.String:
+    case KString:
       if (typeof v !== 'string') return mismatch(n, v);
       n.col.appendString(v);
       return undefined;
-    case Kind.Binary: {
+    case KBinary: {
       if (typeof v !== 'string') return mismatch(n, v);
       const bytes = parseBase64(v);
       if (bytes === undefined) return `field "${n.path}": ${show(v)} is not base64`;
       n.col.appendBytes(bytes);
       return undefined;
     }
-    case Kind.Time:
-    case Kind.Timestamp:
-    case Kind.TimestampTz:
+    case KTime:
+    case KTimestamp:
+    case KTimestampTz:
       return appendInt64(n, v);
-    case Kind.Uuid:
-    case Kind.Fixed:
-    case Kind.Decimal:
+    case KUuid:
+    case KFixed:
+    case KDecimal:
       return appendFixed(n, v);
-    case Kind.Struct:
+    case KStruct:
       if (typeof v !== 'object' || Array.isArray(v)) return mismatch(n, v);
       return appendObject(n, v as Record<string, unknown>, cx);
-    case Kind.List: {
+    case KList: {
       if (!Array.isArray(v)) return mismatch(n, v);
       for (const e of v) {
         const err = appendNullable(n.element, e, cx);
@@ -118,7 +139,7 @@ export function appendValue(n: Node, v: unknown, cx: AppendContext): string | un
       n.col.append(true, n.element.col.length);
       return undefined;
     }
-    case Kind.Map: {
+    case KMap: {
       if (typeof v !== 'object' || Array.isArray(v)) return mismatch(n, v);
       const o = v as Record<string, unknown>;
       for (const k in o) {
@@ -155,14 +176,14 @@ export function appendObject(
       addChild(n, child);
       cx.undo.push({ op: 'add', parent: n });
     }
-    n.seen.set(child, stamp);
+    child.seenAt = stamp;
     seen++;
     const err = appendNullable(child, v, cx);
     if (err !== undefined) return err;
   }
   if (seen < n.children.length) {
     for (const c of n.children) {
-      if (n.seen.get(c) === stamp) continue;
+      if (c.seenAt === stamp) continue;
       if (c.required) return `field "${c.path}" is required`;
       appendNull(c);
     }
@@ -176,7 +197,7 @@ function widen(n: NumberNode, to: typeof Kind.Long | typeof Kind.Double, cx: App
 }
 
 function appendNumber(n: NumberNode, v: unknown, cx: AppendContext): string | undefined {
-  if (n.kind === Kind.Date && typeof v === 'string') {
+  if (n.kind === KDate && typeof v === 'string') {
     const days = parseDate(v);
     if (days === undefined) return `field "${n.path}": ${show(v)} is not a date (YYYY-MM-DD)`;
     n.col.append(days);
@@ -184,20 +205,20 @@ function appendNumber(n: NumberNode, v: unknown, cx: AppendContext): string | un
   }
   if (typeof v !== 'number') return mismatch(n, v);
   switch (n.kind) {
-    case Kind.Int:
-    case Kind.Date:
+    case KInt:
+    case KDate:
       if (!Number.isInteger(v) || v < INT_MIN || v > INT_MAX) {
-        if (n.kind === Kind.Date || !Number.isInteger(v)) return misfit(n, v);
-        widen(n, Kind.Long, cx);
+        if (n.kind === KDate || !Number.isInteger(v)) return misfit(n, v);
+        widen(n, KLong, cx);
       }
       break;
-    case Kind.Long:
+    case KLong:
       if (!Number.isInteger(v)) return misfit(n, v);
       if (!Number.isSafeInteger(v))
         return misfit(n, v, ' exactly (JSON numbers beyond ±2^53 lose digits)');
       break;
-    case Kind.Float:
-      if (Math.abs(v) > FLOAT_MAX) widen(n, Kind.Double, cx);
+    case KFloat:
+      if (Math.abs(v) > FLOAT_MAX) widen(n, KDouble, cx);
       break;
   }
   n.col.append(v);
@@ -206,23 +227,23 @@ function appendNumber(n: NumberNode, v: unknown, cx: AppendContext): string | un
 
 function appendInt64(n: Int64Node, v: unknown): string | undefined {
   if (typeof v === 'number') {
-    if (n.kind === Kind.Time) return mismatch(n, v);
+    if (n.kind === KTime) return mismatch(n, v);
     const us = Math.round(v * 1000);
     if (!Number.isSafeInteger(us)) return misfit(n, v);
     n.col.append(us);
     return undefined;
   }
   if (typeof v !== 'string') return mismatch(n, v);
-  if (n.kind === Kind.Time) {
+  if (n.kind === KTime) {
     const us = parseTime(v);
     if (us === undefined) return `field "${n.path}": ${show(v)} is not a time (hh:mm:ss[.ffffff])`;
     n.col.append(us);
     return undefined;
   }
-  const us = parseTimestamp(v, n.kind === Kind.TimestampTz ? 'required' : 'optional');
+  const us = parseTimestamp(v, n.kind === KTimestampTz ? 'required' : 'optional');
   if (us === undefined) {
     const what =
-      n.kind === Kind.TimestampTz
+      n.kind === KTimestampTz
         ? 'an ISO-8601 timestamp with Z or an offset'
         : 'an ISO-8601 timestamp';
     return `field "${n.path}": ${show(v)} is not ${what}`;
@@ -235,7 +256,7 @@ function appendInt64(n: Int64Node, v: unknown): string | undefined {
 const scratch = new Uint8Array(16);
 
 function appendFixed(n: FixedNode, v: unknown): string | undefined {
-  if (n.kind === Kind.Decimal) {
+  if (n.kind === KDecimal) {
     if (typeof v !== 'number' && typeof v !== 'string') return mismatch(n, v);
     const r = parseDecimal(typeof v === 'number' ? String(v) : v, n.precision, n.scale);
     if (typeof r === 'string') {
@@ -245,7 +266,7 @@ function appendFixed(n: FixedNode, v: unknown): string | undefined {
     return undefined;
   }
   if (typeof v !== 'string') return mismatch(n, v);
-  if (n.kind === Kind.Uuid) {
+  if (n.kind === KUuid) {
     if (!writeUuid(v, scratch, 0)) return `field "${n.path}": ${show(v)} is not a uuid`;
     n.col.bytes.set(scratch, n.col.append());
     return undefined;

@@ -50,12 +50,35 @@ export const Kind = {
 /** One of Kind's values. */
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
+// Local copies: a module-namespace read per value costs more than the switch itself.
+const {
+  Binary: KBinary,
+  Bool: KBool,
+  Date: KDate,
+  Decimal: KDecimal,
+  Double: KDouble,
+  Fixed: KFixed,
+  Float: KFloat,
+  Int: KInt,
+  List: KList,
+  Long: KLong,
+  Map: KMap,
+  String: KString,
+  Struct: KStruct,
+  Time: KTime,
+  Timestamp: KTimestamp,
+  TimestampTz: KTimestampTz,
+  Uuid: KUuid,
+} = Kind;
+
 interface Base {
   readonly name: string;
   readonly id: number;
   readonly required: boolean;
   /** Column path for errors and hints: "a.b", "tags[]". */
   readonly path: string;
+  /** Stamp of the last object visit that set this field (finds absent fields). */
+  seenAt: number;
 }
 
 export interface NumberNode extends Base {
@@ -92,8 +115,6 @@ export interface StructNode extends Base {
   readonly col: StructColumn;
   readonly children: Node[];
   readonly byName: Map<string, Node>;
-  /** Visit stamp per child, to find children absent from an object. */
-  seen: Map<Node, number>;
 }
 export interface ListNode extends Base {
   kind: typeof Kind.List;
@@ -118,51 +139,51 @@ export type Node =
   | MapNode;
 
 const SIMPLE: Record<string, Kind> = {
-  boolean: Kind.Bool,
-  int: Kind.Int,
-  long: Kind.Long,
-  float: Kind.Float,
-  double: Kind.Double,
-  date: Kind.Date,
-  time: Kind.Time,
-  timestamp: Kind.Timestamp,
-  timestamptz: Kind.TimestampTz,
-  string: Kind.String,
-  uuid: Kind.Uuid,
-  binary: Kind.Binary,
+  boolean: KBool,
+  int: KInt,
+  long: KLong,
+  float: KFloat,
+  double: KDouble,
+  date: KDate,
+  time: KTime,
+  timestamp: KTimestamp,
+  timestamptz: KTimestampTz,
+  string: KString,
+  uuid: KUuid,
+  binary: KBinary,
 };
 
 /** Builds the (empty) node for a field and its nested fields. */
 export function makeNode(f: NestedField, path: string): Node {
-  const base = { name: f.name, id: f.id, required: f.required, path };
+  const base = { name: f.name, id: f.id, required: f.required, path, seenAt: 0 };
   const t = f.type;
   if (typeof t === 'string') {
     const kind = SIMPLE[t];
     switch (kind) {
-      case Kind.Bool:
+      case KBool:
         return { ...base, kind, col: new BoolColumn() };
-      case Kind.Int:
-      case Kind.Long:
-      case Kind.Float:
-      case Kind.Double:
-      case Kind.Date:
+      case KInt:
+      case KLong:
+      case KFloat:
+      case KDouble:
+      case KDate:
         return { ...base, kind, col: new NumberColumn() };
-      case Kind.Time:
-      case Kind.Timestamp:
-      case Kind.TimestampTz:
+      case KTime:
+      case KTimestamp:
+      case KTimestampTz:
         return { ...base, kind, col: new Int64Column() };
-      case Kind.String:
-      case Kind.Binary:
+      case KString:
+      case KBinary:
         return { ...base, kind, col: new BytesColumn() };
-      case Kind.Uuid:
+      case KUuid:
         return { ...base, kind, col: new FixedColumn(16), type: t, precision: 0, scale: 0 };
     }
     const d = decimalParams(t);
-    if (d) return { ...base, kind: Kind.Decimal, col: new FixedColumn(16), type: t, ...d };
+    if (d) return { ...base, kind: KDecimal, col: new FixedColumn(16), type: t, ...d };
     const len = fixedLength(t) ?? 1;
     return {
       ...base,
-      kind: Kind.Fixed,
+      kind: KFixed,
       col: new FixedColumn(len),
       type: t,
       precision: 0,
@@ -174,7 +195,7 @@ export function makeNode(f: NestedField, path: string): Node {
     const el = { id: t.elementId, name: 'element', required: t.elementRequired, type: t.element };
     return {
       ...base,
-      kind: Kind.List,
+      kind: KList,
       col: new ListColumn(),
       element: makeNode(el, elementPath(path)),
     };
@@ -184,17 +205,16 @@ export function makeNode(f: NestedField, path: string): Node {
     { id: t.valueId, name: 'value', required: t.valueRequired, type: t.value },
     `${path}.value`,
   );
-  return { ...base, kind: Kind.Map, col: new ListColumn(), key, value };
+  return { ...base, kind: KMap, col: new ListColumn(), key, value };
 }
 
 function structNode(base: Base, t: StructType): StructNode {
   const node: StructNode = {
     ...base,
-    kind: Kind.Struct,
+    kind: KStruct,
     col: new StructColumn(),
     children: [],
     byName: new Map(),
-    seen: new Map(),
   };
   for (const f of t.fields) addChild(node, makeNode(f, childPath(base.path, f.name)));
   return node;
@@ -202,7 +222,7 @@ function structNode(base: Base, t: StructType): StructNode {
 
 /** The root node of a record struct (path ""). */
 export function rootNode(schema: StructType): StructNode {
-  return structNode({ name: '', id: 0, required: true, path: '' }, schema);
+  return structNode({ name: '', id: 0, required: true, path: '', seenAt: 0 }, schema);
 }
 
 export function addChild(parent: StructNode, child: Node): void {
@@ -215,21 +235,20 @@ export function removeLastChild(parent: StructNode): void {
   const child = parent.children.pop();
   if (child) {
     parent.byName.delete(child.name);
-    parent.seen.delete(child);
   }
 }
 
 /** Appends a null row (children of a null struct are null too). */
 export function appendNull(n: Node): void {
   switch (n.kind) {
-    case Kind.Struct:
+    case KStruct:
       n.col.append(false);
       for (const c of n.children) appendNull(c);
       return;
-    case Kind.List:
+    case KList:
       n.col.append(false, n.element.col.length);
       return;
-    case Kind.Map:
+    case KMap:
       n.col.append(false, n.key.col.length);
       return;
     default:
@@ -240,11 +259,11 @@ export function appendNull(n: Node): void {
 /** Drops every row from `len` on (nested children follow their parent). */
 export function truncate(n: Node, len: number): void {
   n.col.truncate(len);
-  if (n.kind === Kind.Struct) {
+  if (n.kind === KStruct) {
     for (const c of n.children) truncate(c, len);
-  } else if (n.kind === Kind.List) {
+  } else if (n.kind === KList) {
     truncate(n.element, n.col.childEnd(Math.min(len, n.col.length)));
-  } else if (n.kind === Kind.Map) {
+  } else if (n.kind === KMap) {
     const end = n.col.childEnd(Math.min(len, n.col.length));
     truncate(n.key, end);
     truncate(n.value, end);
@@ -279,16 +298,16 @@ export function typeName(n: Node): string {
 /** The node's current Iceberg type (widenings included). */
 export function typeOf(n: Node): IcebergType {
   switch (n.kind) {
-    case Kind.Struct:
+    case KStruct:
       return { type: 'struct', fields: n.children.map(fieldOf) };
-    case Kind.List:
+    case KList:
       return {
         type: 'list',
         elementId: n.element.id,
         element: typeOf(n.element),
         elementRequired: n.element.required,
       };
-    case Kind.Map:
+    case KMap:
       return {
         type: 'map',
         keyId: n.key.id,
@@ -312,48 +331,48 @@ export function dataOf(n: Node, type: arrow.DataType = arrowType(typeOf(n))): ar
   const c = n.col;
   const base = { type, length: c.length, nullCount: c.nullCount(), nullBitmap: c.bitmap() };
   switch (n.kind) {
-    case Kind.Bool:
+    case KBool:
       return arrow.makeData({ ...base, type: type as arrow.Bool, data: n.col.data() });
-    case Kind.Int:
-    case Kind.Date:
+    case KInt:
+    case KDate:
       return arrow.makeData({ ...base, type: type as arrow.Int32, data: n.col.int32() });
-    case Kind.Long:
+    case KLong:
       return arrow.makeData({ ...base, type: type as arrow.Int64, data: n.col.int64() });
-    case Kind.Float:
+    case KFloat:
       return arrow.makeData({ ...base, type: type as arrow.Float32, data: n.col.float32() });
-    case Kind.Double:
+    case KDouble:
       return arrow.makeData({ ...base, type: type as arrow.Float64, data: n.col.float64() });
-    case Kind.Time:
-    case Kind.Timestamp:
-    case Kind.TimestampTz:
+    case KTime:
+    case KTimestamp:
+    case KTimestampTz:
       return arrow.makeData({ ...base, type: type as arrow.Int64, data: n.col.int64() });
-    case Kind.String:
-    case Kind.Binary:
+    case KString:
+    case KBinary:
       return arrow.makeData({
         ...base,
         type: type as arrow.Utf8,
         valueOffsets: n.col.valueOffsets(),
         data: n.col.data(),
       });
-    case Kind.Uuid:
-    case Kind.Fixed:
+    case KUuid:
+    case KFixed:
       return arrow.makeData({ ...base, type: type as arrow.FixedSizeBinary, data: n.col.data() });
-    case Kind.Decimal: {
+    case KDecimal: {
       const bytes = n.col.data();
       const data = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
       return arrow.makeData({ ...base, type: type as arrow.Decimal, data });
     }
-    case Kind.Struct: {
+    case KStruct: {
       const st = type as arrow.Struct;
       const children = n.children.map((ch, i) => dataOf(ch, st.children[i]?.type));
       return arrow.makeData({ ...base, type: st, children });
     }
-    case Kind.List: {
+    case KList: {
       const lt = type as arrow.List;
       const child = dataOf(n.element, lt.children[0]?.type);
       return arrow.makeData({ ...base, type: lt, valueOffsets: n.col.valueOffsets(), child });
     }
-    case Kind.Map: {
+    case KMap: {
       const mt = type as arrow.Map_;
       const entries = mt.children[0]?.type as arrow.Struct;
       const key = dataOf(n.key, entries.children[0]?.type);

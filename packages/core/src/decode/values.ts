@@ -49,6 +49,8 @@ export function parseTimestamp(
   s: string,
   zone: 'required' | 'optional',
 ): number | bigint | undefined {
+  const fast = parseUtcFast(s);
+  if (fast >= 0) return fast;
   const m = TS_RE.exec(s);
   if (!m) return undefined;
   const y = Number(m[1]);
@@ -71,6 +73,42 @@ export function parseTimestamp(
   const us = micros(m[7]);
   const total = secs * 1_000_000 + us;
   return Number.isSafeInteger(total) ? total : BigInt(secs) * 1_000_000n + BigInt(us);
+}
+
+/** Two ASCII digits at `i` as a number, or -1. */
+function d2(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * The common shape `YYYY-MM-DDThh:mm:ss[.f{1,9}]Z` (years 1970–2255) without a regex;
+ * -1 when the text has another shape (the general parser then decides).
+ */
+function parseUtcFast(s: string): number {
+  const n = s.length;
+  if (n < 20 || s.charCodeAt(n - 1) !== 90 /* Z */ || s.charCodeAt(10) !== 84 /* T */) return -1;
+  if (s[4] !== '-' || s[7] !== '-' || s[13] !== ':' || s[16] !== ':') return -1;
+  const y = d2(s, 0) * 100 + d2(s, 2);
+  const mo = d2(s, 5);
+  const d = d2(s, 8);
+  const h = d2(s, 11);
+  const mi = d2(s, 14);
+  const sec = d2(s, 17);
+  if (y < 1970 || y > 2255 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59) return -1;
+  if (sec < 0 || sec > 59 || !validDate(y, mo, d)) return -1;
+  let us = 0;
+  if (n > 20) {
+    if (s.charCodeAt(19) !== 46 /* . */ || n > 30) return -1;
+    for (let i = 20, scale = 100000; i < n - 1; i++, scale /= 10) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) return -1;
+      if (scale >= 1) us += c * scale;
+    }
+    if (n === 21) return -1;
+  }
+  return (daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1_000_000 + us;
 }
 
 /** `YYYY-MM-DD` → days since 1970-01-01; undefined when invalid. */

@@ -2,6 +2,7 @@ import type { StructType } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { describe, expect, test } from 'vitest';
 import { decodeJsonBatch } from '../../src/decode/json-decoder.ts';
+import { conformToSchema } from '../../src/schema/conform.ts';
 import { column, fieldsOf, pack, raw64 } from './helpers.ts';
 
 const EMPTY: StructType = { type: 'struct', fields: [] };
@@ -405,4 +406,50 @@ test('throughput smoke (printed, not asserted): 100k records of ~300 bytes', () 
   console.log(
     `decodeJsonBatch: ${Math.round((r.rows / ms) * 1000)} rows/s (${avg.toFixed(0)} B/record, ${ms.toFixed(0)} ms)`,
   );
+});
+
+test('map columns from the schema take JSON objects as entries', () => {
+  const schema: StructType = {
+    type: 'struct',
+    fields: [
+      {
+        id: 1,
+        name: 'attrs',
+        required: false,
+        type: {
+          type: 'map',
+          keyId: 2,
+          key: 'string',
+          valueId: 3,
+          value: 'long',
+          valueRequired: false,
+        },
+      },
+    ],
+  };
+  const r = decode(
+    ['{"attrs":{"a":1,"b":null}}', '{"attrs":{}}', '{}', '{"attrs":{"c":"x"}}'],
+    schema,
+  );
+  expect(r.errors).toEqual([
+    { index: 3, reason: 'field "attrs.value": expected long, got string' },
+  ]);
+  const attrs = r.table.getChild('attrs');
+  expect(fieldsOf(r.table)).toEqual(['attrs:Map<{key:Utf8, value:Int64}>#1']);
+  expect(
+    [0, 1, 2].map((i) => (attrs?.get(i) ? [...(attrs.get(i) as Iterable<unknown>)] : null)),
+  ).toEqual([
+    [
+      ['a', 1n],
+      ['b', null],
+    ],
+    [],
+    null,
+  ]);
+  // apache-arrow names map entries "entries" when reading IPC; the flush worker's conform
+  // step restores Iceberg's "key_value" before Parquet
+  const conformed = conformToSchema(r.ipc, { ...schema, schemaId: 0 });
+  const mapType = (conformed.schema.fields[0] as arrow.Field).type as arrow.Map_;
+  expect((mapType.children[0] as arrow.Field).name).toBe('key_value');
+  expect(column(conformed, 'attrs').length).toBe(3);
 });

@@ -17,6 +17,12 @@ import {
   writePartitioned,
 } from '@kice/iceberg';
 
+/** A FilesystemCatalog over an existing warehouse folder (absolute path). */
+export function newWarehouseAt(dir: string): { io: LocalFileIO; catalog: FilesystemCatalog } {
+  const io = new LocalFileIO();
+  return { io, catalog: new FilesystemCatalog({ warehouse: dir, io }) };
+}
+
 /** A fresh warehouse folder and a FilesystemCatalog over it (warehouse = absolute path). */
 export async function newWarehouse(prefix: string): Promise<{
   dir: string;
@@ -25,8 +31,7 @@ export async function newWarehouse(prefix: string): Promise<{
   cleanup: () => Promise<void>;
 }> {
   const dir = await mkdtemp(join(tmpdir(), `kice-${prefix}-`));
-  const io = new LocalFileIO();
-  const catalog = new FilesystemCatalog({ warehouse: dir, io });
+  const { io, catalog } = newWarehouseAt(dir);
   return { dir, io, catalog, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 

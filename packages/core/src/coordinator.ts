@@ -28,7 +28,7 @@ import type { CommitterClient } from './commit/committer-client.ts';
 import { splitTpKey, tpKey } from './commit/offsets.ts';
 import { type PartitionByEntry, parsePartitionBy } from './config/partition-by.ts';
 import type { KiceConfig, TableConfig } from './config/schema.ts';
-import { fromPlainError } from './errors.ts';
+import { fromPlainError, KiceError } from './errors.ts';
 import { TableBuffer } from './pipeline/table-buffer.ts';
 import { evolveSchema } from './schema/evolve.ts';
 import type { DeadLetterProducer, DeadLetterRecord } from './source/producer.ts';
@@ -359,13 +359,27 @@ export class Coordinator extends EventEmitter {
     const epoch = p.epoch;
     p.chain = p.chain
       .then(async () => {
-        const result = unpackDecodeResult(await decoding);
+        let result = unpackDecodeResult(await decoding);
         if (p.epoch !== epoch) return; // revoked or re-seeked meanwhile
-        if (!result.ok) throw fromPlainError(result.error);
-        await this.deadLetter(batch, bytes, result.errors);
-        if (result.changed) {
-          t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed)).schema;
+        for (let attempt = 0; ; attempt++) {
+          if (!result.ok) throw fromPlainError(result.error);
+          if (!result.changed) break;
+          try {
+            // Before anything is committed, long and double observations make a double
+            // column; afterwards only Iceberg's promotions (int→long, float→double) apply.
+            const relaxed = !t.state && !t.flushing;
+            t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), { allowLongToDouble: relaxed }).schema;
+            break;
+          } catch (e) {
+            if (!(e instanceof KiceError) || e.code !== 'SCHEMA_INCOMPATIBLE' || attempt >= 3) throw e;
+            // Decoded under an older schema in a way the table cannot take: decode again
+            // with the current schema, so records that do not fit become dead letters.
+            this.deps.log.debug({ table: t.name, reason: e.message }, 're-decoding a batch under the current schema');
+            result = unpackDecodeResult((await this.deps.pool.run({ ...task, schema: t.observed })) as Uint8Array);
+          }
         }
+        if (!result.ok) throw new KiceError('INTERNAL', 'unreachable');
+        await this.deadLetter(batch, bytes, result.errors);
         t.buffer.push({
           topic: p.topic,
           partition: p.partition,
@@ -489,7 +503,8 @@ export class Coordinator extends EventEmitter {
           { table: t.name, partitionBy: t.partitionBy, properties: t.config.properties },
           t.observed as StructType,
         );
-        t.observed = t.state.schema;
+        // Keep columns observed while the committer worked (merged by name, strict).
+        t.observed = evolveSchema(t.state.schema, t.observed, maxFieldId(t.state.schema)).schema;
         const task: FlushTask = {
           kind: 'flush',
           batches: ipcs,

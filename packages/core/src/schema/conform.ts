@@ -104,6 +104,15 @@ function conformData(
       const props = { length: d.length, nullCount: d.nullCount, nullBitmap: bitmapOf(d) };
       return arrow.makeData({ ...props, type: target as arrow.Float64, data: values });
     }
+    if (t === 'double' && arrow.DataType.isInt(src) && src.isSigned) {
+      // An integer column decoded before the column became double (see evolveSchema's
+      // allowLongToDouble): exact for |v| < 2^53, which is all JSON.parse gives us anyway.
+      const from = d.values as BigInt64Array | Int32Array;
+      const values = new Float64Array(d.length);
+      for (let i = 0; i < d.length; i++) values[i] = Number(from[i]);
+      const props = { length: d.length, nullCount: d.nullCount, nullBitmap: bitmapOf(d) };
+      return arrow.makeData({ ...props, type: target as arrow.Float64, data: values });
+    }
     if (!sameShape(src, target)) fail(path, src, t);
     return d.clone(target);
   }

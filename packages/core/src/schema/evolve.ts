@@ -29,6 +29,8 @@ export interface EvolvedSchema {
 interface State {
   next: number;
   changed: boolean;
+  /** Merge observations before anything was committed: long and double make double. */
+  allowLongToDouble: boolean;
 }
 
 function kindName(t: IcebergType): string {
@@ -71,6 +73,12 @@ function mergeType(table: IcebergType, seen: IcebergType, path: string, st: Stat
     // observed narrower than the table (decoded under an older schema): keep the table's
     if ((table === 'long' && seen === 'int') || (table === 'double' && seen === 'float')) {
       return table;
+    }
+    // Integers fit a double column (the decoder accepts them; conform casts older batches).
+    if (table === 'double' && (seen === 'long' || seen === 'int')) return table;
+    if (st.allowLongToDouble && (table === 'long' || table === 'int') && seen === 'double') {
+      st.changed = true;
+      return seen;
     }
     if ((table === 'int' && seen === 'long') || (table === 'float' && seen === 'double')) {
       st.changed = true;
@@ -128,8 +136,9 @@ export function evolveSchema(
   table: Schema,
   observed: StructType,
   lastColumnId: number,
+  options: { allowLongToDouble?: boolean } = {},
 ): EvolvedSchema {
-  const st: State = { next: lastColumnId + 1, changed: false };
+  const st: State = { next: lastColumnId + 1, changed: false, allowLongToDouble: options.allowLongToDouble ?? false };
   const merged = mergeStruct(table, observed, '', st);
   if (!st.changed) return { schema: table, lastColumnId, changed: false };
   const schema: Schema = {

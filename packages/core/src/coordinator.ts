@@ -343,18 +343,45 @@ export class Coordinator extends EventEmitter {
     this.reserve(size);
 
     // Copy the values into shared memory: the worker reads them in place, and they stay
-    // readable here for dead letters.
-    const sab = new SharedArrayBuffer(Math.max(1, size));
-    const bytes = new Uint8Array(sab, 0, size);
-    bytes.set(batch.bytes);
+    // readable here for dead letters. Records over limits.maxRecordBytes are left out (the
+    // decoder sees them as empty values) and dead-lettered with the real reason.
     const t = p.table;
-    const task: DecodeTask = {
-      kind: 'decode',
-      bytes,
-      offsets: batch.offsets,
-      schema: t.observed,
-      hints: t.hints,
-    };
+    const maxRecord = this.deps.config.limits.maxRecordBytes;
+    const oversized = new Map<number, number>();
+    for (let i = 0; i < batch.count; i++) {
+      const len = (batch.offsets[i + 1] as number) - (batch.offsets[i] as number);
+      if (len > maxRecord) oversized.set(i, len);
+    }
+    let bytes: Uint8Array;
+    let offsets = batch.offsets;
+    if (oversized.size === 0) {
+      bytes = new Uint8Array(new SharedArrayBuffer(Math.max(1, size)), 0, size);
+      bytes.set(batch.bytes);
+    } else {
+      let kept = 0;
+      for (let i = 0; i < batch.count; i++) {
+        if (!oversized.has(i))
+          kept += (batch.offsets[i + 1] as number) - (batch.offsets[i] as number);
+      }
+      bytes = new Uint8Array(new SharedArrayBuffer(Math.max(1, kept)), 0, kept);
+      offsets = new Int32Array(batch.count + 1);
+      let pos = 0;
+      for (let i = 0; i < batch.count; i++) {
+        if (!oversized.has(i)) {
+          const v = batch.bytes.subarray(
+            batch.offsets[i] as number,
+            batch.offsets[i + 1] as number,
+          );
+          bytes.set(v, pos);
+          pos += v.byteLength;
+        }
+        offsets[i + 1] = pos;
+      }
+    }
+    // Dead letters carry the original bytes.
+    const raw =
+      oversized.size === 0 ? { bytes, offsets } : { bytes: batch.bytes, offsets: batch.offsets };
+    const task: DecodeTask = { kind: 'decode', bytes, offsets, schema: t.observed, hints: t.hints };
     const decoding = this.deps.pool.run(task) as Promise<Uint8Array>;
     const epoch = p.epoch;
     p.chain = p.chain
@@ -368,18 +395,35 @@ export class Coordinator extends EventEmitter {
             // Before anything is committed, long and double observations make a double
             // column; afterwards only Iceberg's promotions (int→long, float→double) apply.
             const relaxed = !t.state && !t.flushing;
-            t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), { allowLongToDouble: relaxed }).schema;
+            t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {
+              allowLongToDouble: relaxed,
+            }).schema;
             break;
           } catch (e) {
-            if (!(e instanceof KiceError) || e.code !== 'SCHEMA_INCOMPATIBLE' || attempt >= 3) throw e;
+            if (!(e instanceof KiceError) || e.code !== 'SCHEMA_INCOMPATIBLE' || attempt >= 3)
+              throw e;
             // Decoded under an older schema in a way the table cannot take: decode again
             // with the current schema, so records that do not fit become dead letters.
-            this.deps.log.debug({ table: t.name, reason: e.message }, 're-decoding a batch under the current schema');
-            result = unpackDecodeResult((await this.deps.pool.run({ ...task, schema: t.observed })) as Uint8Array);
+            this.deps.log.debug(
+              { table: t.name, reason: e.message },
+              're-decoding a batch under the current schema',
+            );
+            result = unpackDecodeResult(
+              (await this.deps.pool.run({ ...task, schema: t.observed })) as Uint8Array,
+            );
           }
         }
         if (!result.ok) throw new KiceError('INTERNAL', 'unreachable');
-        await this.deadLetter(batch, bytes, result.errors);
+        const errors = result.errors.map((e) => {
+          const len = oversized.get(e.index);
+          return len === undefined
+            ? e
+            : {
+                index: e.index,
+                reason: `value of ${len} bytes exceeds limits.maxRecordBytes (${maxRecord})`,
+              };
+        });
+        await this.deadLetter(batch, raw, errors);
         t.buffer.push({
           topic: p.topic,
           partition: p.partition,
@@ -399,7 +443,7 @@ export class Coordinator extends EventEmitter {
   /** Sends the batch's failed records and (if configured) tombstones to the dead-letter topic. */
   private async deadLetter(
     batch: SourceBatch,
-    bytes: Uint8Array,
+    raw: { bytes: Uint8Array; offsets: Int32Array },
     errors: readonly { index: number; reason: string }[],
   ): Promise<void> {
     const dl = this.deps.config.deadLetter;
@@ -410,11 +454,11 @@ export class Coordinator extends EventEmitter {
         this.metrics.tombstones++;
         if (dl.tombstones === 'skip') continue;
       }
-      const start = batch.offsets[index] as number;
-      const end = batch.offsets[index + 1] as number;
+      const start = raw.offsets[index] as number;
+      const end = raw.offsets[index + 1] as number;
       records.push({
         topic: dl.topic,
-        value: tombstone ? null : bytes.slice(start, end),
+        value: tombstone ? null : raw.bytes.slice(start, end),
         headers: {
           'kice.source.topic': batch.topic,
           'kice.source.partition': String(batch.partition),

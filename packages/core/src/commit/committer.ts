@@ -71,6 +71,9 @@ export const DEFAULT_TABLE_PROPERTIES: Readonly<Record<string, string>> = {
   'commit.retry.min-wait-ms': '50',
 };
 
+/** Crash-test hook: pause inside every commit, after files and manifests are written. */
+const TEST_COMMIT_PAUSE_MS = Number(process.env.KICE_TEST_COMMIT_PAUSE_MS ?? 0);
+
 class OffsetContinuityError extends KiceError {
   constructor(
     readonly kind: 'duplicate' | 'gap',
@@ -182,12 +185,20 @@ export class Committer {
     for (const f of files) op.appendFile(f);
     const prop = offsetsProperty(this.groupId);
     let recorded: [string, string][] = [];
-    op.validate((base) => {
+    op.validate(async (base) => {
       const snap = currentSnapshot(base);
       const verdict = checkContinuity(readOffsets(snap?.summary, this.groupId), ranges);
       if (!verdict.ok) throw new OffsetContinuityError(verdict.kind, verdict.reason);
       op.set(prop, writeOffsets(verdict.next));
       recorded = [...verdict.next].map(([k, v]) => [k, v.toString()]);
+      if (TEST_COMMIT_PAUSE_MS > 0) {
+        // Test hook for crash tests: data files and manifests are written, the catalog
+        // commit has not happened yet. A kill -9 now must lose nothing and double nothing.
+        process.stdout.write(
+          `${JSON.stringify({ level: 30, time: Date.now(), table, msg: 'commit paused (test hook)' })}\n`,
+        );
+        await new Promise((r) => setTimeout(r, TEST_COMMIT_PAUSE_MS));
+      }
     });
     try {
       const committed = await op.commit();

@@ -154,6 +154,13 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    limits: z
+      .object({
+        /** Larger record values go to the dead-letter topic instead of the table. */
+        maxRecordBytes: positiveInt.default(1024 * 1024),
+      })
+      .strict()
+      .default({ maxRecordBytes: 1024 * 1024 }),
     memory: z
       .object({
         /** Cap on fetched + decoding + buffered + flushing bytes; past it partitions pause. */

@@ -138,7 +138,11 @@ export function evolveSchema(
   lastColumnId: number,
   options: { allowLongToDouble?: boolean } = {},
 ): EvolvedSchema {
-  const st: State = { next: lastColumnId + 1, changed: false, allowLongToDouble: options.allowLongToDouble ?? false };
+  const st: State = {
+    next: lastColumnId + 1,
+    changed: false,
+    allowLongToDouble: options.allowLongToDouble ?? false,
+  };
   const merged = mergeStruct(table, observed, '', st);
   if (!st.changed) return { schema: table, lastColumnId, changed: false };
   const schema: Schema = {

@@ -1,0 +1,188 @@
+import {
+  currentSnapshot,
+  type DataFile,
+  FilesystemCatalog,
+  MemoryFileIO,
+  schemaFromJson,
+} from '@kice/iceberg';
+import { describe, expect, it } from 'vitest';
+import { Committer } from '../../src/commit/committer.ts';
+import { checkContinuity, readOffsets, writeOffsets } from '../../src/commit/offsets.ts';
+import { type PartitionByEntry, parsePartitionBy } from '../../src/config/partition-by.ts';
+
+const observed = schemaFromJson({
+  type: 'struct',
+  'schema-id': 0,
+  fields: [
+    { id: 7, name: 'id', required: false, type: 'long' },
+    { id: 9, name: 'ts', required: false, type: 'timestamptz' },
+  ],
+});
+
+function setup() {
+  const io = new MemoryFileIO();
+  const catalog = new FilesystemCatalog({ warehouse: 'memory://wh', io });
+  return { io, catalog, committer: new Committer(catalog, 'g1') };
+}
+
+const file = (path: string, rows: number): DataFile => ({
+  content: 0,
+  filePath: path,
+  fileFormat: 'PARQUET',
+  specId: 0,
+  partition: [],
+  recordCount: rows,
+  fileSizeInBytes: 100,
+});
+
+describe('offsets', () => {
+  it('round-trips the summary property, sorted', () => {
+    const m = new Map([
+      ['b:1', 5n],
+      ['a:10', 2n ** 62n],
+      ['a:2', 0n],
+    ]);
+    const text = writeOffsets(m);
+    expect(text).toBe('{"a":{"2":"0","10":"4611686018427387904"},"b":{"1":"5"}}');
+    expect(readOffsets({ 'kice.offsets.g': text }, 'g')).toEqual(m);
+    expect(readOffsets({ 'kice.offsets.other': text }, 'g').size).toBe(0);
+  });
+
+  it('accepts continuing ranges and names duplicates and gaps', () => {
+    const recorded = new Map([['t:0', 100n]]);
+    expect(checkContinuity(recorded, [{ topic: 't', partition: 0, from: 100n, to: 150n }])).toEqual(
+      {
+        ok: true,
+        next: new Map([['t:0', 150n]]),
+      },
+    );
+    expect(checkContinuity(recorded, [{ topic: 't', partition: 1, from: 7n, to: 9n }])).toEqual({
+      ok: true,
+      next: new Map([
+        ['t:0', 100n],
+        ['t:1', 9n],
+      ]),
+    });
+    expect(checkContinuity(recorded, [{ topic: 't', partition: 0, from: 50n, to: 100n }])).toEqual({
+      ok: false,
+      kind: 'duplicate',
+      reason: "t:0: range [50, 100) does not start at the table's recorded offset 100 (duplicate)",
+    });
+    expect(
+      checkContinuity(recorded, [{ topic: 't', partition: 0, from: 120n, to: 130n }]),
+    ).toMatchObject({
+      ok: false,
+      kind: 'gap',
+    });
+  });
+});
+
+describe('Committer', () => {
+  const day = parsePartitionBy('day(ts)') as PartitionByEntry;
+
+  it('creates the table with fresh ids and the configured partition spec', async () => {
+    const { committer } = setup();
+    const state = await committer.ensureTable(
+      { table: 'ns.events', partitionBy: [day], properties: { a: 'b' } },
+      observed,
+    );
+    expect(state.schema.fields.map((f) => [f.id, f.name, f.type])).toEqual([
+      [1, 'id', 'long'],
+      [2, 'ts', 'timestamptz'],
+    ]);
+    expect(state.spec.fields).toEqual([
+      { sourceId: 2, fieldId: 1000, name: 'ts_day', transform: 'day' },
+    ]);
+    expect(state.offsets).toEqual([]);
+  });
+
+  it('names a partition column missing from the data', async () => {
+    const { committer } = setup();
+    const bad = parsePartitionBy('bucket(4, user)') as PartitionByEntry;
+    await expect(
+      committer.ensureTable({ table: 'ns.e', partitionBy: [bad], properties: {} }, observed),
+    ).rejects.toThrow('table ns.e: partitionBy column "user" is not in the data (columns: id, ts)');
+  });
+
+  it('evolves the schema with new columns and keeps existing ids', async () => {
+    const { committer } = setup();
+    await committer.ensureTable({ table: 'ns.e', partitionBy: [], properties: {} }, observed);
+    const more = schemaFromJson({
+      type: 'struct',
+      fields: [
+        { id: 1, name: 'id', required: false, type: 'long' },
+        {
+          id: 50,
+          name: 'extra',
+          required: false,
+          type: {
+            type: 'struct',
+            fields: [{ id: 51, name: 'x', required: false, type: 'string' }],
+          },
+        },
+      ],
+    });
+    const state = await committer.ensureTable(
+      { table: 'ns.e', partitionBy: [], properties: {} },
+      more,
+    );
+    expect(state.schema.schemaId).toBe(1);
+    expect(state.schema.fields.map((f) => [f.id, f.name])).toEqual([
+      [1, 'id'],
+      [2, 'ts'],
+      [3, 'extra'],
+    ]);
+  });
+
+  it('commits offsets with the files, and refuses duplicates and gaps without committing', async () => {
+    const { committer, catalog } = setup();
+    await committer.ensureTable({ table: 'ns.e', partitionBy: [], properties: {} }, observed);
+    const r1 = await committer.append(
+      'ns.e',
+      [file('memory://wh/ns/e/data/a.parquet', 10)],
+      [{ topic: 't', partition: 0, from: 0n, to: 10n }],
+    );
+    expect(r1).toMatchObject({ status: 'committed', offsets: [['t:0', '10']] });
+    const dup = await committer.append(
+      'ns.e',
+      [file('memory://wh/ns/e/data/b.parquet', 10)],
+      [{ topic: 't', partition: 0, from: 0n, to: 10n }],
+    );
+    expect(dup).toEqual({
+      status: 'refused',
+      kind: 'duplicate',
+      reason: "t:0: range [0, 10) does not start at the table's recorded offset 10 (duplicate)",
+    });
+    const gap = await committer.append(
+      'ns.e',
+      [],
+      [{ topic: 't', partition: 0, from: 11n, to: 12n }],
+    );
+    expect(gap).toMatchObject({ status: 'refused', kind: 'gap' });
+    const r2 = await committer.append(
+      'ns.e',
+      [],
+      [
+        { topic: 't', partition: 0, from: 10n, to: 12n },
+        { topic: 't', partition: 1, from: 0n, to: 3n },
+      ],
+    );
+    expect(r2).toMatchObject({
+      status: 'committed',
+      offsets: [
+        ['t:0', '12'],
+        ['t:1', '3'],
+      ],
+    });
+    const t = await catalog.loadTable({ namespace: ['ns'], name: 'e' });
+    expect(t.metadata.snapshots.length).toBe(2);
+    expect(currentSnapshot(t.metadata)?.summary['kice.offsets.g1']).toBe(
+      '{"t":{"0":"12","1":"3"}}',
+    );
+    expect(currentSnapshot(t.metadata)?.summary['total-records']).toBe('10');
+    expect((await committer.tableState('ns.e'))?.offsets).toEqual([
+      ['t:0', '12'],
+      ['t:1', '3'],
+    ]);
+  });
+});

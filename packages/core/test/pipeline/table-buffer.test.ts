@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { TableBuffer } from '../../src/pipeline/table-buffer.ts';
+
+const ipc = (n: number) => new Uint8Array(n);
+
+describe('TableBuffer', () => {
+  it('drains batches with one contiguous range per partition', () => {
+    const b = new TableBuffer();
+    b.push({ topic: 't', partition: 0, from: 0n, to: 5n, ipc: ipc(100), rows: 5 });
+    b.push({ topic: 't', partition: 1, from: 7n, to: 9n, ipc: null, rows: 0 });
+    b.push({ topic: 't', partition: 0, from: 5n, to: 12n, ipc: ipc(50), rows: 6 });
+    expect(b.bufferedBytes).toBe(150);
+    expect(b.bufferedRows).toBe(11);
+    const d = b.drain();
+    expect(d.ranges).toEqual([
+      { topic: 't', partition: 0, from: 0n, to: 12n },
+      { topic: 't', partition: 1, from: 7n, to: 9n },
+    ]);
+    expect(d.bytes).toBe(150);
+    expect(b.isEmpty).toBe(true);
+    expect(b.bufferedBytes).toBe(0);
+  });
+
+  it('drops revoked partitions and frees their bytes', () => {
+    const b = new TableBuffer();
+    b.push({ topic: 't', partition: 0, from: 0n, to: 5n, ipc: ipc(100), rows: 5 });
+    b.push({ topic: 't', partition: 1, from: 0n, to: 2n, ipc: ipc(30), rows: 2 });
+    expect(b.dropPartitions(new Set(['t:0']))).toBe(100);
+    expect(b.bufferedRows).toBe(2);
+    expect(b.drain().ranges).toEqual([{ topic: 't', partition: 1, from: 0n, to: 2n }]);
+  });
+
+  it('estimates file size from the learned Parquet/Arrow ratio', () => {
+    const b = new TableBuffer();
+    b.push({ topic: 't', partition: 0, from: 0n, to: 1n, ipc: ipc(1000), rows: 1 });
+    expect(b.estimatedFileBytes()).toBe(250);
+    b.learnRatio(1000, 750);
+    expect(b.estimatedFileBytes()).toBe(500);
+  });
+});

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The demo, set-up included: installs Node packages (pinned pnpm), then runs `kice demo`:
+# a local Apache Kafka broker (jars from Maven Central, cached), generated events streaming
+# into a local-folder Iceberg warehouse with live progress, then results.
+# Options pass through: scripts/demo.sh --seconds 120 --rate 8000   (--seconds 0: until Ctrl-C)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/pnpm.sh install --frozen-lockfile --reporter=silent
+exec node apps/cli/bin/kice.mjs demo "$@"

@@ -521,7 +521,8 @@ export class Coordinator extends EventEmitter {
     const now = Date.now();
     for (const t of this.tables.values()) {
       if (t.flushing || t.buffer.isEmpty) continue;
-      if (now - t.lastCommitAt >= this.deps.config.commit.intervalMs) this.scheduleFlush(t);
+      // Paused for backpressure: flush whatever is buffered, whatever the interval says.
+      if (this.paused || now - t.lastCommitAt >= this.deps.config.commit.intervalMs) this.scheduleFlush(t);
     }
   }
 

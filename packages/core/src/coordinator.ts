@@ -559,7 +559,9 @@ export class Coordinator extends EventEmitter {
           compression: this.deps.config.parquet.compression,
           rowGroupSize: this.deps.config.parquet.rowGroupSize,
         };
-        const r = (await this.deps.pool.run(task)) as FlushTaskResult;
+        // The IPC buffers are transferred to the worker, not cloned.
+        const transferList = [...new Set(ipcs.map((b) => b.buffer as ArrayBuffer))];
+        const r = (await this.deps.pool.run(task, { transferList })) as FlushTaskResult;
         if (!r.ok) throw fromPlainError(r.error);
         files = r.files;
       } else if (!t.state) {

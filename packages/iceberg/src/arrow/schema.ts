@@ -17,6 +17,15 @@
  *   struct → Struct   list → List<element>   map → Map<key_value: Struct<key, value>>
  *
  * Required fields are non-nullable Arrow fields.
+ *
+ * Arrow → Iceberg also accepts the 64-bit-offset types that PyIceberg's
+ * `schema_to_pyarrow` (pyiceberg/io/pyarrow.py) writes and pyarrow stores in the Parquet
+ * footer's `ARROW:schema`, so they come back from Parquet files PyIceberg wrote:
+ *
+ *   LargeUtf8 → string      LargeBinary → binary      LargeList → list
+ *
+ * (PyIceberg also writes map → Map with 32-bit offsets, uuid → the `arrow.uuid`
+ * extension, fixed[L] → FixedSizeBinary(L), both covered above.)
  */
 import * as arrow from 'apache-arrow';
 import { IcebergError } from '../errors.ts';
@@ -177,7 +186,7 @@ function typeFromArrow(f: arrow.Field, path: string): IcebergType {
       fields: t.children.map((c) => fieldFromArrow(c, `${path}.${c.name}`)),
     };
   }
-  if (arrow.DataType.isList(t)) {
+  if (arrow.DataType.isList(t) || arrow.DataType.isLargeList(t)) {
     const el = t.children[0] as arrow.Field;
     return {
       type: 'list',

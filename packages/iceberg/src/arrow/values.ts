@@ -38,6 +38,14 @@ function readI128(words: Uint32Array, at: number): bigint {
 
 // ---------------------------------------------------------------- Arrow → values
 
+/**
+ * Offset `i` of a variable-width Data (Utf8/Binary/List/Map: Int32Array offsets;
+ * LargeUtf8/LargeBinary/LargeList, which pyarrow and PyIceberg write: BigInt64Array).
+ */
+function offsetAt(d: arrow.Data, i: number): number {
+  return Number((d.valueOffsets as Int32Array | BigInt64Array)[i] ?? 0);
+}
+
 /** Value at logical index `i` of an Arrow Data, in the in-memory conventions. */
 export function arrowDataValue(t: IcebergType, d: arrow.Data, i: number): unknown {
   if (!d.getValid(i)) return null;
@@ -51,20 +59,18 @@ export function arrowDataValue(t: IcebergType, d: arrow.Data, i: number): unknow
         return out;
       }
       case 'list': {
-        const offs = d.valueOffsets as Int32Array;
         const child = d.children[0] as arrow.Data;
         const out: unknown[] = [];
-        for (let j = offs[i] ?? 0; j < (offs[i + 1] ?? 0); j++)
+        for (let j = offsetAt(d, i), end = offsetAt(d, i + 1); j < end; j++)
           out.push(arrowDataValue(t.element, child, j));
         return out;
       }
       case 'map': {
-        const offs = d.valueOffsets as Int32Array;
         const entries = d.children[0] as arrow.Data;
         const keys = entries.children[0] as arrow.Data;
         const vals = entries.children[1] as arrow.Data;
         const out = new Map<unknown, unknown>();
-        for (let j = offs[i] ?? 0; j < (offs[i + 1] ?? 0); j++)
+        for (let j = offsetAt(d, i), end = offsetAt(d, i + 1); j < end; j++)
           out.set(arrowDataValue(t.key, keys, j), arrowDataValue(t.value, vals, j));
         return out;
       }
@@ -88,8 +94,7 @@ export function arrowDataValue(t: IcebergType, d: arrow.Data, i: number): unknow
       return BigInt(values[i] ?? 0);
     case 'string':
     case 'binary': {
-      const offs = d.valueOffsets as Int32Array;
-      const bytes = (d.values as Uint8Array).subarray(offs[i], offs[i + 1]);
+      const bytes = (d.values as Uint8Array).subarray(offsetAt(d, i), offsetAt(d, i + 1));
       return t === 'string' ? dec.decode(bytes) : bytes.slice();
     }
     case 'uuid':

@@ -522,7 +522,8 @@ export class Coordinator extends EventEmitter {
     for (const t of this.tables.values()) {
       if (t.flushing || t.buffer.isEmpty) continue;
       // Paused for backpressure: flush whatever is buffered, whatever the interval says.
-      if (this.paused || now - t.lastCommitAt >= this.deps.config.commit.intervalMs) this.scheduleFlush(t);
+      if (this.paused || now - t.lastCommitAt >= this.deps.config.commit.intervalMs)
+        this.scheduleFlush(t);
     }
   }
 

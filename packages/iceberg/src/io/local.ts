@@ -1,21 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { AlreadyExistsError, IcebergError, NotFoundError } from '../errors.ts';
 import type { FileIO, WriteOptions } from './file-io.ts';
 
-/** `file:///a/b` or `/a/b` → `/a/b`. */
+/**
+ * `file:///a/b`, `file:/a/b` or `/a/b` → `/a/b`.
+ *
+ * The text after `file://` (or `file:`) is the path, taken literally: no percent-decoding.
+ * That is how Iceberg readers treat table paths (Java's Hadoop `Path`, PyIceberg's
+ * `PyArrowFileIO`, DuckDB): partition folders are URL-encoded segments such as
+ * `cat=%C3%BC%2F%C3%B6`, and that exact text is both the folder's name on disk and the
+ * `file_path` in the manifests. Throws INVALID_ARGUMENT when the result is not absolute.
+ */
 export function toLocalPath(path: string): string {
-  if (path.startsWith('file:'))
-    return fileURLToPath(path.startsWith('file://') ? path : `file://${path.slice(5)}`);
-  if (path.startsWith('/')) return path;
+  let local = path;
+  if (local.startsWith('file://')) local = local.slice('file://'.length);
+  else if (local.startsWith('file:')) local = local.slice('file:'.length);
+  if (local.startsWith('/')) return local;
   throw new IcebergError('INVALID_ARGUMENT', `not a local path: ${path}`, { context: { path } });
 }
 
-/** `/a/b` → `file:///a/b` (already-URIs pass through). */
+/**
+ * `/a/b` → `file:///a/b`, without percent-encoding (the inverse of {@link toLocalPath});
+ * a relative path is resolved against the working directory first; URIs pass through.
+ */
 export function toFileUri(path: string): string {
-  return path.startsWith('file:') ? path : pathToFileURL(path).href;
+  if (path.startsWith('file:')) return path;
+  return `file://${isAbsolute(path) ? path : resolve(path)}`;
 }
 
 /** FileIO over the local filesystem. `ifAbsent` writes go to a temp file that is then

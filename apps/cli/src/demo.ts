@@ -6,7 +6,7 @@
  * or PyIceberg. Ctrl-C stops it cleanly at any time.
  */
 import { execFile } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -17,8 +17,15 @@ import {
   toFileUri,
   validateConfig,
 } from '@kice/core';
-import { arrowTableToRows, currentSchema, planFiles, readParquet } from '@kice/iceberg';
+import {
+  arrowTableToRows,
+  currentSchema,
+  planFiles,
+  readParquet,
+  type StructType,
+} from '@kice/iceberg';
 import kafkajs from 'kafkajs';
+import { stringify as stringifyYaml } from 'yaml';
 import { formatTables, listTables } from './tables.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -95,6 +102,29 @@ function view(i: number): object {
   };
 }
 
+/** Row values for display: timestamps as ISO-8601, other 64-bit integers as numbers. */
+function displayRow(struct: StructType, row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of struct.fields) {
+    const v = row[f.name];
+    if ((f.type === 'timestamptz' || f.type === 'timestamp') && typeof v === 'bigint') {
+      out[f.name] = new Date(Number(v / 1000n)).toISOString();
+    } else if (
+      typeof f.type !== 'string' &&
+      f.type.type === 'struct' &&
+      v &&
+      typeof v === 'object'
+    ) {
+      out[f.name] = displayRow(f.type, v as Record<string, unknown>);
+    } else {
+      out[f.name] = JSON.parse(
+        JSON.stringify(v ?? null, (_k, x) => (typeof x === 'bigint' ? Number(x) : x)),
+      );
+    }
+  }
+  return out;
+}
+
 export async function demoCommand(options: { seconds: number; rate: number }): Promise<number> {
   const out = process.stdout;
   out.write(
@@ -153,8 +183,11 @@ export async function demoCommand(options: { seconds: number; rate: number }): P
     ],
     commit: { intervalMs: 5000 },
     deadLetter: { topic: TOPICS.dlq },
-    log: { level: 'warn' },
+    log: { level: 'error' },
   });
+  // The demo's config as a file, so `kice tables -c` works on its warehouse afterwards.
+  const configFile = join(ROOT, '.state/demo/kice.yaml');
+  await writeFile(configFile, stringifyYaml(JSON.parse(JSON.stringify(config))));
   const engine: Engine = createEngine(config);
   let commits = 0;
   engine.on('commit', () => {
@@ -260,13 +293,10 @@ export async function demoCommand(options: { seconds: number; rate: number }): P
     const plan = await planFiles(t);
     const first = plan.files[0];
     if (!first) continue;
-    const rows = arrowTableToRows(
-      currentSchema(t.metadata),
-      readParquet(await t.io.read(first.filePath)),
-    ).slice(0, 2);
+    const schema = currentSchema(t.metadata);
+    const rows = arrowTableToRows(schema, readParquet(await t.io.read(first.filePath))).slice(0, 2);
     out.write(`\nSample rows of demo.${name}:\n`);
-    for (const r of rows)
-      out.write(`  ${JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+    for (const r of rows) out.write(`  ${JSON.stringify(displayRow(schema, r))}\n`);
   }
   const ordersDir = join(warehouse, 'demo/orders');
   const hint = (
@@ -278,7 +308,7 @@ Open the tables with any Iceberg reader:
              SELECT shipping.country, count(*), sum(amount) FROM iceberg_scan('${ordersDir}') GROUP BY 1;
   PyIceberg: from pyiceberg.table import StaticTable
              StaticTable.from_metadata('${ordersDir}/metadata/v${hint}.metadata.json').scan().to_arrow()
-  kice:      pnpm kice tables -c <your kice.yaml>   (this demo's config: brokers ${address}, warehouse above)
+  kice:      pnpm kice tables -c ${configFile}
 `);
   return ok ? 0 : 1;
 }

@@ -4,11 +4,24 @@
  */
 
 // arrow + writer
-export { arrowSchemaFor, FIELD_ID_KEY, icebergSchemaFromArrow } from './arrow/schema.ts';
+// arrow: the Iceberg ↔ Arrow type mapping
+export {
+  arrowFieldFor,
+  arrowPrimitiveType,
+  arrowSchemaFor,
+  arrowTypeFor,
+  EXTENSION_NAME_KEY,
+  FIELD_ID_KEY,
+  icebergSchemaFromArrow,
+  icebergTypeOfArrowField,
+  UUID_EXTENSION,
+} from './arrow/schema.ts';
 export { arrowValueToIceberg, icebergRowsToArrow } from './arrow/values.ts';
 // catalog
 export * from './catalog/catalog.ts';
 export { FilesystemCatalog, type FilesystemCatalogOptions } from './catalog/filesystem.ts';
+// catalog: a table opened (and committed to) from its metadata file
+export { openTable } from './catalog/static.ts';
 export type { TableRequirement, TableUpdate } from './catalog/updates.ts';
 export * from './errors.ts';
 // io

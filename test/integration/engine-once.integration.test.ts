@@ -1,0 +1,140 @@
+/**
+ * `kice run --once` end to end on the real broker: 1,000,000 JSON events over 2 topics × 6
+ * partitions land in two tables exactly once (PyIceberg: count = distinct = produced, the
+ * same sha256 of the sorted ids, 5 sampled rows equal field by field), and the last
+ * snapshot records the partitions' end offsets; 100,000 more events and a second run add
+ * exactly those and advance the offsets.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startKafka } from '../support/kafka.ts';
+import {
+  latestMetadata,
+  recordedOffsets,
+  runOnce,
+  tableIdStats,
+  writeConfig,
+} from '../support/kice-process.ts';
+import {
+  createTopic,
+  endOffsets,
+  idRange,
+  idStats,
+  produce,
+  sampleEvent,
+} from '../support/produce.ts';
+import { pyicebergRows, type Row, sortBy } from '../support/readers.ts';
+
+const RUN = randomBytes(4).toString('hex');
+const GROUP = `kice-e2e-once-${RUN}`;
+const TABLES = [
+  { topic: `kice-e2e-once-a-${RUN}`, table: 'e2e.once_a' },
+  { topic: `kice-e2e-once-b-${RUN}`, table: 'e2e.once_b' },
+] as const;
+const PARTITIONS = 6;
+const FIRST_RUN = 500_000; // per topic
+const SECOND_RUN = 50_000; // per topic
+
+let brokers: string[];
+let warehouse: string;
+let configPath: string;
+
+/** The row PyIceberg returns for `sampleEvent(id)`: whole numbers are longs, `ts` timestamptz µs. */
+function expectedRow(id: number): Row {
+  const convert = (v: unknown): unknown => {
+    if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : v;
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, convert(x)]));
+    return v;
+  };
+  const e = sampleEvent(id);
+  return {
+    ...(convert(e) as Row),
+    ts: BigInt(Date.parse(e.ts as string)) * 1000n,
+  };
+}
+
+/** Ids of table i after `runs` runs: run 1 gives topic i [i*F, (i+1)*F), run 2 adds [2F + i*S, 2F + (i+1)*S). */
+function idsOf(i: number, runs: 1 | 2): number[] {
+  const out = [...idRange(i * FIRST_RUN, FIRST_RUN)];
+  if (runs === 2) out.push(...idRange(2 * FIRST_RUN + i * SECOND_RUN, SECOND_RUN));
+  return out;
+}
+
+beforeAll(async () => {
+  brokers = [await startKafka()];
+  for (const t of TABLES) await createTopic(brokers, t.topic, PARTITIONS);
+  await createTopic(brokers, `${GROUP}-dlq`, 1);
+  const dir = await mkdtemp(join(tmpdir(), 'kice-e2e-once-'));
+  warehouse = join(dir, 'warehouse');
+  configPath = await writeConfig(dir, {
+    kafka: { brokers, groupId: GROUP },
+    catalog: { type: 'filesystem', warehouse },
+    tables: TABLES.map((t) => ({ topic: t.topic, table: t.table, columns: { ts: 'timestamptz' } })),
+    deadLetter: { topic: `${GROUP}-dlq` },
+  });
+});
+
+async function checkTables(runs: 1 | 2): Promise<void> {
+  for (const [i, t] of TABLES.entries()) {
+    const meta = await latestMetadata(warehouse, t.table);
+    const ids = idsOf(i, runs);
+    expect(await tableIdStats(meta, 'id')).toEqual(idStats(ids));
+    expect(await recordedOffsets(meta, GROUP)).toEqual({
+      [t.topic]: await endOffsets(brokers, t.topic),
+    });
+    // 5 rows spread over the range (first, last, and three inside), field by field.
+    const picks = [0, 1, Math.floor(ids.length / 3), ids.length - 2, ids.length - 1].map(
+      (k) => ids[k] as number,
+    );
+    const rows = await pyicebergRows(meta, { filter: `id in (${picks.join(', ')})` });
+    expect(sortBy(rows, 'id')).toEqual(picks.sort((a, b) => a - b).map(expectedRow));
+  }
+}
+
+describe('kice run --once', () => {
+  it('ingests 1,000,000 events from 2 topics × 6 partitions exactly once, then 100,000 more', async () => {
+    let t0 = Date.now();
+    await Promise.all(
+      TABLES.map((t, i) =>
+        produce({
+          brokers,
+          topic: t.topic,
+          partitions: PARTITIONS,
+          first: i * FIRST_RUN,
+          count: FIRST_RUN,
+        }),
+      ),
+    );
+    console.log(`engine-once: produced ${2 * FIRST_RUN} events in ${Date.now() - t0} ms`);
+
+    const first = await runOnce(configPath);
+    console.log(`engine-once: run --once #1 (${2 * FIRST_RUN} events): ${first.exit.ms} ms`);
+    expect(first.process.withMsg('records dead-lettered')).toEqual([]);
+    await checkTables(1);
+
+    t0 = Date.now();
+    await Promise.all(
+      TABLES.map((t, i) =>
+        produce({
+          brokers,
+          topic: t.topic,
+          partitions: PARTITIONS,
+          first: 2 * FIRST_RUN + i * SECOND_RUN,
+          count: SECOND_RUN,
+        }),
+      ),
+    );
+    console.log(`engine-once: produced ${2 * SECOND_RUN} more in ${Date.now() - t0} ms`);
+    const second = await runOnce(configPath);
+    console.log(`engine-once: run --once #2 (${2 * SECOND_RUN} events): ${second.exit.ms} ms`);
+    expect(second.process.withMsg('records dead-lettered')).toEqual([]);
+    // The second run starts from the offsets the tables record: it commits only the new rows.
+    const added = second.process.withMsg('committed').reduce((n, l) => n + (l.rows as number), 0);
+    expect(added).toBe(2 * SECOND_RUN);
+    await checkTables(2);
+  });
+});

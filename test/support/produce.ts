@@ -1,0 +1,207 @@
+/**
+ * A fast kafkajs producer for the engine's end-to-end tests: creates topics, produces
+ * millions of records in large uncompressed batches with several sends in flight, and
+ * reads the partitions' end offsets back (what `kice.offsets.<group>` must then record).
+ *
+ * Records are placed by `id % partitions` (no key hashing), so a test knows which
+ * partition holds which id. `sampleEvent(id)` is deterministic: a test can rebuild any
+ * produced event from its id and compare it field by field with what a reader returns.
+ */
+import { createHash } from 'node:crypto';
+import kafkajs from 'kafkajs';
+
+/** One record to produce: a value (null = tombstone), optional key and headers. */
+export interface OutRecord {
+  readonly value: string | Buffer | null;
+  readonly key?: string;
+  readonly partition?: number;
+  readonly headers?: Record<string, string>;
+}
+
+/** A kafkajs client that logs nothing. */
+export function kafkaClient(brokers: readonly string[], clientId = 'kice-e2e'): kafkajs.Kafka {
+  return new kafkajs.Kafka({
+    clientId,
+    brokers: [...brokers],
+    logLevel: kafkajs.logLevel.NOTHING,
+    retry: { retries: 10 },
+  });
+}
+
+/** Creates `topic` with `partitions` partitions (and topic configs, e.g. max.message.bytes). */
+export async function createTopic(
+  brokers: readonly string[],
+  topic: string,
+  partitions: number,
+  config: Record<string, string> = {},
+): Promise<void> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Next offset (high watermark) of every partition of `topic`, keyed by partition number as a string. */
+export async function endOffsets(
+  brokers: readonly string[],
+  topic: string,
+): Promise<Record<string, string>> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    const parts = await admin.fetchTopicOffsets(topic);
+    return Object.fromEntries(
+      [...parts]
+        .sort((a, b) => a.partition - b.partition)
+        .map((p) => [String(p.partition), p.high]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel'];
+const COUNTRIES = ['DE', 'FR', 'US', 'JP', 'BR', 'IN'];
+/** 2024-03-01T00:00:00Z in ms: sample timestamps count from here. */
+export const SAMPLE_EPOCH_MS = Date.UTC(2024, 2, 1);
+
+/**
+ * A deterministic ~280-byte event for `id`: ints, floats, strings, booleans, a nested
+ * object and an ISO timestamp `ts` (one second apart per id, millisecond precision).
+ * Float fields never carry whole numbers (see the engine-schema test for why that matters).
+ */
+export function sampleEvent(id: number): Record<string, unknown> {
+  return {
+    id,
+    user_id: id % 10_007,
+    amount: Math.round(((id * 7919) % 1_000_000) + 1) / 100 + 0.005,
+    ratio: (id % 1000) + 0.5,
+    name: `user-${WORDS[id % WORDS.length]}-${id}`,
+    active: id % 3 === 0,
+    flagged: id % 11 === 0,
+    ts: new Date(SAMPLE_EPOCH_MS + id * 1000 + (id % 1000)).toISOString(),
+    address: {
+      country: COUNTRIES[id % COUNTRIES.length],
+      zip: 10_000 + (id % 89_999),
+      geo: { lat: (id % 180) - 90 + 0.25, lon: (id % 360) - 180 + 0.75 },
+    },
+    note: 'x'.repeat(20 + (id % 40)),
+  };
+}
+
+export interface ProduceOptions {
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  /** Number of partitions of the topic (records go to `id % partitions`). */
+  readonly partitions: number;
+  /** Ids produced: `first`, `first + 1`, … `first + count - 1`. */
+  readonly first: number;
+  readonly count: number;
+  /** The record for one id; default: `sampleEvent(id)` as JSON. */
+  readonly record?: (id: number) => OutRecord;
+  /** Records per send call (default 5,000). */
+  readonly batchSize?: number;
+  /** Send calls in flight (default 4). */
+  readonly inFlight?: number;
+  /** Checked between sends: stop early when it returns true. */
+  readonly stop?: () => boolean;
+}
+
+/**
+ * Produces `count` records to `topic` and resolves with how many were acknowledged (equal
+ * to `count` unless `stop` ended it early; ids past the returned count were not sent).
+ */
+export async function produce(opts: ProduceOptions): Promise<number> {
+  const producer = kafkaClient(opts.brokers).producer({
+    allowAutoTopicCreation: false,
+    idempotent: false,
+  });
+  await producer.connect();
+  const batchSize = opts.batchSize ?? 5_000;
+  const inFlight = opts.inFlight ?? 4;
+  const make =
+    opts.record ?? ((id: number): OutRecord => ({ value: JSON.stringify(sampleEvent(id)) }));
+  let next = 0;
+  let acked = 0;
+  let failed: unknown;
+  const lane = async (): Promise<void> => {
+    while (failed === undefined && next < opts.count && !opts.stop?.()) {
+      const start = next;
+      const n = Math.min(batchSize, opts.count - start);
+      next += n;
+      const messages = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const id = opts.first + start + i;
+        const r = make(id);
+        messages[i] = {
+          value: r.value,
+          partition: r.partition ?? id % opts.partitions,
+          ...(r.key !== undefined ? { key: r.key } : {}),
+          ...(r.headers !== undefined ? { headers: r.headers } : {}),
+        };
+      }
+      try {
+        await producer.send({ topic: opts.topic, acks: 1, messages });
+        acked += n;
+      } catch (e) {
+        failed = e;
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: inFlight }, lane));
+  } finally {
+    await producer.disconnect();
+  }
+  if (failed !== undefined) throw failed;
+  return acked;
+}
+
+/** What a set of ids looks like to verify.py: count, distinct, min, max, sum, sha256 of the sorted ids. */
+export interface IdStats {
+  readonly count: number;
+  readonly distinct: number;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly sum: string;
+  /** Hex SHA-256 of the sorted ids as little-endian int64s. */
+  readonly sha256: string;
+}
+
+/** The stats verify.py prints, computed here for ids the test produced. */
+export function idStats(ids: Iterable<number>): IdStats {
+  const all = BigInt64Array.from(ids, (v) => BigInt(v)).sort();
+  let sum = 0n;
+  let distinct = 0;
+  for (let i = 0; i < all.length; i++) {
+    sum += all[i] as bigint;
+    if (i === 0 || all[i] !== all[i - 1]) distinct++;
+  }
+  const bytes = new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
+  return {
+    count: all.length,
+    distinct,
+    min: all.length > 0 ? Number(all[0]) : null,
+    max: all.length > 0 ? Number(all[all.length - 1]) : null,
+    sum: sum.toString(),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}
+
+/** `first`, `first + 1`, … as an iterable (no array of a million numbers). */
+export function* idRange(first: number, count: number): Iterable<number> {
+  for (let i = 0; i < count; i++) yield first + i;
+}

@@ -137,6 +137,17 @@ export class KiceProcess {
     });
   }
 
+  /**
+   * Resolves when `n` lines in all (already printed ones included) have matched `pred`, with
+   * the n-th; rejects when the child exits first or after `timeoutMs`.
+   */
+  async waitForNth(pred: (l: LogLine) => boolean, n: number, timeoutMs: number): Promise<LogLine> {
+    const seen = this.lines.filter(pred);
+    if (seen.length >= n) return seen[n - 1] as LogLine;
+    let left = n - seen.length;
+    return this.waitForLine((l) => pred(l) && --left === 0, timeoutMs);
+  }
+
   /** SIGKILL (kill -9) and wait for the exit. */
   async kill9(): Promise<Exit> {
     if (!this.done) this.child.kill('SIGKILL');

@@ -116,6 +116,8 @@ export interface ProduceOptions {
   readonly batchSize?: number;
   /** Send calls in flight (default 4). */
   readonly inFlight?: number;
+  /** Pause after each send, per lane (throttles a background producer; default 0). */
+  readonly delayMs?: number;
   /** Checked between sends: stop early when it returns true. */
   readonly stop?: () => boolean;
 }
@@ -159,6 +161,7 @@ export async function produce(opts: ProduceOptions): Promise<number> {
       } catch (e) {
         failed = e;
       }
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
     }
   };
   try {

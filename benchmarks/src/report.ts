@@ -1,0 +1,120 @@
+/**
+ * Presenting a bench result: the printed table (with the kice/peer ratios), the JSON file
+ * in benchmarks/results/ named by date and commit, and the PNG chart beside it.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './harness.ts';
+import { REPO_ROOT } from './systems/common.ts';
+
+/** benchmarks/results/ */
+export const RESULTS_DIR = join(REPO_ROOT, 'benchmarks/results');
+
+function pad(s: string, n: number, right = false): string {
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+function fmt(x: number | null | undefined, digits = 0): string {
+  if (x === null || x === undefined) return '–';
+  return x.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+/** The systems table plus ratios, components and scaling, as printed text. */
+export function formatResult(r: BenchResult): string {
+  const lines: string[] = [];
+  const m = r.machine;
+  lines.push(
+    `kice bench${r.quick ? ' --quick' : ''} @ ${r.revision.commit}${r.revision.dirty ? ' (dirty)' : ''} — ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}, ${m.java}`,
+  );
+  lines.push(
+    `data: ${fmt(r.data.events)} events, ${fmt(r.data.bytes / 1e6, 1)} MB (avg ${r.data.avgEventBytes} B), ${r.data.partitions} partitions; commit interval ${r.commitIntervalMs / 1000} s`,
+  );
+  const head = [
+    'system',
+    'events/s',
+    'MB/s',
+    'CPU s',
+    'CPU s/M ev',
+    'peak RSS MB',
+    'files',
+    'avg file MB',
+    'verified',
+  ];
+  const widths = [24, 11, 8, 8, 11, 12, 7, 12, 10];
+  lines.push(head.map((h, i) => pad(h, widths[i] as number, i > 0)).join(' '));
+  for (const s of r.systems) {
+    const cells = [
+      s.system,
+      s.ok ? fmt(s.eventsPerSecond) : 'FAILED',
+      fmt(s.mbPerSecond, 1),
+      fmt(s.cpuSeconds, 1),
+      fmt(s.cpuSecondsPerMillionEvents, 1),
+      fmt(s.peakRssMb),
+      fmt(s.dataFiles),
+      fmt(s.avgFileMb, 1),
+      s.verification
+        ? `${s.verification.rows === s.events && s.verification.distinct === s.events ? 'ok' : 'NO'}`
+        : '–',
+    ];
+    lines.push(cells.map((c, i) => pad(c, widths[i] as number, i > 0)).join(' '));
+    if (!s.ok) lines.push(`    ${s.system} failed: ${s.error}`);
+  }
+  const q = r.ratios;
+  lines.push(
+    `ratios (events/s): kice/ceiling-kafkajs ${fmt(q.kiceVsCeilingKafkajs, 2)}, kice-best/ceiling-kafkajs ${fmt(q.kiceBestVsCeilingKafkajs, 2)}, kice/connect ${fmt(q.kiceVsConnect, 2)}, kice-best/connect ${fmt(q.kiceBestVsConnect, 2)}; CPU per event kice-best/connect ${fmt(q.kiceBestCpuVsConnect, 2)}`,
+  );
+  if (r.components) {
+    const c = r.components.codec;
+    lines.push(
+      `components (one thread, ${fmt(c.batchRows)}-row batches): JSON → Arrow ${fmt(c.decodeRowsPerSecond)} rows/s (${c.decodeMbPerSecond} MB/s of JSON); Arrow → Parquet (snappy) ${fmt(c.parquetRowsPerSecond)} rows/s (${c.parquetArrowMbPerSecond} MB/s of Arrow IPC; Parquet = ${c.parquetToJsonRatio} × JSON size)`,
+    );
+    const cl = r.components.commitLatency;
+    lines.push(
+      `commit latency (fast append, local warehouse): ${cl.measured.map((p) => `#${fmt(p.commit)} ${p.medianMs} ms`).join(', ')}${cl.extrapolated.length ? `; EXTRAPOLATED (linear fit, not measured): ${cl.extrapolated.map((p) => `#${fmt(p.commit)} ≈ ${p.medianMs} ms`).join(', ')}` : ''}; last/#10 = ${cl.ratioLastToTenth}`,
+    );
+  }
+  if (r.scaling) {
+    lines.push(
+      `scaling, workers: ${r.scaling.workers.map((w) => `${w.threads} → ${w.ok ? `${fmt(w.eventsPerSecond)} events/s, ${w.cpuSecondsPerMillionEvents} CPU s/M` : 'FAILED'}`).join('; ')}`,
+    );
+    lines.push(
+      `scaling, backlog: ${r.scaling.backlog.map((b) => `${fmt(b.events)} → ${b.ok ? `${fmt(b.eventsPerSecond)} events/s, ${b.cpuSecondsPerMillionEvents} CPU s/M` : 'FAILED'}`).join('; ')}`,
+    );
+  }
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  return lines.join('\n');
+}
+
+/** `2026-01-31-<commit>[-quick]` */
+export function resultName(r: BenchResult): string {
+  return `${r.startedAt.slice(0, 10)}-${r.revision.commit}${r.quick ? '-quick' : ''}`;
+}
+
+/** Writes `<name>.json` and renders `<name>.png` with the venv's matplotlib; returns both paths. */
+export async function saveResult(
+  r: BenchResult,
+  python: string,
+): Promise<{ json: string; png: string | null }> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const base = join(RESULTS_DIR, resultName(r));
+  const json = `${base}.json`;
+  await writeFile(json, `${JSON.stringify(r, null, 2)}\n`);
+  const png = `${base}.png`;
+  try {
+    const req = join(REPO_ROOT, 'benchmarks/requirements.txt');
+    execFileSync(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-r', req], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const script = fileURLToPath(new URL('./chart.py', import.meta.url));
+    execFileSync(python, [script, json, png], { stdio: ['ignore', 'inherit', 'inherit'] });
+    return { json, png };
+  } catch (e) {
+    process.stderr.write(`bench: chart not rendered: ${(e as Error).message}\n`);
+    return { json, png: null };
+  }
+}

@@ -208,3 +208,69 @@ export function idStats(ids: Iterable<number>): IdStats {
 export function* idRange(first: number, count: number): Iterable<number> {
   for (let i = 0; i < count; i++) yield first + i;
 }
+
+/** One record read back from a topic. */
+export interface InRecord {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * Reads every record of `topic` up to its end offsets as they are now (a fresh consumer
+ * group, from the beginning), sorted by partition and offset.
+ */
+export async function readTopic(brokers: readonly string[], topic: string): Promise<InRecord[]> {
+  const ends = await endOffsets(brokers, topic);
+  const left = new Map(
+    Object.entries(ends)
+      .filter(([, end]) => end !== '0')
+      .map(([p, end]) => [Number(p), BigInt(end)]),
+  );
+  const out: InRecord[] = [];
+  if (left.size === 0) return out;
+  const client = kafkaClient(brokers);
+  const consumer = client.consumer({
+    groupId: `kice-e2e-read-${createHash('sha1').update(`${topic}${Math.random()}`).digest('hex')}`,
+    maxBytesPerPartition: 16 * 1024 * 1024,
+    maxBytes: 64 * 1024 * 1024,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 60_000);
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(message.headers ?? {}))
+              if (v !== undefined) headers[k] = String(v);
+            out.push({
+              partition,
+              offset: message.offset,
+              key: message.key === null ? null : message.key.toString(),
+              value: message.value,
+              headers,
+            });
+            const end = left.get(partition);
+            if (end !== undefined && BigInt(message.offset) + 1n >= end) left.delete(partition);
+            if (left.size === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out.sort((a, b) =>
+    a.partition !== b.partition
+      ? a.partition - b.partition
+      : Number(BigInt(a.offset) - BigInt(b.offset)),
+  );
+}

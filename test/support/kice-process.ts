@@ -277,15 +277,30 @@ export async function plannedFiles(metadataPath: string): Promise<PlannedFile[]>
   return (JSON.parse(out) as { files: PlannedFile[] }).files;
 }
 
-/** verify.py duckdb-scanned: rows matching `where` and the data files DuckDB opened for it. */
-export async function duckdbScanned(
-  metadataPath: string,
-  where: string,
-): Promise<{ count: number; scannedFiles: string[]; plannedFiles: number }> {
+/** What DuckDB's iceberg_scan did for a filtered count (verify.py duckdb-scanned). */
+export interface DuckdbScan {
+  /** Rows matching the filter. */
+  readonly count: number;
+  /** Distinct data files (DuckDB's `filename` column) the matching rows come from. */
+  readonly filenames: string[];
+  /** "Total Files Read" of the ICEBERG_SCAN operator in the query profile. */
+  readonly filesRead: number;
+  /** The same for an unfiltered count(*). */
+  readonly filesReadUnfiltered: number;
+}
+
+/** verify.py duckdb-scanned: rows matching `where` (SQL) and the data files DuckDB read for them. */
+export async function duckdbScanned(metadataPath: string, where: string): Promise<DuckdbScan> {
   const out = JSON.parse(await runPython([VERIFY_PY, 'duckdb-scanned', metadataPath, where])) as {
     count: number;
-    scanned_files: string[];
-    planned_files: number;
+    filenames: string[];
+    files_read: number;
+    files_read_unfiltered: number;
   };
-  return { count: out.count, scannedFiles: out.scanned_files, plannedFiles: out.planned_files };
+  return {
+    count: out.count,
+    filenames: out.filenames,
+    filesRead: out.files_read,
+    filesReadUnfiltered: out.files_read_unfiltered,
+  };
 }

@@ -10,10 +10,10 @@ millions of rows to TypeScript. Run with the project venv (test/infra/python-env
       prints {"files": [{"path", "records", "partition"}...]} for the current snapshot
       (PyIceberg's plan; partition values as strings)
   verify.py duckdb-scanned <metadata.json> <where clause>
-      runs `SELECT count(*) FROM iceberg_scan(...) WHERE <clause>` with DuckDB's profiler
-      and prints {"count", "scanned_files": [...], "planned_files": N}: the data files the
-      Iceberg scan opened (from the profile of the query) and how many an unfiltered scan
-      opens.
+      prints {"count", "filenames", "files_read", "files_read_unfiltered"}: the rows DuckDB's
+      iceberg_scan returns for the clause, the distinct data files they come from (DuckDB's
+      `filename` column), and the "Total Files Read" its ICEBERG_SCAN operator reports in the
+      query profile, for the filtered and for an unfiltered count(*).
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def cmd_files(args: list[str]) -> None:
     print(json.dumps({"files": out}))
 
 
-def profiled_files(con, sql: str) -> list[str]:
-    """Data files DuckDB's Iceberg scan read for `sql`, from the JSON profile of the query."""
+def files_read(con, sql: str) -> int:
+    """"Total Files Read" of the ICEBERG_SCAN operator in DuckDB's JSON profile of `sql`."""
     import os
     import tempfile
 
@@ -125,30 +125,37 @@ def profiled_files(con, sql: str) -> list[str]:
             profile = json.load(fh)
     finally:
         os.unlink(path)
-    files: list[str] = []
+    found: list[int] = []
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if isinstance(v, str) and v.endswith(".parquet"):
-                    files.extend(p for p in v.replace("\n", " ").split() if p.endswith(".parquet"))
-                else:
-                    walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
+    def walk(node: dict[str, Any]) -> None:
+        info = node.get("extra_info") or {}
+        if info.get("Function") == "ICEBERG_SCAN":
+            found.append(int(info["Total Files Read"]))
+        for child in node.get("children", []):
+            walk(child)
 
     walk(profile)
-    return files
+    if len(found) != 1:
+        raise SystemExit(f"verify.py: expected one ICEBERG_SCAN in the profile, found {len(found)}")
+    return found[0]
 
 
 def cmd_duckdb_scanned(args: list[str]) -> None:
     location, where = args[0], args[1]
     con = duckdb_connect()
-    count = con.execute(f"SELECT count(*) FROM {scan_sql(location)} WHERE {where}").fetchone()[0]
-    scanned = profiled_files(con, f"SELECT count(*) FROM {scan_sql(location)} WHERE {where}")
-    planned = profiled_files(con, f"SELECT count(*) FROM {scan_sql(location)}")
-    print(json.dumps({"count": count, "scanned_files": sorted(set(scanned)), "planned_files": len(set(planned))}))
+    scan = scan_sql(location)
+    count = con.execute(f"SELECT count(*) FROM {scan} WHERE {where}").fetchone()[0]
+    names = [r[0] for r in con.execute(f"SELECT DISTINCT filename FROM {scan} WHERE {where} ORDER BY 1").fetchall()]
+    print(
+        json.dumps(
+            {
+                "count": count,
+                "filenames": names,
+                "files_read": files_read(con, f"SELECT count(*) FROM {scan} WHERE {where}"),
+                "files_read_unfiltered": files_read(con, f"SELECT count(*) FROM {scan}"),
+            }
+        )
+    )
 
 
 COMMANDS = {"ids": (cmd_ids, 2), "files": (cmd_files, 1), "duckdb-scanned": (cmd_duckdb_scanned, 2)}

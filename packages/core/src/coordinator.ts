@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events';
 import {
   type DataFile,
+  indexById,
   maxFieldId,
   type PrimitiveType,
   parsePrimitive,
@@ -381,7 +382,14 @@ export class Coordinator extends EventEmitter {
     // Dead letters carry the original bytes.
     const raw =
       oversized.size === 0 ? { bytes, offsets } : { bytes: batch.bytes, offsets: batch.offsets };
-    const task: DecodeTask = { kind: 'decode', bytes, offsets, schema: t.observed, hints: t.hints };
+    const task: DecodeTask = {
+      kind: 'decode',
+      bytes,
+      offsets,
+      schema: t.observed,
+      hints: t.hints,
+      relaxedFieldIds: this.relaxedIds(t),
+    };
     const decoding = this.deps.pool.run(task) as Promise<Uint8Array>;
     const epoch = p.epoch;
     p.chain = p.chain
@@ -409,7 +417,11 @@ export class Coordinator extends EventEmitter {
               're-decoding a batch under the current schema',
             );
             result = unpackDecodeResult(
-              (await this.deps.pool.run({ ...task, schema: t.observed })) as Uint8Array,
+              (await this.deps.pool.run({
+                ...task,
+                schema: t.observed,
+                relaxedFieldIds: this.relaxedIds(t),
+              })) as Uint8Array,
             );
           }
         }
@@ -438,6 +450,12 @@ export class Coordinator extends EventEmitter {
           this.scheduleFlush(t);
       })
       .catch((e) => this.fail(e instanceof Error ? e : new Error(String(e))));
+  }
+
+  /** Columns a fraction may still turn from long into double: all, until the table's
+   * first commit starts; none after (Iceberg has no long → double promotion). */
+  private relaxedIds(t: TableRuntime): number[] {
+    return !t.state && !t.flushing ? [...indexById(t.observed).keys()] : [];
   }
 
   /** Sends the batch's failed records and (if configured) tombstones to the dead-letter topic. */

@@ -65,6 +65,8 @@ export type Change =
 /** Per-batch decoding state shared by every append. */
 export interface AppendContext {
   readonly ids: IdSource;
+  /** Whether a long column may still become double (not committed, not hinted). */
+  readonly relaxed: (id: number) => boolean;
   readonly hints: TypeHints | undefined;
   readonly undo: Change[];
   /** Visit counter for struct objects. */
@@ -213,7 +215,12 @@ function appendNumber(n: NumberNode, v: unknown, cx: AppendContext): string | un
       }
       break;
     case KLong:
-      if (!Number.isInteger(v)) return misfit(n, v);
+      if (!Number.isInteger(v)) {
+        const hinted = cx.hints?.[n.path] !== undefined;
+        if (hinted || !cx.relaxed(n.id)) return misfit(n, v);
+        widen(n, KDouble, cx); // whole numbers came first; nothing committed as long yet
+        break;
+      }
       if (!Number.isSafeInteger(v))
         return misfit(n, v, ' exactly (JSON numbers beyond ±2^53 lose digits)');
       break;

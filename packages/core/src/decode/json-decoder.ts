@@ -26,6 +26,9 @@ export interface DecodeInput {
   readonly schema: StructType;
   /** Column path → forced type for columns created here (see schema/hints.ts). */
   readonly hints?: Readonly<Record<string, PrimitiveType>>;
+  /** IDs of long columns not committed to the table yet: a fraction turns them into double
+   * instead of failing. Columns created by this batch are always treated so. */
+  readonly relaxedFieldIds?: readonly number[];
 }
 
 /** A record that produced no row, and why. */
@@ -56,8 +59,11 @@ export function decodeJsonBatch(input: DecodeInput): DecodeResult {
   const n = Math.max(0, offsets.length - 1);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const root = rootNode(input.schema);
+  const firstNewId = maxFieldId(input.schema) + 1;
+  const relaxed = new Set(input.relaxedFieldIds ?? []);
   const cx: AppendContext = {
-    ids: { next: maxFieldId(input.schema) + 1 },
+    ids: { next: firstNewId },
+    relaxed: (id) => id >= firstNewId || relaxed.has(id),
     hints: input.hints,
     undo: [],
     stamp: 0,

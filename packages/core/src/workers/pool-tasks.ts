@@ -28,6 +28,7 @@ export interface DecodeTask {
   readonly offsets: Int32Array;
   readonly schema: StructType;
   readonly hints: Readonly<Record<string, PrimitiveType>>;
+  readonly relaxedFieldIds: readonly number[];
 }
 
 export type DecodeTaskResult =
@@ -65,6 +66,7 @@ function decode(task: DecodeTask): DecodeTaskResult {
       offsets: task.offsets,
       schema: task.schema,
       hints: task.hints,
+      relaxedFieldIds: task.relaxedFieldIds,
     });
     return {
       ok: true,

@@ -29,10 +29,8 @@ import { type KiceSettings, runKice } from './systems/kice.ts';
  * everything else stays at its default.
  */
 export const KICE_BEST: KiceSettings = {
-  workers: { threads: 2 },
-  kafka: { maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 16 * 1024 * 1024 },
-  memory: { maxInFlightBytes: 512 * 1024 * 1024 },
-  commit: { targetFileSizeBytes: 256 * 1024 * 1024 },
+  workers: { threads: 1 },
+  parquet: { compression: 'lz4_raw' },
 };
 
 const ALL: SystemName[] = [

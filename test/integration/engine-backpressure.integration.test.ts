@@ -5,10 +5,10 @@
  * 300 MB of runtime overhead, and the table holds every event exactly once.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
 import {
   latestMetadata,
@@ -30,13 +30,14 @@ const OVERHEAD = 300 * 1024 * 1024;
 
 let brokers: string[];
 let warehouse: string;
+let dir: string;
 let configPath: string;
 
 beforeAll(async () => {
   brokers = [await startKafka()];
   await createTopic(brokers, TOPIC, PARTITIONS);
   await createTopic(brokers, `${GROUP}-dlq`, 1);
-  const dir = await mkdtemp(join(tmpdir(), 'kice-e2e-bp-'));
+  dir = await mkdtemp(join(tmpdir(), 'kice-e2e-bp-'));
   warehouse = join(dir, 'warehouse');
   configPath = await writeConfig(dir, {
     kafka: { brokers, groupId: GROUP },
@@ -82,6 +83,10 @@ function ingest(): Promise<Ingestion> {
   })();
   return ingestion;
 }
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
 describe('backpressure', () => {
   it('ingests a 2,000,000-event backlog under maxInFlightBytes 32 MiB, pausing to stay near it', async () => {

@@ -7,10 +7,10 @@
  * every produced event is in the table exactly once and the offsets are the end offsets.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
 import {
   type KiceProcess,
@@ -34,6 +34,7 @@ const PAUSED = 'commit paused (test hook)';
 
 let brokers: string[];
 let warehouse: string;
+let dir: string;
 let configPath: string;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,7 +45,7 @@ beforeAll(async () => {
   brokers = [await startKafka()];
   await createTopic(brokers, TOPIC, PARTITIONS);
   await createTopic(brokers, `${GROUP}-dlq`, 1);
-  const dir = await mkdtemp(join(tmpdir(), 'kice-e2e-crash-'));
+  dir = await mkdtemp(join(tmpdir(), 'kice-e2e-crash-'));
   warehouse = join(dir, 'warehouse');
   configPath = await writeConfig(dir, {
     // A killed member stays in the group until its session expires: keep that short.
@@ -61,6 +62,10 @@ function killedInsideCommit(p: KiceProcess): boolean {
   const lastPause = p.lines.findLastIndex((l) => l.msg === PAUSED);
   return lastPause >= 0 && !p.lines.slice(lastPause).some((l) => l.msg === 'committed');
 }
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
 describe('kice run under kill -9', () => {
   it('keeps every event exactly once across 10 kills, 3+ of them inside a commit', async () => {

@@ -6,10 +6,10 @@
  * exactly those and advance the offsets.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
 import {
   latestMetadata,
@@ -40,6 +40,7 @@ const SECOND_RUN = 50_000; // per topic
 
 let brokers: string[];
 let warehouse: string;
+let dir: string;
 let configPath: string;
 
 /** The row PyIceberg returns for `sampleEvent(id)`: whole numbers are longs, `ts` timestamptz µs. */
@@ -68,7 +69,7 @@ beforeAll(async () => {
   brokers = [await startKafka()];
   for (const t of TABLES) await createTopic(brokers, t.topic, PARTITIONS);
   await createTopic(brokers, `${GROUP}-dlq`, 1);
-  const dir = await mkdtemp(join(tmpdir(), 'kice-e2e-once-'));
+  dir = await mkdtemp(join(tmpdir(), 'kice-e2e-once-'));
   warehouse = join(dir, 'warehouse');
   configPath = await writeConfig(dir, {
     kafka: { brokers, groupId: GROUP },
@@ -94,6 +95,10 @@ async function checkTables(runs: 1 | 2): Promise<void> {
     expect(sortBy(rows, 'id')).toEqual(picks.sort((a, b) => a - b).map(expectedRow));
   }
 }
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
 describe('kice run --once', () => {
   it('ingests 1,000,000 events from 2 topics × 6 partitions exactly once, then 100,000 more', async () => {

@@ -6,10 +6,10 @@
  * profile: 1, against 3 unfiltered; the matching rows' `filename` is that day's file).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
 import {
   duckdbScanned,
@@ -44,13 +44,14 @@ function event(id: number): string {
 
 let brokers: string[];
 let warehouse: string;
+let dir: string;
 let configPath: string;
 
 beforeAll(async () => {
   brokers = [await startKafka()];
   await createTopic(brokers, TOPIC, PARTITIONS);
   await createTopic(brokers, `${GROUP}-dlq`, 1);
-  const dir = await mkdtemp(join(tmpdir(), 'kice-e2e-part-'));
+  dir = await mkdtemp(join(tmpdir(), 'kice-e2e-part-'));
   warehouse = join(dir, 'warehouse');
   configPath = await writeConfig(dir, {
     kafka: { brokers, groupId: GROUP },
@@ -61,6 +62,10 @@ beforeAll(async () => {
     commit: { intervalMs: 3_600_000, targetFileSizeBytes: 1024 * 1024 * 1024 },
     deadLetter: { topic: `${GROUP}-dlq` },
   });
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('day(ts) partitioning', () => {

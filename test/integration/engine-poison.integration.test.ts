@@ -6,10 +6,10 @@
  * tombstone is counted and skipped; every good record around them is in the table.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
 import { latestMetadata, recordedOffsets, runOnce, writeConfig } from '../support/kice-process.ts';
 import { createTopic, endOffsets, type OutRecord, produce, readTopic } from '../support/produce.ts';
@@ -56,6 +56,7 @@ function record(id: number): OutRecord {
 
 let brokers: string[];
 let warehouse: string;
+let dir: string;
 let configPath: string;
 
 beforeAll(async () => {
@@ -63,7 +64,7 @@ beforeAll(async () => {
   const big = { 'max.message.bytes': String(16 * 1024 * 1024) };
   await createTopic(brokers, TOPIC, PARTITIONS, big);
   await createTopic(brokers, DLQ, 1, big);
-  const dir = await mkdtemp(join(tmpdir(), 'kice-e2e-poison-'));
+  dir = await mkdtemp(join(tmpdir(), 'kice-e2e-poison-'));
   warehouse = join(dir, 'warehouse');
   configPath = await writeConfig(dir, {
     kafka: {
@@ -77,6 +78,10 @@ beforeAll(async () => {
     deadLetter: { topic: DLQ },
     limits: { maxRecordBytes: MAX_RECORD },
   });
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('poison records', () => {

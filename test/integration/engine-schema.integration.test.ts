@@ -9,10 +9,10 @@
  *   table.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
 import {
   latestMetadata,
@@ -93,6 +93,10 @@ beforeAll(async () => {
 
 const json = (make: (id: number) => unknown) => (id: number) => ({
   value: JSON.stringify(make(id)),
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('schema evolution', () => {

@@ -35,9 +35,10 @@ def option(args: list[str], name: str) -> str | None:
 
 
 def stats(col: pa.Array) -> dict[str, Any]:
+    """count/distinct/min/max/sum/sha256 of an integer column (one contiguous Array)."""
     count = len(col)
     col = col.cast(pa.int64()).drop_null()
-    ordered = pc.take(col, pc.sort_indices(col)).combine_chunks() if isinstance(col, pa.ChunkedArray) else pc.take(col, pc.sort_indices(col))
+    ordered = pc.take(col, pc.sort_indices(col))
     n = len(ordered)
     data = ordered.buffers()[1]
     raw = b"" if n == 0 else data.to_pybytes()[ordered.offset * 8 : (ordered.offset + n) * 8]

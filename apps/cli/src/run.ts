@@ -24,7 +24,12 @@ export async function runCommand(configPath: string, options: { once: boolean })
       resolve();
     });
   });
-  await engine.start();
+  try {
+    await engine.start();
+  } catch (e) {
+    await engine.stop().catch(() => {});
+    throw e;
+  }
   await done;
   await engine.stop();
   if (failed) {

@@ -10,15 +10,18 @@
  */
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Piscina } from 'piscina';
 import { startCommitterThread } from './commit/committer-client.ts';
+import { ConfigError } from './config/load.ts';
 import type { KiceConfig } from './config/schema.ts';
 import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
 import { createKafka, type KafkaClientOptions } from './source/client.ts';
 import { KafkajsSource } from './source/kafkajs-source.ts';
 import { createDeadLetterProducer } from './source/producer.ts';
 import { tpKey } from './source/types.ts';
+import { workerBundle } from './workers/bundle.ts';
 
 export interface EngineOptions {
   /** A pino-like logger; default: pino at config.log.level, credentials redacted. */
@@ -133,14 +136,24 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
   const engine: Engine = {
     async start() {
       if (coordinator) return;
+      const existing = new Set(await source.listTopics());
+      const missing = config.tables.flatMap((t, i) =>
+        t.topic !== undefined && !existing.has(t.topic)
+          ? [
+              `tables[${i}].topic: topic "${t.topic}" does not exist on ${config.kafka.brokers.join(',')}`,
+            ]
+          : [],
+      );
+      if (missing.length > 0) throw new ConfigError(missing);
+      const bundle = await workerBundle();
       pool = new Piscina({
-        filename: new URL('./workers/pool-entry.mjs', import.meta.url).href,
+        filename: pathToFileURL(bundle.poolTasks).href,
         minThreads: threads,
         maxThreads: threads,
         idleTimeout: 60 * 60_000,
         resourceLimits: { maxYoungGenerationSizeMb: 64 },
       });
-      committer = startCommitterThread({
+      committer = startCommitterThread(bundle.committerThread, {
         warehouse: config.catalog.warehouse,
         groupId: config.kafka.groupId,
       });
@@ -167,7 +180,8 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     async stop() {
       stopped ??= (async () => {
         try {
-          await coordinator?.stop();
+          // Without a coordinator (start failed early) the source still holds connections.
+          await (coordinator ? coordinator.stop() : source.stop());
         } finally {
           await Promise.allSettled([
             deadLetters.close(),
@@ -182,7 +196,12 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     },
 
     async runOnce() {
-      await engine.start();
+      try {
+        await engine.start();
+      } catch (e) {
+        await engine.stop().catch(() => {});
+        throw e;
+      }
       const c = coordinator as Coordinator;
       // Topics and end offsets as seen now.
       const all = await source.listTopics();

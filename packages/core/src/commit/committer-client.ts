@@ -12,13 +12,13 @@ export interface CommitterClient {
   close(): Promise<void>;
 }
 
-export function startCommitterThread(options: {
-  warehouse: string;
-  groupId: string;
-}): CommitterClient {
-  const worker = new Worker(new URL('../workers/committer-entry.mjs', import.meta.url), {
-    workerData: options,
-  });
+/** Starts the committer thread from `file`: the bundled committer-thread module
+ * (../workers/bundle.ts). */
+export function startCommitterThread(
+  file: string,
+  options: { warehouse: string; groupId: string },
+): CommitterClient {
+  const worker = new Worker(file, { workerData: options });
   const api = Comlink.wrap<Committer>(nodeEndpoint(worker));
   return {
     api,

@@ -58,6 +58,8 @@ export function createRecordProducer(
     idempotent,
     maxInFlightRequests: idempotent ? 1 : 5,
     allowAutoTopicCreation: false,
+    // Explicit, so kafkajs does not warn about its v2 default change on every start.
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
   });
   let connecting: Promise<void> | undefined;
 

@@ -28,7 +28,9 @@ import kafkajs from 'kafkajs';
 import { stringify as stringifyYaml } from 'yaml';
 import { formatTables, listTables } from './tables.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+// bin/kice.mjs sets KICE_REPO_ROOT (this file may run from a bundle elsewhere).
+const ROOT =
+  process.env.KICE_REPO_ROOT ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const TOPICS = {
   orders: 'demo.orders',
   clicks: 'demo.clicks',

@@ -105,7 +105,11 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     groupId: config.kafka.groupId,
     topics,
     maxBytesPerPartition: config.kafka.maxBytesPerPartition,
-    maxBytes: config.kafka.maxBytes,
+    // One fetch is part of the in-flight budget: keep it to a quarter of it.
+    maxBytes: Math.max(
+      config.kafka.maxBytesPerPartition,
+      Math.min(config.kafka.maxBytes, Math.floor(config.memory.maxInFlightBytes / 4)),
+    ),
     minBytes: config.kafka.minBytes,
     maxWaitTimeInMs: Math.min(1000, config.kafka.maxWaitTimeInMs),
     sessionTimeout: config.kafka.sessionTimeoutMs,
@@ -151,7 +155,15 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
         minThreads: threads,
         maxThreads: threads,
         idleTimeout: 60 * 60_000,
-        resourceLimits: { maxYoungGenerationSizeMb: 64 },
+        resourceLimits: {
+          maxYoungGenerationSizeMb: 32,
+          // A flush holds at most the in-flight budget; a cap close to it makes V8 collect
+          // garbage early instead of growing each worker's heap toward its 2 GB default.
+          maxOldGenerationSizeMb: Math.max(
+            192,
+            Math.ceil((config.memory.maxInFlightBytes * 3) / 2 ** 20),
+          ),
+        },
       });
       committer = startCommitterThread(bundle.committerThread, {
         warehouse: config.catalog.warehouse,

@@ -13,9 +13,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
+// This file may itself run from a bundle (the CLI's): then KICE_CORE_ROOT names the package.
+const SELF = dirname(fileURLToPath(import.meta.url));
+const HERE = existsSync(join(SELF, 'pool-tasks.ts'))
+  ? SELF
+  : join(process.env.KICE_CORE_ROOT ?? join(SELF, '../..'), 'src/workers');
 const PACKAGE_ROOT = join(HERE, '../..');
 const ENTRIES = {
   'pool-tasks': join(HERE, 'pool-tasks.ts'),
@@ -58,6 +62,7 @@ async function buildBundle(): Promise<WorkerBundle> {
       },
     ],
   });
+  await stop(); // no esbuild service process left running beside the engine
   const hash = createHash('sha256');
   for (const f of result.outputFiles) hash.update(f.path).update(f.contents);
   const dir = join(PACKAGE_ROOT, '.cache/workers', hash.digest('hex').slice(0, 16));

@@ -104,9 +104,10 @@ describe('backpressure', () => {
     });
   });
 
-  // engine bug: peak RSS ~840 MiB (~660 MiB with workers.threads 1) at maxInFlightBytes 32 MiB
-  // while the engine counts <= 40 MiB in flight: memory outside the budget (worker heaps with
-  // maxYoungGenerationSizeMb 64, parquet-wasm memory that never shrinks) is not bounded.
+  // engine bug: peak RSS 657-840 MiB at maxInFlightBytes 32 MiB (657 MiB after a581d1c tied
+  // fetch size and worker heaps to the budget) while the engine counts <= 40 MiB in flight:
+  // memory outside the budget (worker isolates, parquet-wasm memory that never shrinks) is
+  // not bounded by it.
   it.skip('keeps the process RSS within maxInFlightBytes + 300 MB', async () => {
     const { peakRss } = await ingest();
     expect(peakRss).toBeLessThanOrEqual(BUDGET + OVERHEAD);

@@ -7,4 +7,4 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/pnpm.sh install --frozen-lockfile --reporter=silent
-exec node apps/cli/bin/kice.mjs demo "$@"
+exec apps/cli/bin/kice.mjs demo "$@"

@@ -32,7 +32,9 @@ const fs = require("node:fs");
 let passed = 0, failed = 0, skipped = 0;
 try {
   const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-  passed = r.numPassedTests; failed = r.numFailedTests + (r.numFailedTestSuites || 0);
+  passed = r.numPassedTests; failed = r.numFailedTests;
+  // A file that fails to load has no failed test but a failed suite: count it once.
+  if (failed === 0) failed = r.numFailedTestSuites || 0;
   skipped = (r.numPendingTests || 0) + (r.numTodoTests || 0);
 } catch { failed = 1; }
 if (process.argv[2] !== "0" && failed === 0) failed = 1; // lint/typecheck failure

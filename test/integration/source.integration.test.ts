@@ -44,9 +44,13 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Polls until `cond` holds or fails after `ms`. */
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+async function until(
+  cond: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -376,7 +380,18 @@ describe('KafkajsSource on a real broker', () => {
       });
       await aborted.abort(); // offsets 0..4, abort marker at 5
       const source = await startSource(c, { topics: [topic] });
-      expect(await source.fetchEndOffsets([topic])).toEqual(new Map([[`${topic}:0`, 6n]]));
+      // The abort marker is written by the transaction coordinator after abort() returns
+      // (on a fresh broker, noticeably later): the last stable offset reaches 6 then.
+      let end = new Map<string, bigint>();
+      await until(
+        async () => {
+          end = await source.fetchEndOffsets([topic]);
+          return end.get(`${topic}:0`) === 6n;
+        },
+        60_000,
+        'the last stable offset after the abort marker',
+      );
+      expect(end).toEqual(new Map([[`${topic}:0`, 6n]]));
       // Nothing to deliver: the aborted span is crossed through onProgress alone.
       await until(
         () => c.progress.some(([k, n]) => k === `${topic}:0` && n === 6n),

@@ -4,7 +4,9 @@
  * pino JSON log lines from stdout as they come, wait for a line or for exit, `kill -9`, and
  * sample its RSS. Also the bulk readers of what kice wrote (test/support/verify.py).
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +15,12 @@ import { REPO_ROOT, runPython } from './readers.ts';
 
 /** Path of the kice binary. */
 export const KICE_BIN = join(REPO_ROOT, 'apps/cli/bin/kice.mjs');
+/** The node flags kice runs with: the ones on its shebang line. */
+export const KICE_NODE_FLAGS =
+  readFileSync(KICE_BIN, 'utf8')
+    .split('\n', 1)[0]
+    ?.split(' ')
+    .filter((a) => a.startsWith('--')) ?? [];
 /** Path of the bulk verification script. */
 export const VERIFY_PY = join(REPO_ROOT, 'test/support/verify.py');
 
@@ -59,7 +67,7 @@ export class KiceProcess {
   private exitInfo: Exit | undefined;
 
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [KICE_BIN, ...args], {
+    this.child = spawn(process.execPath, [...KICE_NODE_FLAGS, KICE_BIN, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,7 +3,9 @@
  * into a fresh local filesystem warehouse, measured from spawn to exit (consume up to the
  * end offsets, flush, commit, leave), then verified with PyIceberg.
  */
+
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KiceConfigInput } from '@kice/core';
@@ -60,10 +62,23 @@ export async function runKice(ctx: RunContext, opts: KiceRunOptions): Promise<Sy
   // JSON is YAML.
   const configPath = join(dir, 'kice.yaml');
   await writeFile(configPath, JSON.stringify(config, null, 2));
+  const KICE_NODE_FLAGS =
+    readFileSync(join(REPO_ROOT, 'apps/cli/bin/kice.mjs'), 'utf8')
+      .split('\n', 1)[0]
+      ?.split(' ')
+      .filter((a) => a.startsWith('--')) ?? [];
   const nodeArgs = opts.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir] : [];
   const p = spawnMeasured(
     process.execPath,
-    [...nodeArgs, join(REPO_ROOT, 'apps/cli/bin/kice.mjs'), 'run', '-c', configPath, '--once'],
+    [
+      ...KICE_NODE_FLAGS,
+      ...nodeArgs,
+      join(REPO_ROOT, 'apps/cli/bin/kice.mjs'),
+      'run',
+      '-c',
+      configPath,
+      '--once',
+    ],
     { cwd: REPO_ROOT },
   );
   const m = await p.done;

@@ -11,10 +11,14 @@
  * (the committer assigns the table's IDs with evolveSchema). A rejected record adds no row
  * and no schema change.
  */
-import { maxFieldId, type PrimitiveType, type StructType } from '@kice/iceberg';
+import {
+  arrowFieldFor as arrowField,
+  maxFieldId,
+  type PrimitiveType,
+  type StructType,
+} from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { type AppendContext, appendObject } from './append.ts';
-import { arrowField } from './arrow-types.ts';
 import { jsonKind } from './infer.ts';
 import { dataOf, fieldOf, removeLastChild, rootNode, truncate } from './tree.ts';
 

@@ -7,6 +7,7 @@
  * Types: https://iceberg.apache.org/spec/#schemas-and-data-types
  */
 import {
+  arrowTypeFor as arrowType,
   decimalParams,
   fixedLength,
   type IcebergType,
@@ -15,7 +16,6 @@ import {
   type StructType,
 } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
-import { arrowType } from './arrow-types.ts';
 import {
   BoolColumn,
   BytesColumn,

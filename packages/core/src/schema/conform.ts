@@ -6,11 +6,11 @@
  *
  * Spec: https://iceberg.apache.org/spec/#schema-evolution (promotions) and
  * https://iceberg.apache.org/spec/#column-projection (columns missing from a file read as null).
- * Arrow types per Iceberg type: see ../decode/arrow-types.ts.
+ * Arrow types per Iceberg type: @kice/iceberg's arrowFieldFor.
  */
 import type { IcebergType, NestedField, Schema } from '@kice/iceberg';
+import { arrowFieldFor as arrowField } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
-import { arrowField } from '../decode/arrow-types.ts';
 import { KiceError } from '../errors.ts';
 
 /** A Data of `type` and `length` whose every row is null (buffers sized as readers expect). */

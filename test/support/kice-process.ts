@@ -21,6 +21,12 @@ export const KICE_NODE_FLAGS =
     .split('\n', 1)[0]
     ?.split(' ')
     .filter((a) => a.startsWith('--')) ?? [];
+/** The environment kice runs with: the VAR=value words on its shebang line. */
+export const KICE_ENV: Record<string, string> = Object.fromEntries(
+  (readFileSync(KICE_BIN, 'utf8').split('\n', 1)[0]?.split(' ') ?? [])
+    .filter((a) => /^[A-Z_]+=/.test(a))
+    .map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
+);
 /** Path of the bulk verification script. */
 export const VERIFY_PY = join(REPO_ROOT, 'test/support/verify.py');
 
@@ -69,7 +75,7 @@ export class KiceProcess {
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
     this.child = spawn(process.execPath, [...KICE_NODE_FLAGS, KICE_BIN, ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...KICE_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (this.child.pid === undefined) throw new Error('kice did not start');

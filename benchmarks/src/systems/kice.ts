@@ -5,10 +5,10 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KiceConfigInput } from '@kice/core';
+import { KICE_ENV, KICE_NODE_FLAGS } from '../../../test/support/kice-process.ts';
 import { spawnMeasured } from '../proc.ts';
 import {
   REPO_ROOT,
@@ -62,11 +62,6 @@ export async function runKice(ctx: RunContext, opts: KiceRunOptions): Promise<Sy
   // JSON is YAML.
   const configPath = join(dir, 'kice.yaml');
   await writeFile(configPath, JSON.stringify(config, null, 2));
-  const KICE_NODE_FLAGS =
-    readFileSync(join(REPO_ROOT, 'apps/cli/bin/kice.mjs'), 'utf8')
-      .split('\n', 1)[0]
-      ?.split(' ')
-      .filter((a) => a.startsWith('--')) ?? [];
   const nodeArgs = opts.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir] : [];
   const p = spawnMeasured(
     process.execPath,
@@ -79,7 +74,7 @@ export async function runKice(ctx: RunContext, opts: KiceRunOptions): Promise<Sy
       configPath,
       '--once',
     ],
-    { cwd: REPO_ROOT },
+    { cwd: REPO_ROOT, env: { ...process.env, ...KICE_ENV } },
   );
   const m = await p.done;
   await writeFile(join(dir, 'kice.log'), `${m.stdout}\n--- stderr ---\n${m.stderr}`);

@@ -156,12 +156,12 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
         maxThreads: threads,
         idleTimeout: 60 * 60_000,
         resourceLimits: {
-          maxYoungGenerationSizeMb: 32,
+          maxYoungGenerationSizeMb: 16,
           // A flush holds at most the in-flight budget; a cap close to it makes V8 collect
           // garbage early instead of growing each worker's heap toward its 2 GB default.
           maxOldGenerationSizeMb: Math.max(
-            192,
-            Math.ceil((config.memory.maxInFlightBytes * 3) / 2 ** 20),
+            128,
+            Math.ceil((config.memory.maxInFlightBytes * 2) / 2 ** 20),
           ),
         },
       });
@@ -201,7 +201,16 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
             pool?.destroy(),
             committer?.close(),
           ]);
-          log.info(coordinator ? { ...coordinator.metrics } : {}, 'kice engine stopped');
+          const mem = process.memoryUsage();
+          log.info(
+            {
+              ...(coordinator ? coordinator.metrics : {}),
+              mainHeapUsedBytes: mem.heapUsed,
+              mainHeapTotalBytes: mem.heapTotal,
+              mainArrayBuffersBytes: mem.arrayBuffers,
+            },
+            'kice engine stopped',
+          );
         }
       })();
       return stopped;

@@ -633,7 +633,9 @@ export class Coordinator extends EventEmitter {
         'committed',
       );
       if (toKafka.length > 0) {
-        this.deps.source
+        // Awaited so that a shutdown's last commit reaches the group before it leaves;
+        // a failure is not fatal (the table's offsets are the truth).
+        await this.deps.source
           .commitOffsets(toKafka)
           .catch((e) => this.deps.log.warn({ err: e }, 'kafka offset commit failed (not fatal)'));
       }

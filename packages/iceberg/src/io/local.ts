@@ -104,13 +104,3 @@ export class LocalFileIO implements FileIO {
     return entries.sort().map((p) => (uri ? toFileUri(p) : p));
   }
 }
-
-/** Small helper for callers that want plain text files. */
-export async function writeText(
-  io: FileIO,
-  path: string,
-  text: string,
-  options?: WriteOptions,
-): Promise<void> {
-  await io.write(path, new TextEncoder().encode(text), options);
-}

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type AppendOperation,
   currentSchema,
   FilesystemCatalog,
   fastAppend,
@@ -37,9 +38,14 @@ export async function newWarehouse(prefix: string): Promise<{
 
 /**
  * Writes `rows` (in-memory conventions, keyed by column name) as data files of the
- * table's default spec and commits them in one fast append; returns the committed table.
+ * table's default spec and commits them in one fast append (or the append `start`
+ * begins, e.g. `mergeAppend`); returns the committed table.
  */
-export async function appendRows(table: Table, rows: readonly Record<string, unknown>[]) {
+export async function appendRows(
+  table: Table,
+  rows: readonly Record<string, unknown>[],
+  start: (table: Table) => AppendOperation = fastAppend,
+) {
   const schema = currentSchema(table.metadata);
   const files = await writePartitioned(table.io, {
     schema,
@@ -47,7 +53,7 @@ export async function appendRows(table: Table, rows: readonly Record<string, unk
     table: icebergRowsToArrow(schema, rows as Record<string, unknown>[]),
     dataLocation: `${table.metadata.location}/data`,
   });
-  const op = fastAppend(table);
+  const op = start(table);
   for (const f of files) op.appendFile(f);
   return { table: await op.commit(), files };
 }

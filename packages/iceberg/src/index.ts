@@ -54,13 +54,31 @@ export * from './spec/types.ts';
 export { compareValues, fromBytes, toBytes } from './spec/values.ts';
 // transaction
 export {
-  FastAppend,
-  fastAppend,
+  AppendOperation,
   newSnapshotId,
   type Validator,
-} from './transaction/fast-append.ts';
+} from './transaction/append.ts';
+export {
+  type ExpireSnapshotsOptions,
+  type ExpireSnapshotsResult,
+  expireSnapshots,
+  maintainAfterCommit,
+  snapshotsToExpire,
+} from './transaction/expire-snapshots.ts';
+export { FastAppend, fastAppend } from './transaction/fast-append.ts';
+export {
+  type ManifestMergePolicy,
+  MergeAppend,
+  mergeAppend,
+  mergePolicyFrom,
+} from './transaction/merge-append.ts';
 export { buildSummary } from './transaction/summary.ts';
 export { writeDataFile } from './writer/data-file-writer.ts';
 export { type WritePartitionedOptions, writePartitioned } from './writer/fanout.ts';
 export { computeMetrics } from './writer/metrics.ts';
-export { type ParquetCompression, writeParquet } from './writer/parquet.ts';
+export {
+  arrowByteLength,
+  type ParquetCompression,
+  writeParquet,
+  writeParquetStream,
+} from './writer/parquet.ts';

@@ -11,6 +11,23 @@
  * version exactly one wins and the other gets a retryable CommitConflictError; the hint
  * is then rewritten (best effort: readers here probe forward from it, as Java does).
  * Namespaces are folders marked by an empty `.namespace` file.
+ *
+ * After a successful commit, when write.metadata.delete-after-commit.enabled is true in
+ * the new metadata, the metadata files that fell out of the metadata log (capped by
+ * write.metadata.previous-versions-max) are deleted, as Java's HadoopTableOperations#commit
+ * does right after writing the hint (./metadata-files.ts; failures are ignored). The
+ * newest previous-versions-max + 1 versions always remain, deleted oldest first, so the
+ * versions on disk stay contiguous and probing forward from the hint still finds the
+ * newest one. A committer is never left without its base by this beyond what Java does:
+ * a commit re-reads the current version, writes version + 1 if absent, and only a file
+ * more than previous-versions-max versions older than its own is deleted by it; a
+ * version that vanishes while being resolved (a hint that far behind, or a reader that
+ * slow) is resolved again by listing the folder. Readers that hold such an old version
+ * (a path to `v3.metadata.json` given to PyIceberg or DuckDB earlier) fail to read it,
+ * as with Java. Residual risk, shared with Java's HadoopTableOperations: two committers'
+ * cleanups running out of order can briefly leave an old version behind a deleted newer
+ * one, and a writer whose hint lags more than previous-versions-max versions at exactly
+ * that moment would take the old version as current.
  */
 import { AlreadyExistsError, CommitConflictError, IcebergError, NotFoundError } from '../errors.ts';
 import { type FileIO, joinPath } from '../io/file-io.ts';
@@ -22,6 +39,7 @@ import {
 } from '../spec/table-metadata.ts';
 import type { Catalog, CreateTableOptions, Table, TableIdentifier } from './catalog.ts';
 import { identifierToString } from './catalog.ts';
+import { deleteRemovedMetadataFiles } from './metadata-files.ts';
 import {
   applyUpdates,
   checkRequirements,
@@ -40,10 +58,21 @@ export interface FilesystemCatalogOptions {
   readonly io: FileIO;
 }
 
+/** How many tables' latest metadata a catalog keeps parsed (see `parsed`). */
+const PARSED_TABLES_MAX = 64;
+
 export class FilesystemCatalog implements Catalog {
   readonly name: string;
   readonly io: FileIO;
   readonly warehouse: string;
+  /**
+   * Per table location, the text of the newest metadata file this catalog read or wrote
+   * and its parsed metadata. Reading the same text again (every commit re-reads the
+   * current version) reuses the parse instead of redoing it, which for a table with a
+   * hundred snapshots is most of the CPU of a commit. The text is compared in full, so
+   * a file rewritten under the same name (a dropped and re-created table) is re-parsed.
+   */
+  private readonly parsed = new Map<string, { text: string; metadata: TableMetadata }>();
 
   constructor(options: FilesystemCatalogOptions) {
     this.name = options.name ?? 'filesystem';
@@ -114,16 +143,21 @@ export class FilesystemCatalog implements Catalog {
     return [...names].sort().map((name) => ({ namespace: [...namespace], name }));
   }
 
-  /** The newest committed version of the table at `location`, 0 if none. */
-  private async currentVersion(location: string): Promise<number> {
+  /**
+   * The newest committed version of the table at `location`, 0 if none: from the hint
+   * probing forward, or (`useHint` false, or no usable hint) the highest version listed.
+   */
+  private async currentVersion(location: string, useHint = true): Promise<number> {
     let v = 0;
-    try {
-      const hint = new TextDecoder()
-        .decode(await this.io.read(joinPath(location, 'metadata', HINT)))
-        .trim();
-      if (/^\d+$/.test(hint)) v = Number(hint);
-    } catch (e) {
-      if (!(e instanceof NotFoundError)) throw e;
+    if (useHint) {
+      try {
+        const hint = new TextDecoder()
+          .decode(await this.io.read(joinPath(location, 'metadata', HINT)))
+          .trim();
+        if (/^\d+$/.test(hint)) v = Number(hint);
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+      }
     }
     if (v === 0) {
       for (const f of await this.io.list(joinPath(location, 'metadata/'))) {
@@ -141,11 +175,39 @@ export class FilesystemCatalog implements Catalog {
     id: TableIdentifier,
   ): Promise<{ version: number; location: string; metadata: TableMetadata } | null> {
     const tableLocation = this.tableLocation(id);
-    const version = await this.currentVersion(tableLocation);
+    let version = await this.currentVersion(tableLocation);
     if (version === 0) return null;
-    const location = this.metadataFile(tableLocation, version);
-    const text = new TextDecoder().decode(await this.io.read(location));
-    return { version, location, metadata: tableMetadataFromJson(text) };
+    let location = this.metadataFile(tableLocation, version);
+    let bytes: Uint8Array | undefined;
+    for (let attempt = 1; bytes === undefined; attempt++) {
+      try {
+        bytes = await this.io.read(location);
+      } catch (e) {
+        // The version found is gone: deleted after falling out of the metadata log
+        // (write.metadata.delete-after-commit.enabled) while this was resolving it, or the
+        // hint lags so far behind that versions after it are already deleted. The newest
+        // version is then the highest one in the folder.
+        if (!(e instanceof NotFoundError) || attempt >= 3) throw e;
+        version = await this.currentVersion(tableLocation, false);
+        if (version === 0) return null;
+        location = this.metadataFile(tableLocation, version);
+      }
+    }
+    const text = new TextDecoder().decode(bytes);
+    const known = this.parsed.get(tableLocation);
+    if (known && known.text === text) return { version, location, metadata: known.metadata };
+    const metadata = tableMetadataFromJson(text);
+    this.remember(tableLocation, text, metadata);
+    return { version, location, metadata };
+  }
+
+  private remember(tableLocation: string, text: string, metadata: TableMetadata): void {
+    this.parsed.delete(tableLocation);
+    this.parsed.set(tableLocation, { text, metadata });
+    if (this.parsed.size > PARSED_TABLES_MAX) {
+      const oldest = this.parsed.keys().next().value;
+      if (oldest !== undefined) this.parsed.delete(oldest);
+    }
   }
 
   private table(id: TableIdentifier, metadata: TableMetadata, metadataLocation: string): Table {
@@ -194,13 +256,21 @@ export class FilesystemCatalog implements Catalog {
     return this.table(identifier, metadata, file);
   }
 
+  /**
+   * Best effort, as Java's HadoopTableOperations#writeVersionHint: the version is
+   * committed already, so a failure here is ignored (readers probe forward, or list).
+   */
   private async writeHint(location: string, version: number): Promise<void> {
-    // Skip if a newer version already landed (its writer updates the hint).
-    if (await this.io.exists(this.metadataFile(location, version + 1))) return;
-    await this.io.write(
-      joinPath(location, 'metadata', HINT),
-      new TextEncoder().encode(String(version)),
-    );
+    try {
+      // Skip if a newer version already landed (its writer updates the hint).
+      if (await this.io.exists(this.metadataFile(location, version + 1))) return;
+      await this.io.write(
+        joinPath(location, 'metadata', HINT),
+        new TextEncoder().encode(String(version)),
+      );
+    } catch {
+      // ignored: see above
+    }
   }
 
   async dropTable(identifier: TableIdentifier, purge = false): Promise<void> {
@@ -224,10 +294,9 @@ export class FilesystemCatalog implements Catalog {
     const next = applyUpdates(cur.metadata, updates, { baseLocation: cur.location });
     const tableLocation = this.tableLocation(identifier);
     const file = this.metadataFile(tableLocation, cur.version + 1);
+    const text = tableMetadataToJson(next);
     try {
-      await this.io.write(file, new TextEncoder().encode(tableMetadataToJson(next)), {
-        ifAbsent: true,
-      });
+      await this.io.write(file, new TextEncoder().encode(text), { ifAbsent: true });
     } catch (e) {
       if (e instanceof AlreadyExistsError) {
         throw new CommitConflictError(
@@ -240,7 +309,10 @@ export class FilesystemCatalog implements Catalog {
       }
       throw e;
     }
+    this.remember(tableLocation, text, next);
     await this.writeHint(tableLocation, cur.version + 1);
+    // Committed: from here on nothing may fail the commit (this never throws).
+    await deleteRemovedMetadataFiles(this.io, cur.metadata, cur.location, next, file);
     return this.table(identifier, next, file);
   }
 }

@@ -18,12 +18,19 @@
  * pointer lives in this process only: nothing else learns of the new file unless told
  * its location, and two processes committing from the same file fork the table. Use one
  * opener per table and writer; for shared tables use a real catalog.
+ *
+ * After a commit, as Java's and PyIceberg's catalogs do, when
+ * write.metadata.delete-after-commit.enabled is true the metadata files that fell out of
+ * the metadata log (write.metadata.previous-versions-max) are deleted, failures ignored
+ * (./metadata-files.ts). With a forked table (above) that can delete a file the other
+ * fork still lists.
  */
 import { randomUUID } from 'node:crypto';
 import { IcebergError } from '../errors.ts';
 import type { FileIO } from '../io/file-io.ts';
 import { tableMetadataFromJson, tableMetadataToJson } from '../spec/table-metadata.ts';
 import type { Catalog, Table, TableIdentifier } from './catalog.ts';
+import { deleteRemovedMetadataFiles } from './metadata-files.ts';
 import {
   applyUpdates,
   checkRequirements,
@@ -100,13 +107,16 @@ class MetadataFileCatalog implements Catalog {
     updates: readonly TableUpdate[],
   ): Promise<Table> {
     const base = await this.loadTable();
+    const baseLocation = this.current;
     checkRequirements(base.metadata, requirements);
-    const next = applyUpdates(base.metadata, updates, { baseLocation: this.current });
-    const file = nextMetadataLocation(this.current);
+    const next = applyUpdates(base.metadata, updates, { baseLocation });
+    const file = nextMetadataLocation(baseLocation);
     await this.io.write(file, new TextEncoder().encode(tableMetadataToJson(next)), {
       ifAbsent: true,
     });
     this.current = file;
+    // Committed: from here on nothing may fail the commit (this never throws).
+    await deleteRemovedMetadataFiles(this.io, base.metadata, baseLocation, next, file);
     return { ...base, metadata: next, metadataLocation: file };
   }
 }

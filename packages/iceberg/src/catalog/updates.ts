@@ -10,9 +10,10 @@
  */
 import { CommitConflictError, IcebergError } from '../errors.ts';
 import type { PartitionSpec } from '../spec/partition-spec.ts';
-import type { Snapshot, SnapshotRef } from '../spec/snapshot.ts';
+import type { Snapshot, SnapshotLogEntry, SnapshotRef } from '../spec/snapshot.ts';
 import type { TableMetadata } from '../spec/table-metadata.ts';
 import { maxFieldId, type Schema } from '../spec/types.ts';
+import { previousVersionsMax } from './metadata-files.ts';
 
 export type TableRequirement =
   | { readonly type: 'assert-create' }
@@ -104,8 +105,6 @@ export interface ApplyOptions {
   readonly nowMs?: number;
 }
 
-const PREVIOUS_VERSIONS_MAX = 'write.metadata.previous-versions-max';
-
 /** Applies updates to `base`, maintaining snapshot-log, metadata-log and last-updated-ms. */
 export function applyUpdates(
   base: TableMetadata,
@@ -152,13 +151,27 @@ export function applyUpdates(
       }
       case 'remove-snapshots': {
         const drop = new Set(u.snapshotIds);
-        m.snapshots = m.snapshots.filter((s) => !drop.has(s.snapshotId));
-        m.snapshotLog = m.snapshotLog.filter((e) => !drop.has(e.snapshotId));
-        m.refs = Object.fromEntries(
-          Object.entries(m.refs).filter(([, r]) => !drop.has(r.snapshotId)),
-        );
+        // Stricter than Java's builder (which drops refs left dangling): a snapshot a ref
+        // or the table points at is refused, so that an expiry planned on stale metadata
+        // cannot take a ref with it; the conflict makes the writer re-plan.
+        for (const [name, r] of Object.entries(m.refs)) {
+          if (drop.has(r.snapshotId))
+            throw new CommitConflictError(
+              `cannot remove snapshot ${r.snapshotId}: ref ${name} points at it`,
+              { ref: name },
+            );
+        }
         if (m.currentSnapshotId !== null && drop.has(m.currentSnapshotId))
-          m.currentSnapshotId = null;
+          throw new CommitConflictError(
+            `cannot remove the current snapshot ${m.currentSnapshotId}`,
+          );
+        m.snapshots = m.snapshots.filter((s) => !drop.has(s.snapshotId));
+        m.snapshotLog = trimSnapshotLog(
+          m.snapshotLog,
+          new Set(m.snapshots.map((s) => s.snapshotId)),
+        );
+        m.statistics = m.statistics.filter((s) => !dropsStatistics(s, drop));
+        m.partitionStatistics = m.partitionStatistics.filter((s) => !dropsStatistics(s, drop));
         break;
       }
       case 'add-schema': {
@@ -207,7 +220,8 @@ export function applyUpdates(
     }
   }
   if (options.baseLocation) {
-    const max = Number(m.properties[PREVIOUS_VERSIONS_MAX] ?? 100);
+    // Java's TableMetadata.Builder#addPreviousFile: keep the newest max(1, N) entries.
+    const max = previousVersionsMax(m.properties);
     const log = [
       ...m.metadataLog,
       { timestampMs: base.lastUpdatedMs, metadataFile: options.baseLocation },
@@ -218,4 +232,32 @@ export function applyUpdates(
   m.lastUpdatedMs = Math.max(lastUpdated, base.lastUpdatedMs, lastLog?.timestampMs ?? 0);
   m = { ...m };
   return m;
+}
+
+/**
+ * The snapshot log after snapshots were removed, as Java's TableMetadata.Builder
+ * (updateSnapshotLog) trims it: an entry whose snapshot no longer exists is dropped
+ * together with every entry before it. Dropping only that entry would leave a gap — with
+ * [(t1, s1), (t2, s2), (t3, s3)] minus s2, the log would claim s1 was current until t3 —
+ * so history before a removed snapshot is forgotten instead.
+ */
+export function trimSnapshotLog(
+  log: readonly SnapshotLogEntry[],
+  existing: ReadonlySet<bigint>,
+): SnapshotLogEntry[] {
+  const out: SnapshotLogEntry[] = [];
+  for (const e of log) {
+    if (existing.has(e.snapshotId)) out.push(e);
+    else out.length = 0;
+  }
+  return out;
+}
+
+/** Whether a (verbatim) statistics entry belongs to one of the `drop` snapshots. */
+function dropsStatistics(entry: unknown, drop: ReadonlySet<bigint>): boolean {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const id = (entry as Record<string, unknown>)['snapshot-id'];
+  if (typeof id === 'bigint') return drop.has(id);
+  if (typeof id === 'number' && Number.isSafeInteger(id)) return drop.has(BigInt(id));
+  return false;
 }

@@ -10,7 +10,6 @@
  * the Parquet schema's `field_id`.
  */
 import * as arrow from 'apache-arrow';
-import { readParquet as wasmReadParquet } from 'parquet-wasm';
 import { FIELD_ID_KEY, icebergTypeOfArrowField } from '../arrow/schema.ts';
 import {
   arrowColumnToIceberg,
@@ -20,6 +19,7 @@ import {
 import { IcebergError } from '../errors.ts';
 import type { IcebergType, Schema } from '../spec/types.ts';
 import { uuidFromBytes } from '../spec/values.ts';
+import { parquetWasm } from '../writer/wasm.ts';
 
 /**
  * Reads a whole Parquet file into an Arrow table. Without `schema`, the table is the file's
@@ -28,7 +28,7 @@ import { uuidFromBytes } from '../spec/values.ts';
  * the schema's type; columns the file lacks are all null.
  */
 export function readParquet(bytes: Uint8Array, schema?: Schema): arrow.Table {
-  const wasmTable = wasmReadParquet(bytes);
+  const wasmTable = parquetWasm().readParquet(bytes);
   const table = arrow.tableFromIPC(wasmTable.intoIPCStream());
   if (!schema) return table;
   const rows = table.numRows;

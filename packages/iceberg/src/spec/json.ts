@@ -8,7 +8,6 @@
  */
 import { IcebergError } from '../errors.ts';
 
-const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 const ESCAPES: Record<string, string> = {
   '"': '"',
   '\\': '\\',
@@ -19,6 +18,8 @@ const ESCAPES: Record<string, string> = {
   r: '\r',
   t: '\t',
 };
+const BIGINT_MARK = '\u0000';
+const MARKED_BIGINT_RE = /"\\u0000(-?\d+)"/g;
 const NUMBER_RE = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
 class Parser {
@@ -32,7 +33,14 @@ class Parser {
   }
 
   skipWs(): void {
-    while (this.pos < this.text.length && WS.has(this.text.charCodeAt(this.pos))) this.pos++;
+    const text = this.text;
+    let i = this.pos;
+    for (;;) {
+      const c = text.charCodeAt(i); // NaN past the end
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      i++;
+    }
+    this.pos = i;
   }
 
   parseDocument(): unknown {
@@ -161,13 +169,16 @@ class Parser {
       if (this.text[this.pos] !== ':') this.fail('expected :');
       this.pos++;
       const v = this.value();
-      // defineProperty keeps a "__proto__" key as data instead of changing the prototype.
-      Object.defineProperty(out, key, {
-        value: v,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      // defineProperty keeps a "__proto__" key as data instead of changing the prototype
+      // (plain assignment, much faster, for every other key).
+      if (key === '__proto__')
+        Object.defineProperty(out, key, {
+          value: v,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else out[key] = v;
       this.skipWs();
       const c = this.text[this.pos++];
       if (c === '}') return out;
@@ -247,8 +258,23 @@ function write(v: unknown, indent: string, cur: string, out: string[]): boolean 
  * become null.
  */
 export function stringifyJson(value: unknown, indent?: number): string {
-  const out: string[] = [];
   const pad = indent && indent > 0 ? ' '.repeat(Math.min(indent, 10)) : '';
+  // Fast path: native JSON.stringify with each bigint as a marked string, unquoted after.
+  // The mark starts with U+0000, which JSON.stringify escapes as \u0000; if any key or
+  // string holds U+0000 the output would be ambiguous, so the portable writer runs instead.
+  let ambiguous = false;
+  const text = JSON.stringify(
+    value,
+    (key: string, v: unknown) => {
+      if (typeof v === 'bigint') return `${BIGINT_MARK}${v}`;
+      if ((typeof v === 'string' && v.includes(BIGINT_MARK)) || key.includes(BIGINT_MARK))
+        ambiguous = true;
+      return v;
+    },
+    pad,
+  );
+  if (!ambiguous && text !== undefined) return text.replace(MARKED_BIGINT_RE, '$1');
+  const out: string[] = [];
   if (!write(value, pad, '', out)) {
     throw new IcebergError('INVALID_ARGUMENT', 'value has no JSON representation');
   }

@@ -14,7 +14,7 @@ import type { FileIO } from '../io/file-io.ts';
 import type { DataFile } from '../spec/manifest.ts';
 import { type Schema, schemaToJson } from '../spec/types.ts';
 import { computeMetrics } from './metrics.ts';
-import { type ParquetCompression, writeParquet } from './parquet.ts';
+import { type ParquetCompression, writeParquetStream } from './parquet.ts';
 
 export interface WriteDataFileOptions {
   /** The table schema the Arrow table follows (same top-level fields, same order). */
@@ -24,6 +24,8 @@ export interface WriteDataFileOptions {
   readonly partition: readonly unknown[];
   readonly compression?: ParquetCompression;
   readonly rowGroupSize?: number;
+  /** Caps a row group at about this many bytes of Arrow data (bounds the encoder's memory). */
+  readonly rowGroupBytes?: number;
 }
 
 /** Throws unless the table's top-level columns carry the schema's field IDs in order. */
@@ -50,10 +52,11 @@ export async function writeDataFile(
   opts: WriteDataFileOptions,
 ): Promise<DataFile> {
   checkTableMatchesSchema(opts.schema, table);
-  const bytes = writeParquet(table, {
+  const bytes = await writeParquetStream(table, {
     icebergSchemaJson: JSON.stringify(schemaToJson(opts.schema)),
     ...(opts.compression === undefined ? {} : { compression: opts.compression }),
     ...(opts.rowGroupSize === undefined ? {} : { rowGroupSize: opts.rowGroupSize }),
+    ...(opts.rowGroupBytes === undefined ? {} : { rowGroupBytes: opts.rowGroupBytes }),
   });
   const m = computeMetrics(opts.schema, table, bytes);
   await io.write(path, bytes);

@@ -37,6 +37,8 @@ export interface WritePartitionedOptions {
   readonly dataLocation: string;
   readonly compression?: ParquetCompression;
   readonly rowGroupSize?: number;
+  /** Caps a row group at about this many bytes of Arrow data (bounds the encoder's memory). */
+  readonly rowGroupBytes?: number;
   /** File name generator; default `<random uuid>.parquet`. */
   readonly fileName?: () => string;
 }
@@ -70,6 +72,7 @@ export async function writePartitioned(
     specId: spec.specId,
     ...(opts.compression === undefined ? {} : { compression: opts.compression }),
     ...(opts.rowGroupSize === undefined ? {} : { rowGroupSize: opts.rowGroupSize }),
+    ...(opts.rowGroupBytes === undefined ? {} : { rowGroupBytes: opts.rowGroupBytes }),
   };
   if (spec.fields.length === 0) {
     const path = joinPath(opts.dataLocation, name());

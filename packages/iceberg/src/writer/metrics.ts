@@ -51,6 +51,11 @@ export interface MetricsOptions {
   readonly truncateLength?: number;
   /** `write.metadata.metrics.max-inferred-column-defaults` (Java default 100). */
   readonly maxInferredColumnDefaults?: number;
+  /**
+   * Compute every leaf value by value (as Iceberg values), skipping the typed-array fast
+   * paths. Same results, slower; for tests that check the fast paths against it.
+   */
+  readonly valueByValue?: boolean;
 }
 
 /** Field IDs that get metrics: every ID under the first N top-level columns. */
@@ -117,46 +122,189 @@ function structLeaves(schema: Schema, table: arrow.Table): Leaf[] {
   return out;
 }
 
-function leafMetrics(leaf: Leaf, width: number, m: FileMetrics): void {
-  const isFloat = leaf.type === 'float' || leaf.type === 'double';
-  let values = 0;
-  let nulls = 0;
-  let nans = 0;
-  let lower: unknown;
-  let upper: unknown;
-  let seen = false;
+/** Whether slot i of `d` is valid (not null), reading the bitmap directly. */
+function validAt(d: arrow.Data, i: number): boolean {
+  if (d.nullCount === 0) return true;
+  const bitmap = d.nullBitmap;
+  if (!bitmap || bitmap.length === 0) return true;
+  const bit = d.offset + i;
+  return ((bitmap[bit >> 3] as number) & (1 << (bit & 7))) !== 0;
+}
+
+/** Unsigned byte order of a[as, ae) and b[bs, be) (UTF-8 order = code point order). */
+function compareByteRanges(
+  a: Uint8Array,
+  as: number,
+  ae: number,
+  b: Uint8Array,
+  bs: number,
+  be: number,
+): number {
+  const n = Math.min(ae - as, be - bs);
+  for (let k = 0; k < n; k++) {
+    const x = a[as + k] as number;
+    const y = b[bs + k] as number;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return ae - as - (be - bs);
+}
+
+/** What one pass over a leaf found: counts, and the bounds as Iceberg values. */
+interface LeafScan {
+  values: number;
+  nulls: number;
+  nans: number;
+  seen: boolean;
+  lower: unknown;
+  upper: unknown;
+}
+
+const textDecoder = new TextDecoder();
+
+/**
+ * Typed-array pass for the common leaf types (numbers, 64-bit integers and timestamps,
+ * strings), reading Arrow buffers in place instead of building a value per cell. Returns
+ * false for the other types (the caller then goes value by value).
+ */
+function scanFast(leaf: Leaf, isFloat: boolean, out: LeafScan): boolean {
+  const t = leaf.type;
+  const numeric = t === 'int' || t === 'date' || t === 'float' || t === 'double';
+  const int64 = t === 'long' || t === 'time' || t === 'timestamp' || t === 'timestamptz';
+  const str = t === 'string';
+  if (!numeric && !int64 && !str) return false;
+  let lo: number | bigint = 0;
+  let hi: number | bigint = 0;
+  // Strings: bounds as (bytes, start, end) of the winning slots.
+  let loBytes: Uint8Array | undefined;
+  let loS = 0;
+  let loE = 0;
+  let hiBytes: Uint8Array | undefined;
+  let hiS = 0;
+  let hiE = 0;
+  leaf.data.forEach((d, b) => {
+    const parents = (leaf.parents[b] ?? []).filter((p) => p.nullCount !== 0);
+    const n = d.length;
+    for (let i = 0; i < n; i++) {
+      if (parents.length > 0 && !parents.every((p) => validAt(p, i))) {
+        if (!isFloat) {
+          out.values++;
+          out.nulls++;
+        }
+        continue;
+      }
+      out.values++;
+      if (!validAt(d, i)) {
+        out.nulls++;
+        continue;
+      }
+      if (str) {
+        const offs = d.valueOffsets as Int32Array;
+        const bytes = d.values as Uint8Array;
+        const s0 = offs[i] as number;
+        const s1 = offs[i + 1] as number;
+        if (!out.seen || compareByteRanges(bytes, s0, s1, loBytes as Uint8Array, loS, loE) < 0) {
+          loBytes = bytes;
+          loS = s0;
+          loE = s1;
+        }
+        if (!out.seen || compareByteRanges(bytes, s0, s1, hiBytes as Uint8Array, hiS, hiE) > 0) {
+          hiBytes = bytes;
+          hiS = s0;
+          hiE = s1;
+        }
+        out.seen = true;
+        continue;
+      }
+      const v = (d.values as ArrayLike<number | bigint>)[i] as number | bigint;
+      if (isFloat) {
+        const f = v as number;
+        if (Number.isNaN(f)) {
+          out.nans++;
+          continue;
+        }
+        if (!out.seen) {
+          lo = f;
+          hi = f;
+          out.seen = true;
+          continue;
+        }
+        // Iceberg orders -0.0 before +0.0.
+        if (f < (lo as number) || (f === 0 && lo === 0 && Object.is(f, -0))) lo = f;
+        if (f > (hi as number) || (f === 0 && hi === 0 && Object.is(hi, -0))) hi = f;
+        continue;
+      }
+      if (!out.seen) {
+        lo = v;
+        hi = v;
+        out.seen = true;
+        continue;
+      }
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  });
+  if (out.seen) {
+    if (str) {
+      out.lower = textDecoder.decode((loBytes as Uint8Array).subarray(loS, loE));
+      out.upper = textDecoder.decode((hiBytes as Uint8Array).subarray(hiS, hiE));
+    } else if (int64) {
+      out.lower = BigInt(lo);
+      out.upper = BigInt(hi);
+    } else {
+      out.lower = lo;
+      out.upper = hi;
+    }
+  }
+  return true;
+}
+
+/** The general pass: every slot as an Iceberg value, compared with compareValues. */
+function scanValueByValue(leaf: Leaf, isFloat: boolean, out: LeafScan): void {
   leaf.data.forEach((d, b) => {
     const parents = leaf.parents[b] ?? [];
     for (let i = 0; i < d.length; i++) {
       const ancestorsValid = parents.every((p) => p.getValid(i));
       if (!ancestorsValid) {
         if (!isFloat) {
-          values++;
-          nulls++;
+          out.values++;
+          out.nulls++;
         }
         continue;
       }
-      values++;
+      out.values++;
       const v = arrowDataValue(leaf.type, d, i);
       if (v === null) {
-        nulls++;
+        out.nulls++;
         continue;
       }
       if (isFloat && Number.isNaN(v)) {
-        nans++;
+        out.nans++;
         continue;
       }
-      if (!seen || compareValues(leaf.type, v, lower) < 0) lower = v;
-      if (!seen || compareValues(leaf.type, v, upper) > 0) upper = v;
-      seen = true;
+      if (!out.seen || compareValues(leaf.type, v, out.lower) < 0) out.lower = v;
+      if (!out.seen || compareValues(leaf.type, v, out.upper) > 0) out.upper = v;
+      out.seen = true;
     }
   });
-  m.valueCounts.set(leaf.id, values);
-  m.nullValueCounts.set(leaf.id, nulls);
-  if (isFloat) m.nanValueCounts.set(leaf.id, nans);
-  if (!seen) return;
-  m.lowerBounds.set(leaf.id, toBytes(leaf.type, truncateLowerBound(leaf.type, lower, width)));
-  const up = truncateUpperBound(leaf.type, upper, width);
+}
+
+function leafMetrics(leaf: Leaf, width: number, m: FileMetrics, valueByValue: boolean): void {
+  const isFloat = leaf.type === 'float' || leaf.type === 'double';
+  const r: LeafScan = {
+    values: 0,
+    nulls: 0,
+    nans: 0,
+    seen: false,
+    lower: undefined,
+    upper: undefined,
+  };
+  if (valueByValue || !scanFast(leaf, isFloat, r)) scanValueByValue(leaf, isFloat, r);
+  m.valueCounts.set(leaf.id, r.values);
+  m.nullValueCounts.set(leaf.id, r.nulls);
+  if (isFloat) m.nanValueCounts.set(leaf.id, r.nans);
+  if (!r.seen) return;
+  m.lowerBounds.set(leaf.id, toBytes(leaf.type, truncateLowerBound(leaf.type, r.lower, width)));
+  const up = truncateUpperBound(leaf.type, r.upper, width);
   if (up !== undefined) m.upperBounds.set(leaf.id, toBytes(leaf.type, up));
 }
 
@@ -224,7 +372,7 @@ export function computeMetrics(
   };
   for (const leaf of structLeaves(schema, table)) {
     if (allowed && !allowed.has(leaf.id)) continue;
-    leafMetrics(leaf, width, m);
+    leafMetrics(leaf, width, m, opts.valueByValue ?? false);
   }
   footerMetrics(parquet, allowed, m);
   return m;

@@ -13,15 +13,9 @@
  * parquet-wasm's default codec is UNCOMPRESSED, so a codec is always set (snappy by default).
  */
 import * as arrow from 'apache-arrow';
-import {
-  Compression,
-  EnabledStatistics,
-  Table as WasmTable,
-  WriterPropertiesBuilder,
-  WriterVersion,
-  writeParquet as wasmWriteParquet,
-} from 'parquet-wasm';
+import type { Compression, RecordBatch as WasmRecordBatch, WriterProperties } from 'parquet-wasm';
 import { IcebergError } from '../errors.ts';
+import { parquetWasm } from './wasm.ts';
 
 /** Parquet codecs the writer offers. */
 export type ParquetCompression = 'snappy' | 'zstd' | 'lz4_raw' | 'gzip' | 'uncompressed';
@@ -31,37 +25,45 @@ export interface ParquetWriteOptions {
   readonly compression?: ParquetCompression;
   /** Maximum rows per row group (parquet-rs default 1 Mi rows when unset). */
   readonly rowGroupSize?: number;
+  /**
+   * Streaming writer only: also cap a row group at about this many bytes of Arrow data
+   * (the table's average bytes per row decides the row count). parquet-wasm holds one row
+   * group's encoded pages in WebAssembly memory, which never shrinks, so this bounds it.
+   */
+  readonly rowGroupBytes?: number;
   /** Written as the footer key/value entry `iceberg.schema`. */
   readonly icebergSchemaJson?: string;
 }
 
-const CODECS: Record<ParquetCompression, Compression> = {
-  snappy: Compression.SNAPPY,
-  zstd: Compression.ZSTD,
-  lz4_raw: Compression.LZ4_RAW,
-  gzip: Compression.GZIP,
-  uncompressed: Compression.UNCOMPRESSED,
-};
+const CODEC_NAMES = {
+  snappy: 'SNAPPY',
+  zstd: 'ZSTD',
+  lz4_raw: 'LZ4_RAW',
+  gzip: 'GZIP',
+  uncompressed: 'UNCOMPRESSED',
+} as const satisfies Record<ParquetCompression, string>;
 
 /**
  * Writes an Arrow table as one Parquet file and returns its bytes. The table's fields
  * should carry `PARQUET:field_id` metadata (build the schema with `arrowSchemaFor`).
  */
-export function writeParquet(table: arrow.Table, opts: ParquetWriteOptions = {}): Uint8Array {
-  const codec = CODECS[opts.compression ?? 'snappy'];
+function writerProperties(opts: ParquetWriteOptions, rowGroupRows?: number): WriterProperties {
+  const pw = parquetWasm();
+  const name = CODEC_NAMES[opts.compression ?? 'snappy'] as keyof typeof Compression | undefined;
+  const codec = name === undefined ? undefined : pw.Compression[name];
   if (codec === undefined) {
     throw new IcebergError(
       'INVALID_ARGUMENT',
-      `compression must be one of ${Object.keys(CODECS).join(', ')}`,
+      `compression must be one of ${Object.keys(CODEC_NAMES).join(', ')}`,
       {
         context: { compression: opts.compression },
       },
     );
   }
-  let builder = new WriterPropertiesBuilder()
-    .setWriterVersion(WriterVersion.V1)
+  let builder = new pw.WriterPropertiesBuilder()
+    .setWriterVersion(pw.WriterVersion.V1)
     .setCompression(codec)
-    .setStatisticsEnabled(EnabledStatistics.Chunk)
+    .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
     .setCreatedBy('kice (parquet-wasm 0.8.0)');
   if (opts.rowGroupSize !== undefined) {
     if (!Number.isInteger(opts.rowGroupSize) || opts.rowGroupSize < 1) {
@@ -69,13 +71,99 @@ export function writeParquet(table: arrow.Table, opts: ParquetWriteOptions = {})
         context: { rowGroupSize: opts.rowGroupSize },
       });
     }
-    builder = builder.setMaxRowGroupSize(opts.rowGroupSize);
   }
+  const rows = rowGroupRows ?? opts.rowGroupSize;
+  if (rows !== undefined) builder = builder.setMaxRowGroupSize(rows);
   if (opts.icebergSchemaJson !== undefined) {
     builder = builder.setKeyValueMetadata(new Map([['iceberg.schema', opts.icebergSchemaJson]]));
   }
-  const props = builder.build();
+  return builder.build();
+}
+
+/**
+ * Writes an Arrow table as one Parquet file and returns its bytes, in one call: the whole
+ * table is copied into WebAssembly memory, which then grows to ~2.7x the table's Arrow
+ * size and stays there. Prefer `writeParquetStream` for large tables. The table's fields
+ * should carry `PARQUET:field_id` metadata (build the schema with `arrowSchemaFor`).
+ */
+export function writeParquet(table: arrow.Table, opts: ParquetWriteOptions = {}): Uint8Array {
+  const props = writerProperties(opts);
   // Both arguments are consumed (freed) by the call.
-  const wasmTable = WasmTable.fromIPCStream(arrow.tableToIPC(table, 'stream'));
-  return wasmWriteParquet(wasmTable, props);
+  const pw = parquetWasm();
+  const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
+  return pw.writeParquet(wasmTable, props);
+}
+
+/** Arrow bytes (all buffers, children included) of a table. */
+export function arrowByteLength(table: arrow.Table): number {
+  let n = 0;
+  for (const b of table.batches) n += b.data.byteLength;
+  return n;
+}
+
+/** Rows handed to parquet-wasm at a time by the streaming writer. */
+const STREAM_SLICE_ROWS = 16_384;
+
+/**
+ * Same file as `writeParquet`, written through parquet-wasm's streaming writer: the table
+ * goes to WebAssembly memory a slice at a time and only the row group being encoded is
+ * held there, so its memory is bounded by the row group size (`rowGroupSize` rows, and
+ * `rowGroupBytes` of Arrow data when given), not by the table size.
+ */
+export async function writeParquetStream(
+  table: arrow.Table,
+  opts: ParquetWriteOptions = {},
+): Promise<Uint8Array> {
+  let rows = opts.rowGroupSize;
+  if (opts.rowGroupBytes !== undefined) {
+    if (!(opts.rowGroupBytes > 0)) {
+      throw new IcebergError('INVALID_ARGUMENT', 'rowGroupBytes must be positive', {
+        context: { rowGroupBytes: opts.rowGroupBytes },
+      });
+    }
+    const perRow = table.numRows > 0 ? arrowByteLength(table) / table.numRows : 1;
+    const byBytes = Math.max(1024, Math.floor(opts.rowGroupBytes / Math.max(perRow, 1)));
+    rows = rows === undefined ? byBytes : Math.min(rows, byBytes);
+  }
+  // parquet-wasm's stream writer takes its schema from the first batch: none when empty.
+  if (table.numRows === 0) return writeParquet(table, opts);
+  const pw = parquetWasm();
+  const props = writerProperties(opts, rows);
+  const slice = Math.min(STREAM_SLICE_ROWS, rows ?? STREAM_SLICE_ROWS);
+  let at = 0;
+  // Pull-based: parquet-wasm asks for the next batch when it has written the last one.
+  const source = new ReadableStream<WasmRecordBatch>(
+    {
+      pull(controller) {
+        if (at >= table.numRows) {
+          controller.close();
+          return;
+        }
+        const part = table.slice(at, Math.min(at + slice, table.numRows));
+        at += slice;
+        const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(part, 'stream'));
+        try {
+          for (const b of wasmTable.recordBatches()) controller.enqueue(b);
+        } finally {
+          wasmTable.free();
+        }
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const out = await pw.transformParquetStream(source, props);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of out as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(c);
+    size += c.byteLength;
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const bytes = new Uint8Array(size);
+  let o = 0;
+  for (const c of chunks) {
+    bytes.set(c, o);
+    o += c.byteLength;
+  }
+  return bytes;
 }

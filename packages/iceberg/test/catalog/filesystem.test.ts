@@ -87,6 +87,23 @@ describe('FilesystemCatalog', () => {
     ).rejects.toThrow('requirement failed: branch main is at no snapshot, expected 5');
   });
 
+  it('re-parses a metadata file rewritten under the same name (drop and re-create)', async () => {
+    const { cat } = catalog();
+    await cat.createNamespace(['db']);
+    const id = { namespace: ['db'], name: 't' };
+    const first = await cat.createTable(id, { schema, properties: { v: 'first' } });
+    expect((await cat.loadTable(id)).metadata.tableUuid).toBe(first.metadata.tableUuid);
+    await cat.dropTable(id);
+    const second = await cat.createTable(id, { schema, properties: { v: 'second' } });
+    const loaded = await cat.loadTable(id);
+    expect(loaded.metadataLocation).toBe(first.metadataLocation);
+    expect(loaded.metadata.tableUuid).toBe(second.metadata.tableUuid);
+    expect(loaded.metadata.properties).toEqual({ v: 'second' });
+    // a second catalog (another process) sees the same
+    const other = new FilesystemCatalog({ warehouse: 'memory://wh', io: cat.io });
+    expect((await other.loadTable(id)).metadata).toEqual(loaded.metadata);
+  });
+
   it('drops tables', async () => {
     const { cat } = catalog();
     await cat.createNamespace(['db']);

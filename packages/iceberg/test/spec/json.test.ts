@@ -81,6 +81,15 @@ describe('stringifyJson', () => {
     expect(stringifyJson({ only: undefined }, 2)).toBe('{}');
   });
 
+  it('stays exact when strings or keys hold U+0000 (the bigint mark of the fast path)', () => {
+    const big = 9007199254740993n;
+    const v = { 'k\u00001': '\u00002', s: '\u0000-3', id: big, list: ['\u0000', -big] };
+    const text = `{"k\\u00001":"\\u00002","s":"\\u0000-3","id":${big},"list":["\\u0000",${-big}]}`;
+    expect(stringifyJson(v)).toBe(text);
+    expect(parseJson(stringifyJson(v, 2))).toEqual(v);
+    expect(stringifyJson({ s: 'a\u0000b', n: 1 })).toBe(JSON.stringify({ s: 'a\u0000b', n: 1 }));
+  });
+
   it('round-trips with parseJson', () => {
     const v = { 'snapshot-id': 9223372036854775807n, list: [-9223372036854775808n, 0, 1.25] };
     expect(parseJson(stringifyJson(v, 2))).toEqual(v);

@@ -39,7 +39,7 @@ import {
   type FlushTask,
   type FlushTaskResult,
   unpackDecodeResult,
-} from './workers/pool-tasks.ts';
+} from './workers/tasks.ts';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -57,6 +57,8 @@ export interface EngineMetrics {
   tombstones: number;
   commits: number;
   refusedCommits: number;
+  /** Snapshots removed by table maintenance (snapshot expiry). */
+  snapshotsExpired: number;
   filesWritten: number;
   bytesWritten: number;
   inFlightBytes: number;
@@ -104,6 +106,14 @@ export interface CoordinatorDeps {
 const EMPTY_SCHEMA: Schema = { type: 'struct', schemaId: 0, fields: [] };
 
 /** Turns a topic name into a valid table name part. */
+/** `parquet.rowGroupBytes`, defaulting to an eighth of the in-flight budget (≤ 128 MiB). */
+export function rowGroupBytes(config: KiceConfig): number {
+  return (
+    config.parquet.rowGroupBytes ??
+    Math.min(128 * 2 ** 20, Math.max(2 ** 20, Math.floor(config.memory.maxInFlightBytes / 8)))
+  );
+}
+
 export function tableNameFor(template: string, topic: string): string {
   return template.replaceAll('{topic}', topic.replace(/[^A-Za-z0-9_]/g, '_'));
 }
@@ -118,6 +128,7 @@ export class Coordinator extends EventEmitter {
     tombstones: 0,
     commits: 0,
     refusedCommits: 0,
+    snapshotsExpired: 0,
     filesWritten: 0,
     bytesWritten: 0,
     inFlightBytes: 0,
@@ -343,7 +354,7 @@ export class Coordinator extends EventEmitter {
     const size = batch.bytes.byteLength;
     this.reserve(size);
 
-    // Copy the values into shared memory: the worker reads them in place, and they stay
+    // The values must be in shared memory: the worker reads them in place, and they stay
     // readable here for dead letters. Records over limits.maxRecordBytes are left out (the
     // decoder sees them as empty values) and dead-lettered with the real reason.
     const t = p.table;
@@ -355,7 +366,9 @@ export class Coordinator extends EventEmitter {
     }
     let bytes: Uint8Array;
     let offsets = batch.offsets;
-    if (oversized.size === 0) {
+    if (oversized.size === 0 && batch.bytes.buffer instanceof SharedArrayBuffer) {
+      bytes = batch.bytes; // the source packed the values into shared memory already
+    } else if (oversized.size === 0) {
       bytes = new Uint8Array(new SharedArrayBuffer(Math.max(1, size)), 0, size);
       bytes.set(batch.bytes);
     } else {
@@ -577,6 +590,7 @@ export class Coordinator extends EventEmitter {
           dataLocation: `${t.state.location}/data`,
           compression: this.deps.config.parquet.compression,
           rowGroupSize: this.deps.config.parquet.rowGroupSize,
+          rowGroupBytes: rowGroupBytes(this.deps.config),
         };
         // The IPC buffers are transferred to the worker, not cloned.
         const transferList = [...new Set(ipcs.map((b) => b.buffer as ArrayBuffer))];
@@ -632,6 +646,16 @@ export class Coordinator extends EventEmitter {
         { table: t.name, snapshotId: result.snapshotId, files: files.length, rows },
         'committed',
       );
+      if (result.expired) {
+        this.metrics.snapshotsExpired += result.expired;
+        this.deps.log.info({ table: t.name, expired: result.expired }, 'expired old snapshots');
+      }
+      if (result.maintenanceError) {
+        this.deps.log.warn(
+          { table: t.name, reason: result.maintenanceError },
+          'snapshot expiry failed (the commit stands; retried later)',
+        );
+      }
       if (toKafka.length > 0) {
         // Awaited so that a shutdown's last commit reaches the group before it leaves;
         // a failure is not fatal (the table's offsets are the truth).

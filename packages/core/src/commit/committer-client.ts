@@ -18,7 +18,12 @@ export function startCommitterThread(
   file: string,
   options: { warehouse: string; groupId: string },
 ): CommitterClient {
-  const worker = new Worker(file, { workerData: options });
+  // The committer handles metadata (manifests, manifest lists, table metadata JSON), never
+  // data: a small young generation keeps its idle heap small.
+  const worker = new Worker(file, {
+    workerData: options,
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
+  });
   const api = Comlink.wrap<Committer>(nodeEndpoint(worker));
   return {
     api,

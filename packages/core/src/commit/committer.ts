@@ -18,9 +18,10 @@ import {
   currentSchema,
   currentSnapshot,
   type DataFile,
-  fastAppend,
   findFieldByName,
   IcebergError,
+  maintainAfterCommit,
+  mergeAppend,
   type PartitionSpec,
   parseIdentifier,
   type Schema,
@@ -60,6 +61,10 @@ export type AppendResult =
       readonly status: 'committed';
       readonly snapshotId: string;
       readonly offsets: [string, string][];
+      /** Snapshots expired after the commit (table maintenance), if it ran. */
+      readonly expired?: number;
+      /** Why maintenance failed, if it did (the append itself is committed). */
+      readonly maintenanceError?: string;
     }
   | { readonly status: 'refused'; readonly kind: 'duplicate' | 'gap'; readonly reason: string };
 
@@ -69,7 +74,16 @@ export const DEFAULT_TABLE_PROPERTIES: Readonly<Record<string, string>> = {
   'write.parquet.compression-codec': 'snappy',
   'commit.retry.num-retries': '20',
   'commit.retry.min-wait-ms': '50',
+  // Streaming commits every few seconds: keep six hours of snapshots for time travel
+  // (Java's default of five days would put ~43,000 snapshots in every metadata file at
+  // the default 10 s interval), and old metadata files no longer in the metadata log.
+  'history.expire.max-snapshot-age-ms': String(6 * 60 * 60 * 1000),
+  'write.metadata.delete-after-commit.enabled': 'true',
+  'write.metadata.previous-versions-max': '100',
 };
+
+/** Snapshot expiry runs at most this often per table (it is a second catalog commit). */
+export const MAINTENANCE_INTERVAL_MS = 5 * 60 * 1000;
 
 /** Crash-test hook: pause inside every commit, after files and manifests are written. */
 const TEST_COMMIT_PAUSE_MS = Number(process.env.KICE_TEST_COMMIT_PAUSE_MS ?? 0);
@@ -84,9 +98,13 @@ class OffsetContinuityError extends KiceError {
 }
 
 export class Committer {
+  /** When maintenance last ran, per table, in this process. */
+  private readonly maintainedAt = new Map<string, number>();
+
   constructor(
     private readonly catalog: Catalog,
     private readonly groupId: string,
+    private readonly maintenanceIntervalMs = MAINTENANCE_INTERVAL_MS,
   ) {}
 
   private async load(id: TableIdentifier): Promise<Table | undefined> {
@@ -181,7 +199,9 @@ export class Committer {
   ): Promise<AppendResult> {
     const id = parseIdentifier(table);
     const t = await this.catalog.loadTable(id);
-    const op = fastAppend(t);
+    // Merging manifests (commit.manifest-merge.enabled, Java's defaults) keeps the manifest
+    // list short however many commits the table has had.
+    const op = mergeAppend(t);
     for (const f of files) op.appendFile(f);
     const prop = offsetsProperty(this.groupId);
     let recorded: [string, string][] = [];
@@ -202,11 +222,23 @@ export class Committer {
     });
     try {
       const committed = await op.commit();
-      return {
-        status: 'committed',
+      const done = {
+        status: 'committed' as const,
         snapshotId: String(committed.metadata.currentSnapshotId),
         offsets: recorded,
       };
+      const now = Date.now();
+      const last = this.maintainedAt.get(table);
+      if (last !== undefined && now - last < this.maintenanceIntervalMs) return done;
+      this.maintainedAt.set(table, now);
+      try {
+        // Expires snapshots past history.expire.max-snapshot-age-ms (keeping at least
+        // history.expire.min-snapshots-to-keep) and deletes the files only they reached.
+        const r = await maintainAfterCommit(committed, { nowMs: now });
+        return { ...done, expired: r.expiredSnapshotIds.length };
+      } catch (e) {
+        return { ...done, maintenanceError: e instanceof Error ? e.message : String(e) };
+      }
     } catch (e) {
       if (e instanceof OffsetContinuityError)
         return { status: 'refused', kind: e.kind, reason: e.message };

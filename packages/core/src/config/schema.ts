@@ -174,6 +174,11 @@ export const configSchema = z
           .enum(['snappy', 'zstd', 'lz4_raw', 'gzip', 'uncompressed'])
           .default('snappy'),
         rowGroupSize: positiveInt.default(1_000_000),
+        /**
+         * Cap on a row group's Arrow bytes; default maxInFlightBytes / 8 (at most 128 MiB).
+         * The Parquet encoder holds one row group in memory that is never returned.
+         */
+        rowGroupBytes: positiveInt.optional(),
       })
       .strict()
       .default({ compression: 'snappy', rowGroupSize: 1_000_000 }),

@@ -9,6 +9,7 @@
  */
 
 import type { TypeHints } from '../schema/hints.ts';
+import { compiledAppender, type Fallbacks } from './compiled.ts';
 import { childPath, type IdSource, inferField, jsonKind } from './infer.ts';
 import {
   addChild,
@@ -156,9 +157,63 @@ export function appendValue(n: Node, v: unknown, cx: AppendContext): string | un
 
 /**
  * Appends a JSON object to a struct node: known fields by name, new non-null fields as new
- * optional columns (earlier rows null), absent fields as null.
+ * optional columns (earlier rows null), absent fields as null. Runs the node's generated
+ * appender (compiled.ts) unless generated appenders are switched off.
  */
 export function appendObject(
+  n: StructNode,
+  o: Record<string, unknown>,
+  cx: AppendContext,
+): string | undefined {
+  return generated ? compiledAppender(n, FALLBACKS)(o, cx) : appendObjectGeneric(n, o, cx);
+}
+
+let generated = true;
+
+/** Switches generated appenders on (default) or off, for tests comparing the two. */
+export function useGeneratedAppenders(on: boolean): void {
+  generated = on;
+}
+
+/** A field the node has no child for: adds one (null back-filled) and appends the value;
+ * null when the value is null (no column is made for it). */
+function appendUnknown(
+  n: StructNode,
+  name: string,
+  v: unknown,
+  before: number,
+  stamp: number,
+  cx: AppendContext,
+): string | undefined | null {
+  const f = inferField(name, v, n.path, cx.ids, cx.hints);
+  if (f === undefined) return null;
+  const child = makeNode(f, childPath(n.path, name));
+  for (let i = 0; i < before; i++) appendNull(child);
+  addChild(n, child);
+  cx.undo.push({ op: 'add', parent: n });
+  child.seenAt = stamp;
+  return appendNullable(child, v, cx);
+}
+
+/** Nulls for the children the current object (visit `stamp`) did not set. */
+function fillAbsent(n: StructNode, stamp: number): string | undefined {
+  for (const c of n.children) {
+    if (c.seenAt === stamp) continue;
+    if (c.required) return `field "${c.path}" is required`;
+    appendNull(c);
+  }
+  return undefined;
+}
+
+const FALLBACKS: Fallbacks = {
+  nullable: appendNullable,
+  unknown: appendUnknown,
+  absent: fillAbsent,
+  object: appendObject,
+};
+
+/** The general (not generated) object appender; same results, one Map lookup per field. */
+function appendObjectGeneric(
   n: StructNode,
   o: Record<string, unknown>,
   cx: AppendContext,
@@ -169,28 +224,20 @@ export function appendObject(
   let seen = 0;
   for (const name in o) {
     const v = o[name];
-    let child = n.byName.get(name);
+    const child = n.byName.get(name);
     if (child === undefined) {
-      const f = inferField(name, v, n.path, cx.ids, cx.hints);
-      if (f === undefined) continue;
-      child = makeNode(f, childPath(n.path, name));
-      for (let i = 0; i < before; i++) appendNull(child);
-      addChild(n, child);
-      cx.undo.push({ op: 'add', parent: n });
+      const r = appendUnknown(n, name, v, before, stamp, cx);
+      if (r === null) continue;
+      if (r !== undefined) return r;
+      seen++;
+      continue;
     }
     child.seenAt = stamp;
     seen++;
     const err = appendNullable(child, v, cx);
     if (err !== undefined) return err;
   }
-  if (seen < n.children.length) {
-    for (const c of n.children) {
-      if (c.seenAt === stamp) continue;
-      if (c.required) return `field "${c.path}" is required`;
-      appendNull(c);
-    }
-  }
-  return undefined;
+  return seen < n.children.length ? fillAbsent(n, stamp) : undefined;
 }
 
 function widen(n: NumberNode, to: typeof Kind.Long | typeof Kind.Double, cx: AppendContext): void {

@@ -115,6 +115,11 @@ export interface StructNode extends Base {
   readonly col: StructColumn;
   readonly children: Node[];
   readonly byName: Map<string, Node>;
+  /** Bumped whenever children are added or removed (invalidates `compiled`). */
+  shape: number;
+  /** The generated appender for this node's objects (see compiled.ts), and its shape. */
+  compiled: ((o: Record<string, unknown>, cx: never) => string | undefined) | undefined;
+  compiledShape: number;
 }
 export interface ListNode extends Base {
   kind: typeof Kind.List;
@@ -215,6 +220,9 @@ function structNode(base: Base, t: StructType): StructNode {
     col: new StructColumn(),
     children: [],
     byName: new Map(),
+    shape: 0,
+    compiled: undefined,
+    compiledShape: -1,
   };
   for (const f of t.fields) addChild(node, makeNode(f, childPath(base.path, f.name)));
   return node;
@@ -228,6 +236,7 @@ export function rootNode(schema: StructType): StructNode {
 export function addChild(parent: StructNode, child: Node): void {
   parent.children.push(child);
   parent.byName.set(child.name, child);
+  parent.shape++;
 }
 
 /** Removes the most recently added child (undo of addChild). */
@@ -235,6 +244,7 @@ export function removeLastChild(parent: StructNode): void {
   const child = parent.children.pop();
   if (child) {
     parent.byName.delete(child.name);
+    parent.shape++;
   }
 }
 

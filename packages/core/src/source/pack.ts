@@ -4,7 +4,8 @@
  * kafkajs message values are Buffer slices of the whole fetch response: keeping or posting a
  * 10-byte slice keeps (or copies) the whole multi-megabyte backing buffer. packBatch copies
  * every value (and optionally every key) into one new contiguous buffer with an offsets table,
- * so the caller can drop every reference to the client's messages at once.
+ * so the caller can drop every reference to the client's messages at once. Values land in
+ * a SharedArrayBuffer, which the decode workers read in place.
  */
 import type { PackedKeys, SourceBatch } from './types.ts';
 
@@ -48,11 +49,16 @@ function copyHeaders(h: RawMessage['headers']): Record<string, string> {
   return out;
 }
 
-function packValues(values: readonly (Uint8Array | null | undefined)[]): PackedKeys {
+function packValues(
+  values: readonly (Uint8Array | null | undefined)[],
+  shared = false,
+): PackedKeys {
   const n = values.length;
   let total = 0;
   for (let i = 0; i < n; i++) total += values[i]?.byteLength ?? 0;
-  const bytes = new Uint8Array(total);
+  const bytes = shared
+    ? new Uint8Array(new SharedArrayBuffer(Math.max(1, total)), 0, total)
+    : new Uint8Array(total);
   const offsets = new Int32Array(n + 1);
   const nulls = new Uint8Array(n);
   let pos = 0;
@@ -79,7 +85,11 @@ export function packBatch(messages: readonly RawMessage[], at: PackPosition): So
   const first = messages[0];
   const last = messages[n - 1];
   if (first === undefined || last === undefined) throw new RangeError('packBatch: empty batch');
-  const values = packValues(messages.map((m) => m.value));
+  // Values go to SharedArrayBuffer: the worker pool decodes them in place, no further copy.
+  const values = packValues(
+    messages.map((m) => m.value),
+    true,
+  );
   if (values.bytes.byteLength > 0x7fffffff)
     throw new RangeError('packBatch: batch values exceed 2 GiB');
   const recordOffsets = new BigInt64Array(n);

@@ -3,10 +3,12 @@ import {
   type DataFile,
   FilesystemCatalog,
   MemoryFileIO,
+  readManifest,
+  readManifestList,
   schemaFromJson,
 } from '@kice/iceberg';
 import { describe, expect, it } from 'vitest';
-import { Committer } from '../../src/commit/committer.ts';
+import { Committer, DEFAULT_TABLE_PROPERTIES } from '../../src/commit/committer.ts';
 import { checkContinuity, readOffsets, writeOffsets } from '../../src/commit/offsets.ts';
 import { type PartitionByEntry, parsePartitionBy } from '../../src/config/partition-by.ts';
 
@@ -184,5 +186,61 @@ describe('Committer', () => {
       ['t:0', '12'],
       ['t:1', '3'],
     ]);
+  });
+
+  it('merges manifests and expires old snapshots as it commits, losing no file', async () => {
+    const io = new MemoryFileIO();
+    const catalog = new FilesystemCatalog({ warehouse: 'memory://wh', io });
+    const committer = new Committer(catalog, 'g1', 0); // maintenance after every commit
+    await committer.ensureTable(
+      {
+        table: 'ns.m',
+        partitionBy: [],
+        properties: {
+          'commit.manifest.min-count-to-merge': '4',
+          'history.expire.max-snapshot-age-ms': '1',
+          'history.expire.min-snapshots-to-keep': '2',
+        },
+      },
+      observed,
+    );
+    let expired = 0;
+    for (let k = 0; k < 12; k++) {
+      await new Promise((r) => setTimeout(r, 3)); // older than max-snapshot-age-ms
+      const r = await committer.append(
+        'ns.m',
+        [file(`memory://wh/ns/m/data/f${k}.parquet`, 1)],
+        [{ topic: 't', partition: 0, from: BigInt(k), to: BigInt(k + 1) }],
+      );
+      expect(r).toMatchObject({ status: 'committed', offsets: [['t:0', String(k + 1)]] });
+      if (r.status === 'committed') {
+        expect(r.maintenanceError).toBeUndefined();
+        expired += r.expired ?? 0;
+      }
+    }
+    const t = await catalog.loadTable({ namespace: ['ns'], name: 'm' });
+    // 12 snapshots made, the newest 2 kept.
+    expect(expired).toBe(10);
+    expect(t.metadata.snapshots).toHaveLength(2);
+    const snap = currentSnapshot(t.metadata);
+    expect(snap?.summary['total-records']).toBe('12');
+    expect(snap?.summary['kice.offsets.g1']).toBe('{"t":{"0":"12"}}');
+    // Merged: fewer manifests than commits, and every file listed exactly once.
+    const manifests = readManifestList(await io.read(snap?.manifestList as string));
+    expect(manifests.length).toBeLessThan(4);
+    const paths: string[] = [];
+    for (const m of manifests) {
+      for (const e of readManifest(await io.read(m.manifestPath)).entries)
+        if (e.status !== 2) paths.push(e.dataFile.filePath);
+    }
+    expect(paths.sort()).toEqual(
+      Array.from({ length: 12 }, (_, k) => `memory://wh/ns/m/data/f${k}.parquet`).sort(),
+    );
+    // Tables kice creates clean up after themselves by default.
+    expect(t.metadata.properties).toMatchObject({
+      'write.metadata.delete-after-commit.enabled': 'true',
+      'history.expire.max-snapshot-age-ms': '1',
+    });
+    expect(DEFAULT_TABLE_PROPERTIES['history.expire.max-snapshot-age-ms']).toBe('21600000');
   });
 });

@@ -34,6 +34,8 @@ describe('packBatch', () => {
     const b = packBatch(messages, at);
     expect(b.bytes).toEqual(new Uint8Array(Buffer.from('helloworld')));
     expect(b.bytes.buffer).not.toBe(backing.buffer);
+    // Shared memory, so the decode workers read the values without another copy.
+    expect(b.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(b.bytes.buffer.byteLength).toBe(10);
     expect([...b.offsets]).toEqual([0, 5, 5, 5, 10]);
     expect([...b.nulls]).toEqual([0, 1, 0, 0]);

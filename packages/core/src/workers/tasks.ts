@@ -1,0 +1,72 @@
+/**
+ * The Piscina task shapes shared by the coordinator and the pool, and the packing of a
+ * decode result into one transferable buffer. Kept apart from pool-tasks.ts so that the
+ * coordinator's thread does not load the decoder, apache-arrow or parquet-wasm.
+ */
+import type {
+  DataFile,
+  ParquetCompression,
+  PartitionSpec,
+  PrimitiveType,
+  Schema,
+  StructType,
+} from '@kice/iceberg';
+import type { PlainError } from '../errors.ts';
+
+export interface DecodeTask {
+  readonly kind: 'decode';
+  /** The batch's values (SharedArrayBuffer-backed, read in place). */
+  readonly bytes: Uint8Array;
+  readonly offsets: Int32Array;
+  readonly schema: StructType;
+  readonly hints: Readonly<Record<string, PrimitiveType>>;
+  readonly relaxedFieldIds: readonly number[];
+}
+
+export type DecodeTaskResult =
+  | {
+      readonly ok: true;
+      readonly ipc: Uint8Array;
+      readonly rows: number;
+      readonly errors: { index: number; reason: string }[];
+      readonly schema: StructType;
+      readonly changed: boolean;
+    }
+  | { readonly ok: false; readonly error: PlainError };
+
+export interface FlushTask {
+  readonly kind: 'flush';
+  readonly batches: Uint8Array[];
+  readonly schema: Schema;
+  readonly spec: PartitionSpec;
+  /** `<table location>/data`. */
+  readonly dataLocation: string;
+  readonly compression: ParquetCompression;
+  readonly rowGroupSize: number;
+  readonly rowGroupBytes: number;
+}
+
+export type FlushTaskResult =
+  | { readonly ok: true; readonly files: DataFile[]; readonly rows: number }
+  | { readonly ok: false; readonly error: PlainError };
+
+/**
+ * Piscina moves (transfers) only a top-level buffer, so a decode result travels as ONE
+ * buffer: [u32 meta length][meta JSON][Arrow IPC]. `unpackDecodeResult` reads it back.
+ */
+export function packDecodeResult(r: DecodeTaskResult): Uint8Array {
+  const { ipc, ...meta } = r.ok ? r : { ...r, ipc: new Uint8Array(0) };
+  const json = new TextEncoder().encode(JSON.stringify(meta));
+  const out = new Uint8Array(4 + json.byteLength + ipc.byteLength);
+  new DataView(out.buffer).setUint32(0, json.byteLength, true);
+  out.set(json, 4);
+  out.set(ipc, 4 + json.byteLength);
+  return out;
+}
+
+export function unpackDecodeResult(buf: Uint8Array): DecodeTaskResult {
+  const len = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(0, true);
+  const meta = JSON.parse(new TextDecoder().decode(buf.subarray(4, 4 + len)));
+  if (!meta.ok) return meta as DecodeTaskResult;
+  return { ...meta, ipc: buf.subarray(4 + len) } as DecodeTaskResult;
+}

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CommitLatencyPoint, CommitLatencyResult } from './components/commit-latency.ts';
 import type { BenchResult } from './harness.ts';
 import { REPO_ROOT } from './systems/common.ts';
 
@@ -73,10 +74,7 @@ export function formatResult(r: BenchResult): string {
     lines.push(
       `components (one thread, ${fmt(c.batchRows)}-row batches): JSON → Arrow ${fmt(c.decodeRowsPerSecond)} rows/s (${c.decodeMbPerSecond} MB/s of JSON); Arrow → Parquet (snappy) ${fmt(c.parquetRowsPerSecond)} rows/s (${c.parquetArrowMbPerSecond} MB/s of Arrow IPC; Parquet = ${c.parquetToJsonRatio} × JSON size)`,
     );
-    const cl = r.components.commitLatency;
-    lines.push(
-      `commit latency (fast append, local warehouse): ${cl.measured.map((p) => `#${fmt(p.commit)} ${p.medianMs} ms`).join(', ')}${cl.extrapolated.length ? `; EXTRAPOLATED (linear fit, not measured): ${cl.extrapolated.map((p) => `#${fmt(p.commit)} ≈ ${p.medianMs} ms`).join(', ')}` : ''}; last/#10 = ${cl.ratioLastToTenth}`,
-    );
+    lines.push(...formatCommitLatency(r.components.commitLatency));
   }
   if (r.scaling) {
     lines.push(
@@ -88,6 +86,51 @@ export function formatResult(r: BenchResult): string {
   }
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines.join('\n');
+}
+
+/**
+ * The commit-latency component: its policy, the measured medians (and commit + expiry),
+ * what was extrapolated, and the last milestone ÷ commit #10 — saying whether that last
+ * milestone was measured or extrapolated.
+ */
+export function formatCommitLatency(cl: CommitLatencyResult): string[] {
+  const lines = [
+    `commit latency (${cl.policy ?? 'fast append'}; local warehouse; median of 5 commits):`,
+    `  measured: ${cl.measured.map((p) => `#${fmt(p.commit)} ${p.medianMs} ms`).join(', ')}`,
+  ];
+  if (cl.measured.some((p) => p.medianWithExpiryMs !== undefined)) {
+    lines.push(
+      `  commit + expiry, measured: ${cl.measured.map((p) => `#${fmt(p.commit)} ${p.medianWithExpiryMs ?? '–'} ms`).join(', ')}`,
+    );
+  }
+  if (cl.extrapolated.length > 0) {
+    lines.push(
+      `  EXTRAPOLATED (linear fit ${cl.fit.interceptMs} + ${cl.fit.msPerCommit} ms × commit, not measured): ${cl.extrapolated.map((p) => `#${fmt(p.commit)} ≈ ${p.medianMs} ms`).join(', ')}`,
+    );
+  }
+  const tenth = cl.measured.find((p) => p.commit === 10) ?? cl.measured[0];
+  const lastMeasured = cl.measured.at(-1);
+  const lastExtrapolated = cl.extrapolated.at(-1);
+  const ratio = (p: CommitLatencyPoint) =>
+    tenth && tenth.medianMs > 0 ? fmt(p.medianMs / tenth.medianMs, 2) : '–';
+  const ratios: string[] = [];
+  if (tenth && lastMeasured && lastMeasured !== tenth) {
+    ratios.push(
+      `#${fmt(lastMeasured.commit)} / #${fmt(tenth.commit)} = ${ratio(lastMeasured)} (measured)`,
+    );
+  }
+  if (tenth && lastExtrapolated) {
+    ratios.push(
+      `#${fmt(lastExtrapolated.commit)} / #${fmt(tenth.commit)} ≈ ${ratio(lastExtrapolated)} (EXTRAPOLATED, not measured)`,
+    );
+  }
+  if (ratios.length > 0) lines.push(`  ratio: ${ratios.join('; ')}`);
+  if (cl.final) {
+    lines.push(
+      `  table after commit #${fmt(lastMeasured?.commit)}: ${fmt(cl.final.snapshots)} snapshots, ${fmt(cl.final.manifests)} manifests in the current snapshot${cl.final.metadataFiles !== undefined ? `, ${fmt(cl.final.metadataFiles)} metadata files on disk` : ''}; ${cl.totalSeconds} s in all`,
+    );
+  }
+  return lines;
 }
 
 /** `2026-01-31-<commit>[-quick]` */

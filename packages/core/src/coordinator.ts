@@ -78,6 +78,8 @@ interface TableRuntime {
   readonly buffer: TableBuffer;
   lastCommitAt: number;
   flushing: Promise<void> | undefined;
+  /** The table's state, read while the consumer joins its group (see start()). */
+  prefetch?: Promise<void>;
 }
 
 interface PartitionRuntime {
@@ -189,6 +191,21 @@ export class Coordinator extends EventEmitter {
   // ------------------------------------------------------------------ lifecycle
 
   async start(): Promise<void> {
+    // Read the configured tables' state (schema, recorded offsets) while the consumer joins
+    // its group: it also starts the committer thread, so assignment does not wait for it.
+    for (const cfg of this.deps.config.tables) {
+      if (cfg.topic === undefined) continue;
+      const t = this.tableFor(cfg.topic);
+      if (!t || t.prefetch) continue;
+      const table = t;
+      table.prefetch = this.deps.committer.api.tableState(table.name).then(
+        (s) => {
+          table.state ??= s;
+          if (s && table.observed.fields.length === 0) table.observed = s.schema;
+        },
+        () => {}, // read again (and the error surfaced) on assignment
+      );
+    }
     await this.deps.source.start({
       onAssign: (assigned, info) => this.onAssign(assigned, info.lostAll),
       onRevoke: (revoked) => this.onRevoke(revoked),
@@ -257,6 +274,7 @@ export class Coordinator extends EventEmitter {
       this.deps.fetchStartOffsets(topics),
     ]);
     for (const [t, tps] of byTable) {
+      if (t.prefetch) await t.prefetch;
       t.state ??= await this.deps.committer.api.tableState(t.name);
       if (t.state && t.observed.fields.length === 0) t.observed = t.state.schema;
       const recorded = new Map((t.state?.offsets ?? []).map(([k, v]) => [k, BigInt(v)]));

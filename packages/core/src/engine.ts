@@ -117,9 +117,16 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
   });
   const admin = createKafka(client).admin();
   let adminConnected: Promise<void> | undefined;
+  /** Connects the admin client once; a failed attempt is forgotten so the next one retries. */
+  const connectAdmin = (): Promise<void> => {
+    adminConnected ??= admin.connect().catch((e: unknown) => {
+      adminConnected = undefined;
+      throw e;
+    });
+    return adminConnected;
+  };
   const fetchStartOffsets = async (names: string[]): Promise<Map<string, bigint>> => {
-    adminConnected ??= admin.connect();
-    await adminConnected;
+    await connectAdmin();
     const out = new Map<string, bigint>();
     for (const topic of names) {
       for (const p of await admin.fetchTopicOffsets(topic)) {
@@ -149,6 +156,9 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
           : [],
       );
       if (missing.length > 0) throw new ConfigError(missing);
+      // Connect the admin client now, not on the first assignment (it looks up the start
+      // offsets then); a failure surfaces when they are needed.
+      connectAdmin().catch(() => {});
       const bundle = await workerBundle();
       pool = new Piscina({
         filename: pathToFileURL(bundle.poolTasks).href,

@@ -316,19 +316,23 @@ function appendFixed(n: FixedNode, v: unknown): string | undefined {
     if (typeof r === 'string') {
       return r === 'not a number' ? `field "${n.path}": ${show(v)} is not a decimal` : misfit(n, v);
     }
-    writeDecimal128(r, n.col.bytes, n.col.append());
+    // append() may grow (replace) the buffer: reserve the slot before reading `bytes`.
+    const at = n.col.append();
+    writeDecimal128(r, n.col.bytes, at);
     return undefined;
   }
   if (typeof v !== 'string') return mismatch(n, v);
   if (n.kind === KUuid) {
     if (!writeUuid(v, scratch, 0)) return `field "${n.path}": ${show(v)} is not a uuid`;
-    n.col.bytes.set(scratch, n.col.append());
+    const at = n.col.append();
+    n.col.bytes.set(scratch, at);
     return undefined;
   }
   const bytes = parseBase64(v);
   if (bytes === undefined || bytes.length !== n.col.width) {
     return `field "${n.path}": ${show(v)} is not base64 of ${n.col.width} bytes`;
   }
-  n.col.bytes.set(bytes, n.col.append());
+  const at = n.col.append();
+  n.col.bytes.set(bytes, at);
   return undefined;
 }

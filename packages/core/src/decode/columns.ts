@@ -195,6 +195,17 @@ export class BytesColumn extends Validity {
     this.close(this.mark(true), end);
   }
 
+  /** Appends src[from, to) as one value (already UTF-8 for a string column). */
+  appendRange(src: Uint8Array, from: number, to: number): void {
+    const start = this.end();
+    const n = to - from;
+    if (start + n > this.bytes.length) this.bytes = grow(this.bytes, start + n);
+    const b = this.bytes;
+    if (n < 48) for (let k = 0; k < n; k++) b[start + k] = src[from + k] as number;
+    else b.set(src.subarray(from, to), start);
+    this.close(this.mark(true), start + n);
+  }
+
   appendBytes(v: Uint8Array): void {
     const start = this.end();
     if (start + v.length > this.bytes.length) this.bytes = grow(this.bytes, start + v.length);

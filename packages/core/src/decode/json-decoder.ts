@@ -20,6 +20,7 @@ import {
 import * as arrow from 'apache-arrow';
 import { type AppendContext, appendObject } from './append.ts';
 import { jsonKind } from './infer.ts';
+import { appendRecordFast } from './scan.ts';
 import { dataOf, fieldOf, removeLastChild, rootNode, truncate } from './tree.ts';
 
 /** Input of decodeJsonBatch: record i is bytes[offsets[i], offsets[i+1]). */
@@ -54,6 +55,23 @@ export interface DecodeResult {
   readonly changed: boolean;
 }
 
+let fastScan = true;
+
+/** Switches the byte-level fast path (scan.ts) on (default) or off, for tests. */
+export function useFastScan(on: boolean): void {
+  fastScan = on;
+}
+
+/** Undoes the schema changes logged while appending the current record. */
+function rollback(cx: AppendContext): void {
+  for (let u = cx.undo.length - 1; u >= 0; u--) {
+    const c = cx.undo[u];
+    if (c?.op === 'add') removeLastChild(c.parent);
+    else if (c?.op === 'widen') c.node.kind = c.from;
+  }
+  cx.undo.length = 0;
+}
+
 /**
  * Decodes a batch of JSON object records into one Arrow RecordBatch, inferring and adding
  * optional columns for unknown fields and promoting int → long, float → double as needed.
@@ -84,6 +102,17 @@ export function decodeJsonBatch(input: DecodeInput): DecodeResult {
       errors.push({ index: i, reason: 'empty value' });
       continue;
     }
+    if (fastScan) {
+      // Straight from the bytes when the record fits the columns as they are (scan.ts);
+      // otherwise undo what it appended and take the general path below.
+      cx.undo.length = 0;
+      if (appendRecordFast(bytes, start, end, root, cx)) {
+        accepted[rows++] = i;
+        continue;
+      }
+      rollback(cx);
+      truncate(root, rows);
+    }
     let value: unknown;
     try {
       value = JSON.parse(text.toString('utf8', start, end));
@@ -104,11 +133,7 @@ export function decodeJsonBatch(input: DecodeInput): DecodeResult {
       if (cx.undo.length > 0) changed = true;
       continue;
     }
-    for (let u = cx.undo.length - 1; u >= 0; u--) {
-      const c = cx.undo[u];
-      if (c?.op === 'add') removeLastChild(c.parent);
-      else if (c?.op === 'widen') c.node.kind = c.from;
-    }
+    rollback(cx);
     truncate(root, rows);
     cx.ids.next = idMark;
     errors.push({ index: i, reason });

@@ -22,6 +22,16 @@ function grow<T extends Int32Array | Uint8Array | Float64Array | Uint32Array>(
   return b;
 }
 
+/**
+ * Zeroes the bits past `length` in a bitmap's last byte: a truncated (rolled back) row can
+ * leave them set, and the output should depend only on the rows kept.
+ */
+function clearPadding(bits: Uint8Array, length: number): Uint8Array {
+  const r = length & 7;
+  if (r !== 0) bits[bits.length - 1] = (bits[bits.length - 1] as number) & ((1 << r) - 1);
+  return bits;
+}
+
 /** A validity bitmap plus row count; the base of every column. */
 export class Validity {
   length = 0;
@@ -52,7 +62,7 @@ export class Validity {
 
   /** The bitmap trimmed to `length` rows. */
   bitmap(): Uint8Array {
-    return this.bits.slice(0, (this.length + 7) >> 3);
+    return clearPadding(this.bits.slice(0, (this.length + 7) >> 3), this.length);
   }
 }
 
@@ -154,7 +164,7 @@ export class BoolColumn extends Validity {
   }
 
   data(): Uint8Array {
-    return this.values.slice(0, (this.length + 7) >> 3);
+    return clearPadding(this.values.slice(0, (this.length + 7) >> 3), this.length);
   }
 }
 

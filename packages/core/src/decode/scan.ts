@@ -4,10 +4,11 @@
  * first. Measured, `JSON.parse` was ~60% of decode time.
  *
  * It handles the steady state only: an object whose keys are all known columns, whose
- * values are null, booleans, numbers, plain strings (no escapes, valid UTF-8) or nested
- * objects of known struct columns, each fitting its column without a promotion. Anything
+ * values are null, booleans, numbers, plain strings (no escapes, valid UTF-8), arrays of
+ * list columns or nested objects of known struct columns, each fitting its column without
+ * a promotion. Anything
  * else — an unknown key (a new column), a promotion (int → long, long → double before the
- * first commit), a duplicate key, an escape, a list or map, a value that does not fit,
+ * first commit), a duplicate key, an escape, a map, a value that does not fit,
  * malformed JSON — makes it give up (`false`). The caller then truncates the columns back
  * to the record's start and runs the general path (`JSON.parse` + append.ts), which decides
  * everything the fast path left alone, with the same error messages. So the fast path only
@@ -18,7 +19,7 @@
  */
 import type { AppendContext } from './append.ts';
 import { appendValue } from './append.ts';
-import { appendNull, Kind, type Node, type StructNode } from './tree.ts';
+import { appendNull, Kind, type ListNode, type Node, type StructNode } from './tree.ts';
 
 const {
   Bool: KBool,
@@ -35,6 +36,8 @@ const COMMA = 0x2c;
 const COLON = 0x3a;
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
+const OPEN_LIST = 0x5b;
+const CLOSE_LIST = 0x5d;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const DOT = 0x2e;
@@ -244,6 +247,10 @@ function value(c: Cursor, n: Node, cx: AppendContext): boolean {
     if (n.kind !== KStruct) return false;
     return object(c, n, cx);
   }
+  if (x === OPEN_LIST) {
+    if (n.kind !== Kind.List) return false;
+    return list(c, n, cx);
+  }
   if ((x >= ZERO && x <= NINE) || x === MINUS) {
     const v = scanNumber(c);
     if (Number.isNaN(v)) return false;
@@ -284,7 +291,31 @@ function value(c: Cursor, n: Node, cx: AppendContext): boolean {
     n.col.append(x === 0x74);
     return true;
   }
-  return false; // a list, or not JSON
+  return false; // not JSON
+}
+
+/** Appends the array at c.i ('[') to list `n`, element by element; false to give up. */
+function list(c: Cursor, n: ListNode, cx: AppendContext): boolean {
+  c.i++; // '['
+  let x = skipWs(c);
+  if (x === CLOSE_LIST) {
+    c.i++;
+  } else {
+    for (;;) {
+      if (x < 0 || !value(c, n.element, cx)) return false;
+      x = skipWs(c);
+      if (x === COMMA) {
+        c.i++;
+        x = skipWs(c);
+        continue;
+      }
+      if (x !== CLOSE_LIST) return false;
+      c.i++;
+      break;
+    }
+  }
+  n.col.append(true, n.element.col.length);
+  return true;
 }
 
 const TRUE = encoder.encode('true');

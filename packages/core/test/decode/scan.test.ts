@@ -54,6 +54,23 @@ const SCHEMA: StructType = {
       required: false,
       type: { type: 'list', elementId: 16, element: 'string', elementRequired: false },
     },
+    {
+      id: 17,
+      name: 'pts',
+      required: false,
+      type: {
+        type: 'list',
+        elementId: 18,
+        elementRequired: true,
+        element: {
+          type: 'struct',
+          fields: [
+            { id: 19, name: 'x', required: false, type: 'double' },
+            { id: 20, name: 'y', required: false, type: 'long' },
+          ],
+        },
+      },
+    },
   ],
 };
 
@@ -125,7 +142,18 @@ function record(r: () => number, i: number): string {
         ? `{${ws()}"country":${ws()}"${pick(r, ['FR', 'JP', 'é'])}",${ws()}"lat":${pick(r, NUMBERS)},"code":${pick(r, ['1', '2', 'null', '"x"'])}}`
         : val(),
     ],
-    ['tags', r() < 0.5 ? '["a","b"]' : 'null'],
+    [
+      'tags',
+      ok()
+        ? pick(r, ['["a","b"]', '[]', ' [ "x" , null ,"é"] ', 'null'])
+        : pick(r, ['["a",]', '[1]', '["a" "b"]', '[', '["a"x', val()]),
+    ],
+    [
+      'pts',
+      ok()
+        ? pick(r, ['[{"x":1.5,"y":2},{"y":3}]', '[ ]', '[{"x":0.25}]', 'null'])
+        : pick(r, ['[null]', '[{"x":"s"}]', '[{"x":1,"z":2}]', '[[1]]', '[{"y":1.5}]', val()]),
+    ],
   ];
   // Shuffle sometimes, drop some, add unknown or duplicate keys sometimes.
   if (r() < 0.2) fields.sort(() => r() - 0.5);
@@ -303,7 +331,9 @@ describe('decoder fast path', () => {
     expect(take('{"id":1,"name":"a","geo":{"country":"FR","code":2},"price":-0.5e1}')).toBe(true);
     expect(take(' { "id" : 2 , "ok" : true , "ts" : "2026-11-25T10:00:00Z" } ')).toBe(true);
     expect(take('{"id":3,"name":"日本 \u{1F600}","day":"2026-01-02","amount":"1.25"}')).toBe(true);
-    expect(take('{"id":4,"tags":["a"]}')).toBe(false); // lists: general path
+    expect(take('{"id":4,"tags":["a", null],"pts":[{"x":1,"y":2},{}]}')).toBe(true);
+    expect(take('{"id":4,"pts":[null]}')).toBe(false); // a required element
+    expect(take('{"id":4,"tags":[1]}')).toBe(false); // an element that does not fit
     expect(take('{"id":5,"zzz":1}')).toBe(false); // a new column
     expect(take('{"id":6,"name":"a\\nb"}')).toBe(false); // an escape
     expect(take('{"id":7,"n":3000000000}')).toBe(false); // int → long promotion

@@ -7,18 +7,7 @@ import type { StructType } from '@kice/iceberg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useGeneratedAppenders } from '../../src/decode/append.ts';
 import { decodeJsonBatch } from '../../src/decode/json-decoder.ts';
-import { pack } from './helpers.ts';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { pack, rng } from './helpers.ts';
 
 /** Mostly well-typed events, with the odd surprise in every field. */
 function records(n: number, seed: number): string[] {

@@ -1,4 +1,22 @@
 import * as arrow from 'apache-arrow';
+import type { AppendContext } from '../../src/decode/append.ts';
+
+/** A deterministic PRNG in [0, 1) (mulberry32), for reproducible random batches. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A fresh append context for driving the appenders directly. */
+export function appendContext(): AppendContext {
+  return { ids: { next: 100 }, relaxed: () => false, hints: undefined, undo: [], stamp: 0 };
+}
 
 /** Packs JSON texts the way the coordinator does: one byte buffer + n+1 offsets. */
 export function pack(

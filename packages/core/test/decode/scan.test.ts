@@ -6,21 +6,10 @@
 import type { StructType } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppendContext } from '../../src/decode/append.ts';
 import { decodeJsonBatch, useFastScan } from '../../src/decode/json-decoder.ts';
 import { appendRecordFast } from '../../src/decode/scan.ts';
 import { rootNode } from '../../src/decode/tree.ts';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { appendContext, rng } from './helpers.ts';
 
 const SCHEMA: StructType = {
   type: 'struct',
@@ -301,13 +290,7 @@ describe('decoder fast path', () => {
     const slow = decodeWith(values, SCHEMA, false);
     expect(fast.rows).toBe(values.length);
     expect(Buffer.from(fast.ipc).equals(Buffer.from(slow.ipc))).toBe(true);
-    const cx: AppendContext = {
-      ids: { next: 100 },
-      relaxed: () => false,
-      hints: undefined,
-      undo: [],
-      stamp: 0,
-    };
+    const cx = appendContext();
     const root = rootNode(SCHEMA);
     for (const v of values.slice(0, bad.length))
       expect(appendRecordFast(v, 0, v.length, root, cx)).toBe(false);
@@ -316,13 +299,7 @@ describe('decoder fast path', () => {
   });
 
   it('takes well-formed records whole, and leaves the rest to the general path', () => {
-    const cx: AppendContext = {
-      ids: { next: 100 },
-      relaxed: () => false,
-      hints: undefined,
-      undo: [],
-      stamp: 0,
-    };
+    const cx = appendContext();
     const root = rootNode(SCHEMA);
     const take = (s: string) => {
       const b = Buffer.from(s);

@@ -17,10 +17,9 @@ import { startCommitterThread } from './commit/committer-client.ts';
 import { ConfigError } from './config/load.ts';
 import type { KiceConfig } from './config/schema.ts';
 import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
-import { createKafka, type KafkaClientOptions } from './source/client.ts';
+import type { KafkaClientOptions } from './source/client.ts';
 import { KafkajsSource } from './source/kafkajs-source.ts';
 import { createDeadLetterProducer } from './source/producer.ts';
-import { tpKey } from './source/types.ts';
 import { workerBundle } from './workers/bundle.ts';
 
 export interface EngineOptions {
@@ -115,27 +114,12 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
   });
-  const admin = createKafka(client).admin();
-  let adminConnected: Promise<void> | undefined;
-  /** Connects the admin client once; a failed attempt is forgotten so the next one retries. */
-  const connectAdmin = (): Promise<void> => {
-    adminConnected ??= admin.connect().catch((e: unknown) => {
-      adminConnected = undefined;
-      throw e;
-    });
-    return adminConnected;
-  };
-  const fetchStartOffsets = async (names: string[]): Promise<Map<string, bigint>> => {
-    await connectAdmin();
-    const out = new Map<string, bigint>();
-    for (const topic of names) {
-      for (const p of await admin.fetchTopicOffsets(topic)) {
-        const v = config.kafka.autoOffsetReset === 'earliest' ? p.low : p.high;
-        out.set(tpKey(topic, p.partition), BigInt(v));
-      }
-    }
-    return out;
-  };
+  // The reset policy's offsets, through the source's admin client (already connected by
+  // the topic check in start()).
+  const fetchStartOffsets = (names: string[]): Promise<Map<string, bigint>> =>
+    config.kafka.autoOffsetReset === 'earliest'
+      ? source.fetchBeginningOffsets(names)
+      : source.fetchEndOffsets(names);
 
   const threads = config.workers.threads ?? availableParallelism();
   let pool: Piscina | undefined;
@@ -156,9 +140,6 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
           : [],
       );
       if (missing.length > 0) throw new ConfigError(missing);
-      // Connect the admin client now, not on the first assignment (it looks up the start
-      // offsets then); a failure surfaces when they are needed.
-      connectAdmin().catch(() => {});
       const bundle = await workerBundle();
       pool = new Piscina({
         filename: pathToFileURL(bundle.poolTasks).href,
@@ -205,12 +186,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
           // Without a coordinator (start failed early) the source still holds connections.
           await (coordinator ? coordinator.stop() : source.stop());
         } finally {
-          await Promise.allSettled([
-            deadLetters.close(),
-            adminConnected ? admin.disconnect() : Promise.resolve(),
-            pool?.destroy(),
-            committer?.close(),
-          ]);
+          await Promise.allSettled([deadLetters.close(), pool?.destroy(), committer?.close()]);
           const mem = process.memoryUsage();
           log.info(
             {

@@ -42,15 +42,27 @@ export class KafkaAdmin {
   }
 
   /** Next offset at the end of every partition (last stable offset), keyed "topic:partition". */
-  async fetchEndOffsets(topics: readonly string[]): Promise<Map<string, bigint>> {
+  fetchEndOffsets(topics: readonly string[]): Promise<Map<string, bigint>> {
+    return this.fetchOffsets(topics, 'end');
+  }
+
+  /** First offset still in every partition (log start), keyed "topic:partition". */
+  fetchBeginningOffsets(topics: readonly string[]): Promise<Map<string, bigint>> {
+    return this.fetchOffsets(topics, 'beginning');
+  }
+
+  private async fetchOffsets(
+    topics: readonly string[],
+    which: 'beginning' | 'end',
+  ): Promise<Map<string, bigint>> {
     const admin = await this.ready();
     const out = new Map<string, bigint>();
     for (const topic of topics) {
       try {
         for (const p of await admin.fetchTopicOffsets(topic))
-          out.set(tpKey(topic, p.partition), BigInt(p.offset));
+          out.set(tpKey(topic, p.partition), BigInt(which === 'end' ? p.offset : p.low));
       } catch (e) {
-        throw kafkaError(`fetching end offsets of ${topic} failed`, e);
+        throw kafkaError(`fetching ${which} offsets of ${topic} failed`, e);
       }
     }
     return out;

@@ -179,6 +179,10 @@ export class KafkajsSource implements Source {
     return this.admin.fetchEndOffsets(topics);
   }
 
+  fetchBeginningOffsets(topics: string[]): Promise<Map<string, bigint>> {
+    return this.admin.fetchBeginningOffsets(topics);
+  }
+
   fetchCommittedOffsets(groupId: string, topics: string[]): Promise<Map<string, bigint>> {
     return this.admin.fetchCommittedOffsets(groupId, topics);
   }

@@ -108,6 +108,8 @@ export interface Source {
   commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
   /** Next offset at the end of each partition (last stable offset), keyed "topic:partition". */
   fetchEndOffsets(topics: string[]): Promise<Map<string, bigint>>;
+  /** First offset still in each partition (log start), keyed "topic:partition". */
+  fetchBeginningOffsets(topics: string[]): Promise<Map<string, bigint>>;
   /** The group's committed next offsets, keyed "topic:partition" (partitions without one are absent). */
   fetchCommittedOffsets(groupId: string, topics: string[]): Promise<Map<string, bigint>>;
   /** Names of the cluster's topics, internal ones ("__…") left out. */

@@ -78,8 +78,8 @@ interface TableRuntime {
   readonly buffer: TableBuffer;
   lastCommitAt: number;
   flushing: Promise<void> | undefined;
-  /** The table's state, read while the consumer joins its group (see start()). */
-  prefetch?: Promise<void>;
+  /** The table's state, read while the consumer joins its group (see start()); used once. */
+  prefetch?: Promise<TableState | undefined> | undefined;
 }
 
 interface PartitionRuntime {
@@ -107,7 +107,6 @@ export interface CoordinatorDeps {
 
 const EMPTY_SCHEMA: Schema = { type: 'struct', schemaId: 0, fields: [] };
 
-/** Turns a topic name into a valid table name part. */
 /** `parquet.rowGroupBytes`, defaulting to an eighth of the in-flight budget (≤ 128 MiB). */
 export function rowGroupBytes(config: KiceConfig): number {
   return (
@@ -116,6 +115,7 @@ export function rowGroupBytes(config: KiceConfig): number {
   );
 }
 
+/** Turns a topic name into a valid table name part. */
 export function tableNameFor(template: string, topic: string): string {
   return template.replaceAll('{topic}', topic.replace(/[^A-Za-z0-9_]/g, '_'));
 }
@@ -197,14 +197,8 @@ export class Coordinator extends EventEmitter {
       if (cfg.topic === undefined) continue;
       const t = this.tableFor(cfg.topic);
       if (!t || t.prefetch) continue;
-      const table = t;
-      table.prefetch = this.deps.committer.api.tableState(table.name).then(
-        (s) => {
-          table.state ??= s;
-          if (s && table.observed.fields.length === 0) table.observed = s.schema;
-        },
-        () => {}, // read again (and the error surfaced) on assignment
-      );
+      // A failure here is not final: assignment reads again, and surfaces the error.
+      t.prefetch = this.deps.committer.api.tableState(t.name).catch(() => undefined);
     }
     await this.deps.source.start({
       onAssign: (assigned, info) => this.onAssign(assigned, info.lostAll),
@@ -274,8 +268,9 @@ export class Coordinator extends EventEmitter {
       this.deps.fetchStartOffsets(topics),
     ]);
     for (const [t, tps] of byTable) {
-      if (t.prefetch) await t.prefetch;
-      t.state ??= await this.deps.committer.api.tableState(t.name);
+      const prefetched = t.prefetch ? await t.prefetch : undefined;
+      t.prefetch = undefined;
+      t.state ??= prefetched ?? (await this.deps.committer.api.tableState(t.name));
       if (t.state && t.observed.fields.length === 0) t.observed = t.state.schema;
       const recorded = new Map((t.state?.offsets ?? []).map(([k, v]) => [k, BigInt(v)]));
       for (const tp of tps) {

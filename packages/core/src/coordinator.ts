@@ -1,45 +1,36 @@
 /**
- * The coordinator (main thread): owns Kafka partitions and their offsets, routes topics
- * to tables, hands batches to the worker pool, keeps each table's hot buffer, applies
- * backpressure, and drives flush → commit through the committer thread.
+ * The coordinator (main thread): wires the pipeline's stages (./pipeline) around the
+ * Source seam, the worker pool and the committer thread. It owns Kafka partitions (one
+ * PartitionLane each) and decides nothing the stages decide; docs/ARCHITECTURE.md walks
+ * through the whole path.
  *
- * Correctness (see DESIGN.md "Correctness model"):
- * - Start offsets come from the table's snapshot summary, then the group, then the reset
- *   policy; every assigned partition is re-seeked on every group join.
- * - Batches are accepted per partition only at the expected next offset and in order
- *   (decode results are applied through a per-partition promise chain).
- * - Dead letters are acknowledged by Kafka BEFORE the batch joins the table buffer, so no
- *   commit can move past a bad record that has not been dead-lettered.
- * - Commits carry offset ranges; the committer refuses any that does not continue the
- *   table's recorded offsets; Kafka group offsets are committed only afterwards.
+ *   Source batch → lane.claim → prepareBatch → decode (pool) → dead letters → table buffer
+ *     → flush timer / size / memory → TableFlusher (Parquet, commit, Kafka offsets)
+ *
+ * Exactly-once rests on: start offsets from the table (./pipeline/start-offsets.ts); batches
+ * applied per partition in order and contiguously (lane + table buffer); dead letters
+ * acknowledged before their batch joins the buffer; commits checked for offset continuity
+ * by the committer; nothing committed after a fatal error.
  */
 import { EventEmitter } from 'node:events';
-import {
-  type DataFile,
-  indexById,
-  maxFieldId,
-  type PrimitiveType,
-  parsePrimitive,
-  type Schema,
-  type StructType,
-} from '@kice/iceberg';
-import type { Piscina } from 'piscina';
 import type { TableState } from './commit/committer.ts';
 import type { CommitterClient } from './commit/committer-client.ts';
-import { splitTpKey, tpKey } from './commit/offsets.ts';
-import { type PartitionByEntry, parsePartitionBy } from './config/partition-by.ts';
-import type { KiceConfig, TableConfig } from './config/schema.ts';
-import { fromPlainError, KiceError } from './errors.ts';
-import { TableBuffer } from './pipeline/table-buffer.ts';
-import { evolveSchema } from './schema/evolve.ts';
+import { tpKey } from './commit/offsets.ts';
+import type { KiceConfig } from './config/schema.ts';
+import { KiceError } from './errors.ts';
+import { finishDecode, startDecode, type TaskPool } from './pipeline/decode-stage.ts';
+import { dueTables, FlushTimer } from './pipeline/flush-timer.ts';
+import { MemoryBudget } from './pipeline/memory-budget.ts';
+import { PartitionLane } from './pipeline/partition-lane.ts';
+import { type PreparedBatch, prepareBatch } from './pipeline/prepare-batch.ts';
+import { TableRegistry, type TableRuntime } from './pipeline/routing.ts';
+import { resolveStart } from './pipeline/start-offsets.ts';
+import { TableFlusher } from './pipeline/table-flusher.ts';
 import type { DeadLetterProducer, DeadLetterRecord } from './source/producer.ts';
 import type { Source, SourceBatch, TopicPartition } from './source/types.ts';
-import {
-  type DecodeTask,
-  type FlushTask,
-  type FlushTaskResult,
-  unpackDecodeResult,
-} from './workers/tasks.ts';
+
+export { tableNameFor } from './pipeline/routing.ts';
+export { rowGroupBytes } from './pipeline/table-flusher.ts';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -67,37 +58,10 @@ export interface EngineMetrics {
   peakInFlightBytes: number;
 }
 
-interface TableRuntime {
-  readonly name: string;
-  readonly config: TableConfig;
-  readonly partitionBy: readonly PartitionByEntry[];
-  readonly hints: Readonly<Record<string, PrimitiveType>>;
-  /** Everything seen so far, by name; field IDs provisional until the committer returns. */
-  observed: Schema;
-  state: TableState | undefined;
-  readonly buffer: TableBuffer;
-  lastCommitAt: number;
-  flushing: Promise<void> | undefined;
-  /** The table's state, read while the consumer joins its group (see start()); used once. */
-  prefetch?: Promise<TableState | undefined> | undefined;
-}
-
-interface PartitionRuntime {
-  readonly topic: string;
-  readonly partition: number;
-  readonly table: TableRuntime;
-  epoch: number;
-  /** Next offset expected from the source. */
-  expected: bigint;
-  /** Next offset recorded in the table (what is durable). */
-  committed: bigint | undefined;
-  chain: Promise<void>;
-}
-
 export interface CoordinatorDeps {
   readonly config: KiceConfig;
   readonly source: Source;
-  readonly pool: Piscina;
+  readonly pool: TaskPool;
   readonly committer: CommitterClient;
   readonly deadLetters: DeadLetterProducer;
   readonly log: Logger;
@@ -105,20 +69,7 @@ export interface CoordinatorDeps {
   readonly fetchStartOffsets: (topics: string[]) => Promise<Map<string, bigint>>;
 }
 
-const EMPTY_SCHEMA: Schema = { type: 'struct', schemaId: 0, fields: [] };
-
-/** `parquet.rowGroupBytes`, defaulting to an eighth of the in-flight budget (≤ 128 MiB). */
-export function rowGroupBytes(config: KiceConfig): number {
-  return (
-    config.parquet.rowGroupBytes ??
-    Math.min(128 * 2 ** 20, Math.max(2 ** 20, Math.floor(config.memory.maxInFlightBytes / 8)))
-  );
-}
-
-/** Turns a topic name into a valid table name part. */
-export function tableNameFor(template: string, topic: string): string {
-  return template.replaceAll('{topic}', topic.replace(/[^A-Za-z0-9_]/g, '_'));
-}
+type Lane = PartitionLane<TableRuntime>;
 
 export class Coordinator extends EventEmitter {
   readonly metrics: EngineMetrics = {
@@ -137,55 +88,48 @@ export class Coordinator extends EventEmitter {
     pausedForBackpressure: 0,
     peakInFlightBytes: 0,
   };
-  private readonly tables = new Map<string, TableRuntime>();
-  private readonly partitions = new Map<string, PartitionRuntime>();
-  private paused = false;
+  private readonly registry: TableRegistry;
+  private readonly lanes = new Map<string, Lane>();
+  private readonly budget: MemoryBudget;
+  private readonly flusher: TableFlusher;
+  private readonly timer: FlushTimer;
   private stopping = false;
-  private timer: NodeJS.Timeout | undefined;
   private fatal: Error | undefined;
+  /** Group joins seen; an assignment still resolving when a newer join arrives gives up. */
+  private joins = 0;
+  /** Assignments run one at a time, in join order. */
+  private assigning: Promise<void> = Promise.resolve();
+  /** True once an assignment completed and none is pending. */
+  private assignedOnce = false;
+  private pendingJoins = 0;
 
   constructor(private readonly deps: CoordinatorDeps) {
     super();
-  }
-
-  // ------------------------------------------------------------------ routing
-
-  private route(topic: string): TableConfig | undefined {
-    for (const t of this.deps.config.tables) {
-      if (t.topic === topic) return t;
-      if (t.topicPattern !== undefined && new RegExp(t.topicPattern).test(topic)) return t;
-    }
-    return undefined;
-  }
-
-  private tableFor(topic: string): TableRuntime | undefined {
-    const cfg = this.route(topic);
-    if (!cfg) return undefined;
-    const name = cfg.topic !== undefined ? cfg.table : tableNameFor(cfg.table, topic);
-    let t = this.tables.get(name);
-    if (!t) {
-      const partitionBy = cfg.partitionBy.map((p) => parsePartitionBy(p) as PartitionByEntry);
-      t = {
-        name,
-        config: cfg,
-        partitionBy,
-        hints: Object.fromEntries(
-          Object.entries(cfg.columns).map(([k, v]) => [k, parsePrimitive(v)]),
-        ),
-        observed: EMPTY_SCHEMA,
-        state: undefined,
-        buffer: new TableBuffer(),
-        lastCommitAt: Date.now(),
-        flushing: undefined,
-      };
-      this.tables.set(name, t);
-    }
-    return t;
+    this.registry = new TableRegistry(deps.config.tables);
+    this.budget = new MemoryBudget(
+      deps.config.memory.maxInFlightBytes,
+      this.metrics,
+      () => this.onMemoryFull(),
+      () => this.onMemoryFreed(),
+    );
+    this.flusher = new TableFlusher({
+      config: deps.config,
+      pool: deps.pool,
+      committer: deps.committer,
+      source: deps.source,
+      budget: this.budget,
+      metrics: this.metrics,
+      log: deps.log,
+      lanes: this.lanes,
+      failed: () => this.fatal !== undefined,
+      onCommit: (e) => this.emit('commit', e),
+    });
+    this.timer = new FlushTimer(100, () => this.tick());
   }
 
   /** Tables known so far (configured topics plus pattern matches seen). */
   tableNames(): string[] {
-    return [...this.tables.keys()];
+    return this.registry.names();
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -195,7 +139,7 @@ export class Coordinator extends EventEmitter {
     // its group: it also starts the committer thread, so assignment does not wait for it.
     for (const cfg of this.deps.config.tables) {
       if (cfg.topic === undefined) continue;
-      const t = this.tableFor(cfg.topic);
+      const t = this.registry.tableFor(cfg.topic);
       if (!t || t.prefetch) continue;
       // A failure here is not final: assignment reads again, and surfaces the error.
       t.prefetch = this.deps.committer.api.tableState(t.name).catch(() => undefined);
@@ -207,8 +151,7 @@ export class Coordinator extends EventEmitter {
       onError: (e) => this.fail(e),
       onProgress: (tp, next) => this.onProgress(tp, next),
     });
-    this.timer = setInterval(() => this.tick(), 100);
-    this.timer.unref();
+    this.timer.start();
   }
 
   private fail(e: Error): void {
@@ -218,41 +161,65 @@ export class Coordinator extends EventEmitter {
     this.emit('fatal', e);
   }
 
-  /** Flushes and commits everything buffered, then stops consuming. */
+  /** Flushes and commits everything buffered (unless the engine failed), then stops consuming. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.timer) clearInterval(this.timer);
-    const owned = [...this.partitions.values()].map((p) => ({
-      topic: p.topic,
-      partition: p.partition,
-    }));
-    this.deps.source.pause(owned);
-    await Promise.all([...this.partitions.values()].map((p) => p.chain));
-    await this.flushAll();
+    this.timer.stop();
+    this.budget.freeze();
+    this.deps.source.pause(this.owned());
+    await this.settle();
     await this.deps.source.stop();
   }
 
   /** Waits for every batch handed to the pool, then flushes and commits every table. */
   async settle(): Promise<void> {
-    await Promise.all([...this.partitions.values()].map((p) => p.chain));
+    await Promise.all([...this.lanes.values()].map((l) => l.idle()));
     await this.flushAll();
   }
 
+  /** Flushes every table, each after any flush of it already running. No-op after a failure. */
   async flushAll(): Promise<void> {
-    for (const t of this.tables.values()) {
-      if (t.flushing) await t.flushing;
-      if (!t.buffer.isEmpty) await this.flush(t);
+    for (const t of this.registry.all()) {
+      if (this.fatal) return;
+      await this.flusher.flush(t).catch((e) => this.fail(asError(e)));
     }
+  }
+
+  /**
+   * True when an assignment has completed and every partition this member owns has been
+   * fetched up to `ends` (partitions other members own do not count).
+   */
+  caughtUp(ends: ReadonlyMap<string, bigint>): boolean {
+    if (!this.assignedOnce || this.pendingJoins > 0) return false;
+    for (const lane of this.lanes.values()) {
+      const end = ends.get(lane.key);
+      if (end !== undefined && lane.expected < end) return false;
+    }
+    return true;
   }
 
   // ------------------------------------------------------------------ assignment
 
-  private async onAssign(assigned: TopicPartition[], lostAll: boolean): Promise<void> {
-    if (lostAll) this.onRevoke([...this.partitions.values()]);
+  private onAssign(assigned: TopicPartition[], lostAll: boolean): Promise<void> {
+    if (lostAll) this.onRevoke([...this.lanes.values()]);
+    const join = ++this.joins;
+    this.pendingJoins++;
+    const run = this.assigning.then(() => this.assign(assigned, join));
+    this.assigning = run
+      .catch(() => {})
+      .finally(() => {
+        this.pendingJoins--;
+      });
+    return run;
+  }
+
+  private async assign(assigned: TopicPartition[], join: number): Promise<void> {
+    const superseded = () => join !== this.joins;
+    if (superseded()) return; // a newer join carries the full assignment
     const byTable = new Map<TableRuntime, TopicPartition[]>();
     for (const tp of assigned) {
-      const t = this.tableFor(tp.topic);
+      const t = this.registry.tableFor(tp.topic);
       if (!t) {
         this.deps.log.warn(
           { topic: tp.topic },
@@ -262,226 +229,154 @@ export class Coordinator extends EventEmitter {
       }
       byTable.set(t, [...(byTable.get(t) ?? []), tp]);
     }
-    const topics = [...new Set(assigned.map((tp) => tp.topic))];
-    const [group, starts] = await Promise.all([
-      this.deps.source.fetchCommittedOffsets(this.deps.config.kafka.groupId, topics),
-      this.deps.fetchStartOffsets(topics),
-    ]);
-    for (const [t, tps] of byTable) {
+    const fresh = assigned.filter((tp) => !this.lanes.has(tpKey(tp.topic, tp.partition)));
+    const topics = [...new Set(fresh.map((tp) => tp.topic))];
+    const [group, reset] =
+      topics.length === 0
+        ? [new Map<string, bigint>(), new Map<string, bigint>()]
+        : await Promise.all([
+            this.deps.source.fetchCommittedOffsets(this.deps.config.kafka.groupId, topics),
+            this.deps.fetchStartOffsets(topics),
+          ]);
+    const states = new Map<TableRuntime, TableState | undefined>();
+    for (const t of byTable.keys()) {
       const prefetched = t.prefetch ? await t.prefetch : undefined;
       t.prefetch = undefined;
       t.state ??= prefetched ?? (await this.deps.committer.api.tableState(t.name));
       if (t.state && t.observed.fields.length === 0) t.observed = t.state.schema;
-      const recorded = new Map((t.state?.offsets ?? []).map(([k, v]) => [k, BigInt(v)]));
+      states.set(t, t.state);
+    }
+    if (superseded()) return;
+    // From here on synchronous: the lanes, seeks and resumes of one join land together.
+    for (const [t, tps] of byTable) {
+      const recorded = new Map((states.get(t)?.offsets ?? []).map(([k, v]) => [k, BigInt(v)]));
       for (const tp of tps) {
         const key = tpKey(tp.topic, tp.partition);
-        const existing = this.partitions.get(key);
-        let offset: bigint;
-        let source: string;
-        if (existing) {
-          offset = existing.expected; // kept across the rebalance: continue after our buffers
-          source = 'buffer';
-        } else if (recorded.has(key)) {
-          offset = recorded.get(key) as bigint;
-          source = 'table';
-        } else if (group.has(key)) {
-          offset = group.get(key) as bigint;
-          source = 'group';
-        } else {
-          offset = starts.get(key) ?? 0n;
-          source = this.deps.config.kafka.autoOffsetReset;
+        const kept = this.lanes.get(key);
+        if (kept) {
+          // Kept across the rebalance: its batches in flight stay valid; the Source forgot
+          // the position, so continue right after what was already claimed.
+          this.deps.source.seek(tp, kept.expected);
+          this.deps.log.info(
+            { partition: key, offset: kept.expected.toString(), from: 'kept' },
+            'partition assigned',
+          );
+          continue;
         }
-        const p: PartitionRuntime = existing ?? {
-          topic: tp.topic,
-          partition: tp.partition,
-          table: t,
-          epoch: 0,
-          expected: offset,
-          committed: recorded.get(key),
-          chain: Promise.resolve(),
-        };
-        p.epoch++;
-        p.expected = offset;
-        this.partitions.set(key, p);
-        this.deps.source.seek(tp, offset);
+        const start = resolveStart(key, {
+          recorded,
+          group,
+          reset,
+          policy: this.deps.config.kafka.autoOffsetReset,
+        });
+        const lane = new PartitionLane(tp.topic, tp.partition, t, start.offset, recorded.get(key));
+        this.lanes.set(key, lane);
+        this.deps.source.seek(tp, start.offset);
         this.deps.log.info(
-          { partition: key, offset: offset.toString(), from: source },
+          { partition: key, offset: start.offset.toString(), from: start.from },
           'partition assigned',
         );
       }
     }
+    this.assignedOnce = true;
     this.emit('assigned', assigned);
-    if (!this.paused && !this.stopping) this.deps.source.resume(assigned);
+    if (!this.budget.paused && !this.stopping) this.deps.source.resume(assigned);
   }
 
   private onRevoke(revoked: TopicPartition[]): void {
     const keys = new Set(revoked.map((tp) => tpKey(tp.topic, tp.partition)));
     for (const key of keys) {
-      const p = this.partitions.get(key);
-      if (!p) continue;
-      p.epoch++;
-      this.partitions.delete(key);
+      const lane = this.lanes.get(key);
+      if (!lane) continue;
+      lane.revoke();
+      this.lanes.delete(key);
     }
-    for (const t of this.tables.values()) this.release(t.buffer.dropPartitions(keys));
+    for (const t of this.registry.all()) this.budget.release(t.buffer.dropPartitions(keys));
     this.deps.log.info({ partitions: [...keys] }, 'partitions revoked');
   }
 
   // ------------------------------------------------------------------ batches
 
   private onProgress(tp: TopicPartition, next: bigint): void {
-    const p = this.partitions.get(tpKey(tp.topic, tp.partition));
-    if (!p || next <= p.expected) return;
-    const from = p.expected;
-    p.expected = next;
-    const epoch = p.epoch;
-    p.chain = p.chain.then(() => {
-      if (p.epoch === epoch)
-        p.table.buffer.push({
-          topic: p.topic,
-          partition: p.partition,
-          from,
-          to: next,
-          ipc: null,
-          rows: 0,
-        });
-    });
+    const lane = this.lanes.get(tpKey(tp.topic, tp.partition));
+    const range = lane?.claimProgress(next);
+    if (!lane || !range) return;
+    void lane.enqueue(
+      range,
+      () => lane.table.buffer.push({ ...tp, ...range, ipc: null, rows: 0 }),
+      () => {},
+      (e) => this.fail(e),
+    );
   }
 
   private onBatch(batch: SourceBatch): void {
     const key = tpKey(batch.topic, batch.partition);
-    const p = this.partitions.get(key);
-    if (!p || this.stopping) return;
-    if (batch.firstOffset < p.expected) {
-      // Stale (fetched before a seek) or overlapping: drop; the source refetches from expected.
-      if (batch.nextOffset <= p.expected) return;
-      this.deps.log.warn(
-        { partition: key, first: String(batch.firstOffset), expected: String(p.expected) },
-        'batch overlaps the expected offset; dropped',
-      );
+    const lane = this.lanes.get(key);
+    if (!lane || this.stopping || this.fatal) return;
+    const range = lane.claim(batch.firstOffset, batch.nextOffset);
+    if (!range) {
+      // Stale (fetched before a seek): the Source refetches from the expected offset.
+      if (batch.nextOffset > lane.expected && !lane.poison) {
+        this.deps.log.warn(
+          { partition: key, first: String(batch.firstOffset), expected: String(lane.expected) },
+          'batch overlaps the expected offset; dropped',
+        );
+      }
       return;
     }
-    const from = p.expected;
-    p.expected = batch.nextOffset;
     this.metrics.recordsConsumed += batch.count;
     this.metrics.bytesConsumed += batch.bytes.byteLength;
     const size = batch.bytes.byteLength;
-    this.reserve(size);
-
-    // The values must be in shared memory: the worker reads them in place, and they stay
-    // readable here for dead letters. Records over limits.maxRecordBytes are left out (the
-    // decoder sees them as empty values) and dead-lettered with the real reason.
-    const t = p.table;
-    const maxRecord = this.deps.config.limits.maxRecordBytes;
-    const oversized = new Map<number, number>();
-    for (let i = 0; i < batch.count; i++) {
-      const len = (batch.offsets[i + 1] as number) - (batch.offsets[i] as number);
-      if (len > maxRecord) oversized.set(i, len);
-    }
-    let bytes: Uint8Array;
-    let offsets = batch.offsets;
-    if (oversized.size === 0 && batch.bytes.buffer instanceof SharedArrayBuffer) {
-      bytes = batch.bytes; // the source packed the values into shared memory already
-    } else if (oversized.size === 0) {
-      bytes = new Uint8Array(new SharedArrayBuffer(Math.max(1, size)), 0, size);
-      bytes.set(batch.bytes);
-    } else {
-      let kept = 0;
-      for (let i = 0; i < batch.count; i++) {
-        if (!oversized.has(i))
-          kept += (batch.offsets[i + 1] as number) - (batch.offsets[i] as number);
-      }
-      bytes = new Uint8Array(new SharedArrayBuffer(Math.max(1, kept)), 0, kept);
-      offsets = new Int32Array(batch.count + 1);
-      let pos = 0;
-      for (let i = 0; i < batch.count; i++) {
-        if (!oversized.has(i)) {
-          const v = batch.bytes.subarray(
-            batch.offsets[i] as number,
-            batch.offsets[i + 1] as number,
-          );
-          bytes.set(v, pos);
-          pos += v.byteLength;
-        }
-        offsets[i + 1] = pos;
-      }
-    }
-    // Dead letters carry the original bytes.
-    const raw =
-      oversized.size === 0 ? { bytes, offsets } : { bytes: batch.bytes, offsets: batch.offsets };
-    const task: DecodeTask = {
-      kind: 'decode',
-      bytes,
-      offsets,
-      schema: t.observed,
-      hints: t.hints,
-      relaxedFieldIds: this.relaxedIds(t),
-    };
-    const decoding = this.deps.pool.run(task) as Promise<Uint8Array>;
-    const epoch = p.epoch;
-    p.chain = p.chain
-      .then(async () => {
-        let result = unpackDecodeResult(await decoding);
-        if (p.epoch !== epoch) return; // revoked or re-seeked meanwhile
-        for (let attempt = 0; ; attempt++) {
-          if (!result.ok) throw fromPlainError(result.error);
-          if (!result.changed) break;
-          try {
-            // Before anything is committed, long and double observations make a double
-            // column; afterwards only Iceberg's promotions (int→long, float→double) apply.
-            const relaxed = !t.state && !t.flushing;
-            t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {
-              allowLongToDouble: relaxed,
-            }).schema;
-            break;
-          } catch (e) {
-            if (!(e instanceof KiceError) || e.code !== 'SCHEMA_INCOMPATIBLE' || attempt >= 3)
-              throw e;
-            // Decoded under an older schema in a way the table cannot take: decode again
-            // with the current schema, so records that do not fit become dead letters.
-            this.deps.log.debug(
-              { table: t.name, reason: e.message },
-              're-decoding a batch under the current schema',
-            );
-            result = unpackDecodeResult(
-              (await this.deps.pool.run({
-                ...task,
-                schema: t.observed,
-                relaxedFieldIds: this.relaxedIds(t),
-              })) as Uint8Array,
-            );
-          }
-        }
-        if (!result.ok) throw new KiceError('INTERNAL', 'unreachable');
-        const errors = result.errors.map((e) => {
-          const len = oversized.get(e.index);
-          return len === undefined
-            ? e
-            : {
-                index: e.index,
-                reason: `value of ${len} bytes exceeds limits.maxRecordBytes (${maxRecord})`,
-              };
-        });
-        await this.deadLetter(batch, raw, errors);
-        t.buffer.push({
-          topic: p.topic,
-          partition: p.partition,
-          from,
-          to: batch.nextOffset,
-          ipc: result.rows > 0 ? result.ipc : null,
-          rows: result.rows,
-        });
-        this.metrics.rowsBuffered += result.rows;
-        this.reserve((result.rows > 0 ? result.ipc.byteLength : 0) - size);
-        if (t.buffer.estimatedFileBytes() >= this.deps.config.commit.targetFileSizeBytes)
-          this.scheduleFlush(t);
-      })
-      .catch((e) => this.fail(e instanceof Error ? e : new Error(String(e))));
+    this.budget.reserve(size);
+    const t = lane.table;
+    const prepared = prepareBatch(batch, this.deps.config.limits.maxRecordBytes);
+    const decoding = startDecode(this.deps.pool, t, prepared);
+    decoding.catch(() => {}); // observed in the lane's chain
+    void lane.enqueue(
+      range,
+      (current) => this.apply(lane, batch, prepared, decoding, range, current),
+      () => this.budget.release(size),
+      (e) => this.fail(e),
+    );
   }
 
-  /** Columns a fraction may still turn from long into double: all, until the table's
-   * first commit starts; none after (Iceberg has no long → double promotion). */
-  private relaxedIds(t: TableRuntime): number[] {
-    return !t.state && !t.flushing ? [...indexById(t.observed).keys()] : [];
+  /** In lane order: finish decoding, dead-letter the failures, buffer the rows. */
+  private async apply(
+    lane: Lane,
+    batch: SourceBatch,
+    prepared: PreparedBatch,
+    decoding: Promise<unknown>,
+    range: { from: bigint; to: bigint },
+    current: () => boolean,
+  ): Promise<void> {
+    const t = lane.table;
+    const result = await finishDecode(this.deps.pool, t, prepared, decoding, this.deps.log);
+    if (!current()) return; // re-seeked or revoked meanwhile: a stale batch
+    const max = this.deps.config.limits.maxRecordBytes;
+    const errors = result.errors.map((e) => {
+      const len = prepared.oversized.get(e.index);
+      return len === undefined
+        ? e
+        : {
+            index: e.index,
+            reason: `value of ${len} bytes exceeds limits.maxRecordBytes (${max})`,
+          };
+    });
+    await this.deadLetter(batch, prepared.raw, errors);
+    if (!current()) return;
+    const ipcBytes = result.rows > 0 ? result.ipc.byteLength : 0;
+    t.buffer.push({
+      topic: lane.topic,
+      partition: lane.partition,
+      from: range.from,
+      to: range.to,
+      ipc: result.rows > 0 ? result.ipc : null,
+      rows: result.rows,
+    });
+    this.budget.reserve(ipcBytes); // held by the buffer until flushed or dropped
+    this.metrics.rowsBuffered += result.rows;
+    if (t.buffer.estimatedFileBytes() >= this.deps.config.commit.targetFileSizeBytes)
+      this.scheduleFlush(t);
   }
 
   /** Sends the batch's failed records and (if configured) tombstones to the dead-letter topic. */
@@ -526,190 +421,60 @@ export class Coordinator extends EventEmitter {
     );
   }
 
-  // ------------------------------------------------------------------ backpressure
+  // ------------------------------------------------------------------ backpressure + flush
 
-  private reserve(delta: number): void {
-    const m = this.metrics;
-    m.inFlightBytes += delta;
-    if (m.inFlightBytes > m.peakInFlightBytes) m.peakInFlightBytes = m.inFlightBytes;
-    const max = this.deps.config.memory.maxInFlightBytes;
-    if (!this.paused && m.inFlightBytes > max) {
-      this.paused = true;
-      m.pausedForBackpressure++;
-      this.deps.source.pause(this.owned());
-      this.deps.log.debug({ inFlightBytes: m.inFlightBytes }, 'paused: in-flight budget reached');
-      // Free memory: flush the largest tables now.
-      for (const t of [...this.tables.values()].sort(
-        (a, b) => b.buffer.bufferedBytes - a.buffer.bufferedBytes,
-      )) {
-        if (!t.buffer.isEmpty) this.scheduleFlush(t);
-      }
-    } else if (this.paused && m.inFlightBytes <= max / 2 && !this.stopping) {
-      this.paused = false;
-      this.deps.source.resume(this.owned());
-      this.deps.log.debug({ inFlightBytes: m.inFlightBytes }, 'resumed');
-    }
+  private onMemoryFull(): void {
+    this.deps.source.pause(this.owned());
+    this.deps.log.debug({ inFlightBytes: this.budget.used }, 'paused: in-flight budget reached');
+    // Free memory: flush the largest tables now.
+    const tables = [...this.registry.all()].sort(
+      (a, b) => b.buffer.bufferedBytes - a.buffer.bufferedBytes,
+    );
+    for (const t of tables) if (!t.buffer.isEmpty) this.scheduleFlush(t);
   }
 
-  private release(bytes: number): void {
-    if (bytes !== 0) this.reserve(-bytes);
+  private onMemoryFreed(): void {
+    if (this.stopping) return;
+    this.deps.source.resume(this.owned());
+    this.deps.log.debug({ inFlightBytes: this.budget.used }, 'resumed');
   }
 
   private owned(): TopicPartition[] {
-    return [...this.partitions.values()].map((p) => ({ topic: p.topic, partition: p.partition }));
+    return [...this.lanes.values()].map((l) => ({ topic: l.topic, partition: l.partition }));
   }
 
-  // ------------------------------------------------------------------ flush + commit
-
   private tick(): void {
-    const now = Date.now();
-    for (const t of this.tables.values()) {
-      if (t.flushing || t.buffer.isEmpty) continue;
-      // Paused for backpressure: flush whatever is buffered, whatever the interval says.
-      if (this.paused || now - t.lastCommitAt >= this.deps.config.commit.intervalMs)
-        this.scheduleFlush(t);
-    }
+    const due = dueTables(
+      this.registry.all(),
+      Date.now(),
+      this.deps.config.commit.intervalMs,
+      this.budget.paused,
+    );
+    for (const t of due) this.scheduleFlush(t);
   }
 
   private scheduleFlush(t: TableRuntime): void {
-    if (t.flushing) return;
-    t.flushing = this.flush(t)
-      .catch((e) => this.fail(e instanceof Error ? e : new Error(String(e))))
-      .finally(() => {
-        t.flushing = undefined;
-      });
-  }
-
-  /** Writes the table's buffer as data files and commits them with their offset ranges. */
-  private async flush(t: TableRuntime): Promise<void> {
-    const { batches, ranges, bytes } = t.buffer.drain();
-    if (batches.length === 0) return;
-    t.lastCommitAt = Date.now();
-    try {
-      const ipcs = batches.flatMap((b) => (b.ipc ? [b.ipc] : []));
-      let files: DataFile[] = [];
-      if (ipcs.length > 0) {
-        t.state = await this.deps.committer.api.ensureTable(
-          { table: t.name, partitionBy: t.partitionBy, properties: t.config.properties },
-          t.observed as StructType,
-        );
-        // Keep columns observed while the committer worked (merged by name, strict).
-        t.observed = evolveSchema(t.state.schema, t.observed, maxFieldId(t.state.schema)).schema;
-        const task: FlushTask = {
-          kind: 'flush',
-          batches: ipcs,
-          schema: t.state.schema,
-          spec: t.state.spec,
-          dataLocation: `${t.state.location}/data`,
-          compression: this.deps.config.parquet.compression,
-          rowGroupSize: this.deps.config.parquet.rowGroupSize,
-          rowGroupBytes: rowGroupBytes(this.deps.config),
-        };
-        // The IPC buffers are transferred to the worker, not cloned.
-        const transferList = [...new Set(ipcs.map((b) => b.buffer as ArrayBuffer))];
-        const r = (await this.deps.pool.run(task, { transferList })) as FlushTaskResult;
-        if (!r.ok) throw fromPlainError(r.error);
-        files = r.files;
-      } else if (!t.state) {
-        t.state = await this.deps.committer.api.tableState(t.name);
-        if (!t.state) {
-          // Nothing decodable yet and no table: nothing to record offsets in. Keep the
-          // ranges: they will be committed with the first data.
-          for (const b of batches) t.buffer.push(b);
-          return;
-        }
-      }
-      const written = files.reduce((a, f) => a + f.fileSizeInBytes, 0);
-      t.buffer.learnRatio(bytes, written);
-      const result = await this.deps.committer.api.append(t.name, files, ranges);
-      if (result.status === 'refused') {
-        this.metrics.refusedCommits++;
-        this.deps.log.warn(
-          { table: t.name, reason: result.reason },
-          'commit refused by offset continuity; re-seeking',
-        );
-        await this.resync(t);
-        return;
-      }
-      const rows = files.reduce((a, f) => a + f.recordCount, 0);
-      this.metrics.commits++;
-      this.metrics.rowsCommitted += rows;
-      this.metrics.filesWritten += files.length;
-      this.metrics.bytesWritten += written;
-      const committed = new Map(result.offsets.map(([k, v]) => [k, BigInt(v)]));
-      t.state = { ...t.state, offsets: result.offsets } as TableState;
-      const toKafka = [];
-      for (const r of ranges) {
-        const key = tpKey(r.topic, r.partition);
-        const p = this.partitions.get(key);
-        const off = committed.get(key);
-        if (p && off !== undefined) {
-          p.committed = off;
-          toKafka.push({ topic: r.topic, partition: r.partition, offset: off });
-        }
-      }
-      this.emit('commit', {
-        table: t.name,
-        snapshotId: result.snapshotId,
-        files: files.length,
-        rows,
-        offsets: result.offsets,
-      });
-      this.deps.log.info(
-        { table: t.name, snapshotId: result.snapshotId, files: files.length, rows },
-        'committed',
-      );
-      if (result.expired) {
-        this.metrics.snapshotsExpired += result.expired;
-        this.deps.log.info({ table: t.name, expired: result.expired }, 'expired old snapshots');
-      }
-      if (result.maintenanceError) {
-        this.deps.log.warn(
-          { table: t.name, reason: result.maintenanceError },
-          'snapshot expiry failed (the commit stands; retried later)',
-        );
-      }
-      if (toKafka.length > 0) {
-        // Awaited so that a shutdown's last commit reaches the group before it leaves;
-        // a failure is not fatal (the table's offsets are the truth).
-        await this.deps.source
-          .commitOffsets(toKafka)
-          .catch((e) => this.deps.log.warn({ err: e }, 'kafka offset commit failed (not fatal)'));
-      }
-    } finally {
-      this.release(bytes);
-    }
-  }
-
-  /** After a refused commit: drop buffered data and re-seek the table's partitions to the
-   * offsets the table records. */
-  private async resync(t: TableRuntime): Promise<void> {
-    t.state = await this.deps.committer.api.tableState(t.name);
-    const recorded = new Map((t.state?.offsets ?? []).map(([k, v]) => [k, BigInt(v)]));
-    const keys = new Set<string>();
-    for (const [key, p] of this.partitions) if (p.table === t) keys.add(key);
-    this.release(t.buffer.dropPartitions(keys));
-    for (const key of keys) {
-      const p = this.partitions.get(key) as PartitionRuntime;
-      const off = recorded.get(key) ?? p.committed ?? p.expected;
-      p.epoch++;
-      p.expected = off;
-      this.deps.source.seek(splitTpKey(key), off);
-    }
+    if (t.flushing || this.fatal) return;
+    this.flusher.flush(t).catch((e) => this.fail(asError(e)));
   }
 
   // ------------------------------------------------------------------ queries
 
   /** Per-partition positions: expected (fetched up to) and committed (durable in the table). */
   positions(): { key: string; expected: bigint; committed: bigint | undefined }[] {
-    return [...this.partitions.entries()].map(([key, p]) => ({
-      key,
-      expected: p.expected,
-      committed: p.committed,
+    return [...this.lanes.values()].map((l) => ({
+      key: l.key,
+      expected: l.expected,
+      committed: l.committed,
     }));
   }
 
   get error(): Error | undefined {
     return this.fatal;
   }
+}
+
+function asError(e: unknown): Error {
+  if (e instanceof Error) return e;
+  return new KiceError('INTERNAL', String(e));
 }

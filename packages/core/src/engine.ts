@@ -228,11 +228,8 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
       try {
         for (;;) {
           if (failure) throw failure;
-          const pos = new Map(c.positions().map((p) => [p.key, p]));
-          const caughtUp = [...ends].every(([key, end]) => {
-            const p = pos.get(key);
-            return p !== undefined && p.expected >= end;
-          });
+          // Only the partitions this member owns count: others belong to other members.
+          const caughtUp = c.caughtUp(ends);
           if (caughtUp) break;
           await new Promise((r) => setTimeout(r, 100));
         }

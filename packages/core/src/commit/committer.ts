@@ -245,4 +245,13 @@ export class Committer {
       throw e;
     }
   }
+
+  /**
+   * Deletes data files that no snapshot references: the files of a flush whose commit was
+   * refused (the refusal happens before any catalog write, so nothing can point at them).
+   */
+  async deleteFiles(table: string, paths: readonly string[]): Promise<void> {
+    const t = await this.catalog.loadTable(parseIdentifier(table));
+    for (const p of paths) await t.io.delete(p);
+  }
 }

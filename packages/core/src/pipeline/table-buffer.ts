@@ -1,10 +1,15 @@
 /**
  * A table's hot buffer: decoded Arrow batches (IPC bytes) waiting for the next flush, each
- * tagged with the Kafka offset range it covers, plus the flush policy (target file size or
- * commit interval, whichever comes first).
+ * tagged with the Kafka offset range [from, to) it covers.
+ *
+ * Invariant (enforced, not assumed): per partition, the buffered ranges are contiguous and
+ * in order — each batch starts exactly where the previous one of its partition ended — so
+ * a drain yields one gap-free range per partition. A push that would break it throws
+ * (a bug upstream must stop the pipeline, never commit a hole or an overlap).
  */
 import type { OffsetRange } from '../commit/offsets.ts';
 import { tpKey } from '../commit/offsets.ts';
+import { KiceError } from '../errors.ts';
 
 export interface BufferedBatch {
   readonly topic: string;
@@ -19,6 +24,8 @@ export interface BufferedBatch {
 
 export class TableBuffer {
   private batches: BufferedBatch[] = [];
+  /** Per partition: the `to` of its last buffered batch. */
+  private readonly ends = new Map<string, bigint>();
   private bytes = 0;
   private rows = 0;
   /** Parquet bytes per Arrow IPC byte, learned from flushes (starts at a typical 0.25). */
@@ -36,10 +43,38 @@ export class TableBuffer {
     return this.batches.length === 0;
   }
 
+  /** Appends a batch; it must start where the partition's last buffered batch ended. */
   push(b: BufferedBatch): void {
+    const key = tpKey(b.topic, b.partition);
+    const end = this.ends.get(key);
+    if (end !== undefined && b.from !== end) {
+      throw new KiceError(
+        'INTERNAL',
+        `table buffer: ${key} batch [${b.from}, ${b.to}) does not start at the buffered end ${end}`,
+      );
+    }
+    if (b.to < b.from) {
+      throw new KiceError(
+        'INTERNAL',
+        `table buffer: ${key} range [${b.from}, ${b.to}) is reversed`,
+      );
+    }
     this.batches.push(b);
+    this.ends.set(key, b.to);
     this.bytes += b.ipc?.byteLength ?? 0;
     this.rows += b.rows;
+  }
+
+  /** Puts drained batches back in front (a flush that could not commit yet): each
+   * partition's requeued batches must end where its first buffered batch starts. */
+  requeue(batches: readonly BufferedBatch[]): void {
+    const rest = this.batches;
+    this.batches = [];
+    this.ends.clear();
+    this.bytes = 0;
+    this.rows = 0;
+    for (const b of batches) this.push(b);
+    for (const b of rest) this.push(b);
   }
 
   /** Estimated Parquet size of what is buffered. */
@@ -57,6 +92,7 @@ export class TableBuffer {
     const batches = this.batches;
     const bytes = this.bytes;
     this.batches = [];
+    this.ends.clear();
     this.bytes = 0;
     this.rows = 0;
     const ranges = new Map<
@@ -67,11 +103,7 @@ export class TableBuffer {
       const key = tpKey(b.topic, b.partition);
       const r = ranges.get(key);
       if (!r) ranges.set(key, { topic: b.topic, partition: b.partition, from: b.from, to: b.to });
-      else {
-        // Batches of a partition are contiguous; min/max keeps re-queued ones harmless.
-        if (b.from < r.from) r.from = b.from;
-        if (b.to > r.to) r.to = b.to;
-      }
+      else r.to = b.to; // contiguous by the push invariant
     }
     return { batches, ranges: [...ranges.values()], bytes };
   }
@@ -79,6 +111,7 @@ export class TableBuffer {
   /** Drops the batches of partitions this process no longer owns; returns the bytes freed. */
   dropPartitions(keys: ReadonlySet<string>): number {
     let freed = 0;
+    for (const k of keys) this.ends.delete(k);
     this.batches = this.batches.filter((b) => {
       if (!keys.has(tpKey(b.topic, b.partition))) return true;
       freed += b.ipc?.byteLength ?? 0;

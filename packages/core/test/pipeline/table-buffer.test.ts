@@ -38,3 +38,36 @@ describe('TableBuffer', () => {
     expect(b.estimatedFileBytes()).toBe(500);
   });
 });
+
+describe('TableBuffer contiguity', () => {
+  it('refuses a batch that leaves a gap or overlaps its partition', () => {
+    const b = new TableBuffer();
+    b.push({ topic: 't', partition: 0, from: 0n, to: 5n, ipc: ipc(10), rows: 5 });
+    expect(() =>
+      b.push({ topic: 't', partition: 0, from: 7n, to: 9n, ipc: null, rows: 0 }),
+    ).toThrow('t:0 batch [7, 9) does not start at the buffered end 5');
+    expect(() =>
+      b.push({ topic: 't', partition: 0, from: 3n, to: 9n, ipc: null, rows: 0 }),
+    ).toThrow('t:0 batch [3, 9) does not start at the buffered end 5');
+    // Other partitions are independent; after a drain a partition may start anywhere.
+    b.push({ topic: 't', partition: 1, from: 40n, to: 41n, ipc: null, rows: 0 });
+    expect(b.drain().ranges).toEqual([
+      { topic: 't', partition: 0, from: 0n, to: 5n },
+      { topic: 't', partition: 1, from: 40n, to: 41n },
+    ]);
+    b.push({ topic: 't', partition: 0, from: 9n, to: 10n, ipc: null, rows: 0 });
+  });
+
+  it('requeues drained batches in front of newer ones', () => {
+    const b = new TableBuffer();
+    b.push({ topic: 't', partition: 0, from: 0n, to: 5n, ipc: ipc(10), rows: 5 });
+    const d = b.drain();
+    b.push({ topic: 't', partition: 0, from: 5n, to: 8n, ipc: ipc(4), rows: 3 });
+    b.requeue(d.batches);
+    expect(b.bufferedBytes).toBe(14);
+    expect(b.bufferedRows).toBe(8);
+    expect(b.drain().ranges).toEqual([{ topic: 't', partition: 0, from: 0n, to: 8n }]);
+    b.push({ topic: 't', partition: 0, from: 8n, to: 9n, ipc: null, rows: 0 });
+    expect(() => b.requeue(d.batches)).toThrow('does not start at the buffered end');
+  });
+});

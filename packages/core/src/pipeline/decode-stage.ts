@@ -1,0 +1,82 @@
+/**
+ * Decode and re-decode: runs a batch's decode task in the pool under the table's observed
+ * schema and merges what the batch observed into it. A batch decoded under an older schema
+ * in a way the table cannot take (SCHEMA_INCOMPATIBLE) is decoded again under the current
+ * schema, so records that do not fit become per-record errors (dead letters), not a failure.
+ */
+import { indexById, maxFieldId } from '@kice/iceberg';
+import { fromPlainError, KiceError } from '../errors.ts';
+import { evolveSchema } from '../schema/evolve.ts';
+import { type DecodeTask, type DecodeTaskResult, unpackDecodeResult } from '../workers/tasks.ts';
+import type { PreparedBatch } from './prepare-batch.ts';
+import type { TableRuntime } from './routing.ts';
+
+/** What the coordinator needs of the worker pool: run a task, get its result. */
+export interface TaskPool {
+  run(task: unknown, options?: { transferList?: readonly ArrayBuffer[] }): Promise<unknown>;
+}
+
+export interface DebugLog {
+  debug(obj: object, msg?: string): void;
+}
+
+export type Decoded = Extract<DecodeTaskResult, { ok: true }>;
+
+const MAX_REDECODES = 3;
+
+/** Columns a fraction may still turn from long into double: all, until the table's first
+ * commit starts; none after (Iceberg has no long → double promotion). */
+export function relaxedIds(t: TableRuntime): number[] {
+  return !t.state && !t.flushing ? [...indexById(t.observed).keys()] : [];
+}
+
+function task(t: TableRuntime, b: PreparedBatch): DecodeTask {
+  return {
+    kind: 'decode',
+    bytes: b.bytes,
+    offsets: b.offsets,
+    schema: t.observed,
+    hints: t.hints,
+    relaxedFieldIds: relaxedIds(t),
+  };
+}
+
+/** Starts decoding at once (the pool works while earlier batches are applied). */
+export function startDecode(pool: TaskPool, t: TableRuntime, b: PreparedBatch): Promise<unknown> {
+  return pool.run(task(t, b));
+}
+
+/**
+ * Completes a decode started by `startDecode`: merges the batch's observed schema into the
+ * table's (re-decoding when needed) and returns the result. Throws on a task failure.
+ */
+export async function finishDecode(
+  pool: TaskPool,
+  t: TableRuntime,
+  b: PreparedBatch,
+  started: Promise<unknown>,
+  log: DebugLog,
+): Promise<Decoded> {
+  let result = unpackDecodeResult((await started) as Uint8Array);
+  for (let attempt = 0; ; attempt++) {
+    if (!result.ok) throw fromPlainError(result.error);
+    if (!result.changed) return result;
+    try {
+      // Before anything is committed, long and double observations make a double column;
+      // afterwards only Iceberg's promotions (int→long, float→double) apply.
+      const relaxed = !t.state && !t.flushing;
+      t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {
+        allowLongToDouble: relaxed,
+      }).schema;
+      return result;
+    } catch (e) {
+      if (!(e instanceof KiceError) || e.code !== 'SCHEMA_INCOMPATIBLE' || attempt >= MAX_REDECODES)
+        throw e;
+      log.debug(
+        { table: t.name, reason: e.message },
+        're-decoding a batch under the current schema',
+      );
+      result = unpackDecodeResult((await pool.run(task(t, b))) as Uint8Array);
+    }
+  }
+}

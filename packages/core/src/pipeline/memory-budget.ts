@@ -1,0 +1,59 @@
+/**
+ * The in-flight memory budget: bytes fetched, decoding, buffered and flushing. Past
+ * `maxBytes` the owner pauses consumption (`onPause`); at or below half of it, it resumes
+ * (`onResume`). Every reservation is released exactly once: callers release in `finally`.
+ */
+export interface BudgetMetrics {
+  inFlightBytes: number;
+  peakInFlightBytes: number;
+  pausedForBackpressure: number;
+}
+
+export class MemoryBudget {
+  private pausedNow = false;
+  private holdResume = false;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly metrics: BudgetMetrics,
+    private readonly onPause: () => void,
+    private readonly onResume: () => void,
+  ) {}
+
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  get used(): number {
+    return this.metrics.inFlightBytes;
+  }
+
+  /** Adds `bytes` (negative to release) and pauses or resumes as the budget says. */
+  adjust(bytes: number): void {
+    if (bytes === 0) return;
+    const m = this.metrics;
+    m.inFlightBytes += bytes;
+    if (m.inFlightBytes > m.peakInFlightBytes) m.peakInFlightBytes = m.inFlightBytes;
+    if (!this.pausedNow && m.inFlightBytes > this.maxBytes) {
+      this.pausedNow = true;
+      m.pausedForBackpressure++;
+      this.onPause();
+    } else if (this.pausedNow && !this.holdResume && m.inFlightBytes <= this.maxBytes / 2) {
+      this.pausedNow = false;
+      this.onResume();
+    }
+  }
+
+  reserve(bytes: number): void {
+    this.adjust(bytes);
+  }
+
+  release(bytes: number): void {
+    this.adjust(-bytes);
+  }
+
+  /** From now on never resume (shutting down). */
+  freeze(): void {
+    this.holdResume = true;
+  }
+}

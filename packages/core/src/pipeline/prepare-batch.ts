@@ -1,0 +1,50 @@
+/**
+ * Batch preparation: puts a fetched batch's values where a worker can read them in place
+ * (a SharedArrayBuffer) and leaves out values over `limits.maxRecordBytes` (the decoder
+ * sees them as empty values; they are dead-lettered with the real reason). The original
+ * bytes stay readable on this thread for dead letters.
+ */
+import type { SourceBatch } from '../source/types.ts';
+
+export interface PreparedBatch {
+  /** Values for the decoder (shared memory). */
+  readonly bytes: Uint8Array;
+  readonly offsets: Int32Array;
+  /** The original values, for dead letters. */
+  readonly raw: { readonly bytes: Uint8Array; readonly offsets: Int32Array };
+  /** Record index → original length, for values left out as too large. */
+  readonly oversized: ReadonlyMap<number, number>;
+}
+
+export function prepareBatch(batch: SourceBatch, maxRecordBytes: number): PreparedBatch {
+  const oversized = new Map<number, number>();
+  for (let i = 0; i < batch.count; i++) {
+    const len = (batch.offsets[i + 1] as number) - (batch.offsets[i] as number);
+    if (len > maxRecordBytes) oversized.set(i, len);
+  }
+  const size = batch.bytes.byteLength;
+  if (oversized.size === 0) {
+    let bytes = batch.bytes;
+    if (!(bytes.buffer instanceof SharedArrayBuffer)) {
+      bytes = new Uint8Array(new SharedArrayBuffer(Math.max(1, size)), 0, size);
+      bytes.set(batch.bytes);
+    }
+    return { bytes, offsets: batch.offsets, raw: { bytes, offsets: batch.offsets }, oversized };
+  }
+  let kept = 0;
+  for (let i = 0; i < batch.count; i++) {
+    if (!oversized.has(i)) kept += (batch.offsets[i + 1] as number) - (batch.offsets[i] as number);
+  }
+  const bytes = new Uint8Array(new SharedArrayBuffer(Math.max(1, kept)), 0, kept);
+  const offsets = new Int32Array(batch.count + 1);
+  let pos = 0;
+  for (let i = 0; i < batch.count; i++) {
+    if (!oversized.has(i)) {
+      const v = batch.bytes.subarray(batch.offsets[i] as number, batch.offsets[i + 1] as number);
+      bytes.set(v, pos);
+      pos += v.byteLength;
+    }
+    offsets[i + 1] = pos;
+  }
+  return { bytes, offsets, raw: { bytes: batch.bytes, offsets: batch.offsets }, oversized };
+}

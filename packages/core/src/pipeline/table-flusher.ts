@@ -1,0 +1,256 @@
+/**
+ * The table flusher: turns a table's hot buffer into one Iceberg commit.
+ *
+ *   drain buffer → ensure table/schema (committer) → Parquet files (pool) → append with the
+ *   offset ranges (committer, continuity-checked) → Kafka group offsets → metrics/events
+ *
+ * Rules it enforces:
+ * - Flushes of one table are serialized: a flush waits for the previous one to finish, so
+ *   commits of a table go out in buffer order.
+ * - Nothing commits after a fatal error (checked before writing and before committing).
+ * - Each range of a partition this process owns starts at that partition's durable offset.
+ * - A commit refused by offset continuity deletes its data files and re-seeks every
+ *   partition of the table to the table's recorded offset (or, never committed, to where
+ *   this owner started), dropping what is buffered.
+ * - Buffered bytes are released from the memory budget whatever happens.
+ */
+import type { DataFile, StructType } from '@kice/iceberg';
+import { maxFieldId } from '@kice/iceberg';
+import type { TableState } from '../commit/committer.ts';
+import type { CommitterClient } from '../commit/committer-client.ts';
+import { splitTpKey, tpKey } from '../commit/offsets.ts';
+import type { KiceConfig } from '../config/schema.ts';
+import { fromPlainError, KiceError } from '../errors.ts';
+import { evolveSchema } from '../schema/evolve.ts';
+import type { Source } from '../source/types.ts';
+import type { FlushTask, FlushTaskResult } from '../workers/tasks.ts';
+import type { TaskPool } from './decode-stage.ts';
+import type { MemoryBudget } from './memory-budget.ts';
+import type { PartitionLane } from './partition-lane.ts';
+import type { TableRuntime } from './routing.ts';
+
+export interface FlushMetrics {
+  commits: number;
+  refusedCommits: number;
+  rowsCommitted: number;
+  filesWritten: number;
+  bytesWritten: number;
+  snapshotsExpired: number;
+}
+
+export interface FlushLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface CommitEvent {
+  readonly table: string;
+  readonly snapshotId: string;
+  readonly files: number;
+  readonly rows: number;
+  readonly offsets: [string, string][];
+}
+
+export interface TableFlusherDeps {
+  readonly config: KiceConfig;
+  readonly pool: TaskPool;
+  readonly committer: CommitterClient;
+  readonly source: Pick<Source, 'commitOffsets' | 'seek'>;
+  readonly budget: MemoryBudget;
+  readonly metrics: FlushMetrics;
+  readonly log: FlushLog;
+  /** The lanes this process owns, by "topic:partition". */
+  readonly lanes: ReadonlyMap<string, PartitionLane<TableRuntime>>;
+  /** True once the engine failed: nothing may be committed any more. */
+  readonly failed: () => boolean;
+  readonly onCommit: (e: CommitEvent) => void;
+}
+
+/** `parquet.rowGroupBytes`, defaulting to an eighth of the in-flight budget (≤ 128 MiB). */
+export function rowGroupBytes(config: KiceConfig): number {
+  return (
+    config.parquet.rowGroupBytes ??
+    Math.min(128 * 2 ** 20, Math.max(2 ** 20, Math.floor(config.memory.maxInFlightBytes / 8)))
+  );
+}
+
+export class TableFlusher {
+  private readonly queues = new Map<string, { tail: Promise<void>; queued: number }>();
+
+  constructor(private readonly deps: TableFlusherDeps) {}
+
+  /** Flushes the table after any flush of it already queued; rejects on failure. */
+  flush(t: TableRuntime): Promise<void> {
+    const q = this.queues.get(t.name) ?? { tail: Promise.resolve(), queued: 0 };
+    this.queues.set(t.name, q);
+    q.queued++;
+    t.flushing = true;
+    const run = q.tail.then(() => this.flushOnce(t));
+    q.tail = run
+      .catch(() => {})
+      .finally(() => {
+        if (--q.queued === 0) t.flushing = false;
+      });
+    return run;
+  }
+
+  private async flushOnce(t: TableRuntime): Promise<void> {
+    if (this.deps.failed()) return;
+    const { batches, ranges, bytes } = t.buffer.drain();
+    if (batches.length === 0) return;
+    const d = this.deps;
+    t.lastCommitAt = Date.now();
+    let release = bytes;
+    let files: DataFile[] = [];
+    try {
+      const ipcs = batches.flatMap((b) => (b.ipc ? [b.ipc] : []));
+      if (ipcs.length > 0) {
+        files = await this.writeFiles(t, ipcs);
+      } else if (!t.state) {
+        t.state = await d.committer.api.tableState(t.name);
+        if (!t.state) {
+          // Nothing decodable yet and no table to record offsets in: keep the ranges for
+          // the first commit with data.
+          t.buffer.requeue(batches);
+          release = 0;
+          return;
+        }
+      }
+      for (const r of ranges) {
+        const lane = d.lanes.get(tpKey(r.topic, r.partition));
+        if (lane && !lane.revoked && lane.table === t && r.from !== lane.durable()) {
+          throw new KiceError(
+            'INTERNAL',
+            `${lane.key}: flush range [${r.from}, ${r.to}) does not start at the partition's durable offset ${lane.durable()}`,
+          );
+        }
+      }
+      if (d.failed()) {
+        await this.discard(t, files);
+        return;
+      }
+      const written = files.reduce((a, f) => a + f.fileSizeInBytes, 0);
+      t.buffer.learnRatio(bytes, written);
+      const result = await d.committer.api.append(t.name, files, ranges);
+      if (result.status === 'refused') {
+        d.metrics.refusedCommits++;
+        d.log.warn(
+          { table: t.name, reason: result.reason },
+          'commit refused by offset continuity; re-seeking',
+        );
+        await this.discard(t, files);
+        await this.resync(t);
+        return;
+      }
+      const rows = files.reduce((a, f) => a + f.recordCount, 0);
+      d.metrics.commits++;
+      d.metrics.rowsCommitted += rows;
+      d.metrics.filesWritten += files.length;
+      d.metrics.bytesWritten += written;
+      t.state = { ...(t.state as TableState), offsets: result.offsets };
+      const committed = new Map(result.offsets.map(([k, v]) => [k, BigInt(v)]));
+      const toKafka = [];
+      for (const r of ranges) {
+        const key = tpKey(r.topic, r.partition);
+        const lane = d.lanes.get(key);
+        const off = committed.get(key);
+        if (lane && off !== undefined && lane.table === t && !lane.revoked) {
+          lane.committed = off;
+          toKafka.push({ topic: r.topic, partition: r.partition, offset: off });
+        }
+      }
+      d.onCommit({
+        table: t.name,
+        snapshotId: result.snapshotId,
+        files: files.length,
+        rows,
+        offsets: result.offsets,
+      });
+      d.log.info(
+        { table: t.name, snapshotId: result.snapshotId, files: files.length, rows },
+        'committed',
+      );
+      if (result.expired) {
+        d.metrics.snapshotsExpired += result.expired;
+        d.log.info({ table: t.name, expired: result.expired }, 'expired old snapshots');
+      }
+      if (result.maintenanceError) {
+        d.log.warn(
+          { table: t.name, reason: result.maintenanceError },
+          'snapshot expiry failed (the commit stands; retried later)',
+        );
+      }
+      if (toKafka.length > 0) {
+        // Awaited so that a shutdown's last commit reaches the group before it leaves; a
+        // failure is not fatal (the table's offsets are the truth).
+        await d.source
+          .commitOffsets(toKafka)
+          .catch((e) => d.log.warn({ err: e }, 'kafka offset commit failed (not fatal)'));
+      }
+    } finally {
+      d.budget.release(release);
+    }
+  }
+
+  /** Ensures the table holds the observed columns, then writes the batches as Parquet. */
+  private async writeFiles(t: TableRuntime, ipcs: Uint8Array[]): Promise<DataFile[]> {
+    const d = this.deps;
+    t.state = await d.committer.api.ensureTable(
+      { table: t.name, partitionBy: t.partitionBy, properties: t.config.properties },
+      t.observed as StructType,
+    );
+    // Keep columns observed while the committer worked (merged by name, strict).
+    t.observed = evolveSchema(t.state.schema, t.observed, maxFieldId(t.state.schema)).schema;
+    const task: FlushTask = {
+      kind: 'flush',
+      batches: ipcs,
+      schema: t.state.schema,
+      spec: t.state.spec,
+      dataLocation: `${t.state.location}/data`,
+      compression: d.config.parquet.compression,
+      rowGroupSize: d.config.parquet.rowGroupSize,
+      rowGroupBytes: rowGroupBytes(d.config),
+    };
+    // The IPC buffers are transferred to the worker, not cloned.
+    const transferList = [...new Set(ipcs.map((b) => b.buffer as ArrayBuffer))];
+    const r = (await d.pool.run(task, { transferList })) as FlushTaskResult;
+    if (!r.ok) throw fromPlainError(r.error);
+    return r.files;
+  }
+
+  /** Deletes data files that no snapshot references (a refused or abandoned commit). */
+  private async discard(t: TableRuntime, files: readonly DataFile[]): Promise<void> {
+    if (files.length === 0) return;
+    try {
+      await this.deps.committer.api.deleteFiles(
+        t.name,
+        files.map((f) => f.filePath),
+      );
+    } catch (e) {
+      this.deps.log.warn(
+        { table: t.name, files: files.length, err: e },
+        'could not delete data files of an uncommitted flush (orphans, harmless to readers)',
+      );
+    }
+  }
+
+  /**
+   * After a refused commit: drops the table's buffered data and re-seeks each of its
+   * partitions to the offset the table records, or, for a partition the table has no
+   * offset for, to where this owner started reading it.
+   */
+  async resync(t: TableRuntime): Promise<void> {
+    const d = this.deps;
+    t.state = await d.committer.api.tableState(t.name);
+    const recorded = new Map((t.state?.offsets ?? []).map(([k, v]) => [k, BigInt(v)]));
+    const lanes = [...d.lanes.values()].filter((l) => l.table === t && !l.revoked);
+    d.budget.release(t.buffer.dropPartitions(new Set(lanes.map((l) => l.key))));
+    for (const lane of lanes) {
+      const table = recorded.get(lane.key);
+      if (table !== undefined) lane.committed = table;
+      const off = table ?? lane.committed ?? lane.start;
+      lane.reseek(off);
+      d.source.seek(splitTpKey(lane.key), off);
+    }
+  }
+}

@@ -415,6 +415,7 @@ export class Coordinator extends EventEmitter {
       schema: t.observed,
       hints: t.hints,
       relaxedFieldIds: this.relaxedIds(t),
+      options: { typeConflicts: t.config.typeConflicts, ...this.deps.config.limits },
     };
     const decoding = this.deps.pool.run(task) as Promise<Uint8Array>;
     const epoch = p.epoch;
@@ -431,6 +432,7 @@ export class Coordinator extends EventEmitter {
             const relaxed = !t.state && !t.flushing;
             t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {
               allowLongToDouble: relaxed,
+              conflictsAsString: relaxed && t.config.typeConflicts === 'asString',
             }).schema;
             break;
           } catch (e) {

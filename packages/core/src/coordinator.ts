@@ -330,7 +330,7 @@ export class Coordinator extends EventEmitter {
     this.budget.reserve(size);
     const t = lane.table;
     const prepared = prepareBatch(batch, this.deps.config.limits.maxRecordBytes);
-    const decoding = startDecode(this.deps.pool, t, prepared);
+    const decoding = startDecode(this.deps.pool, t, prepared, this.deps.config.limits);
     decoding.catch(() => {}); // observed in the lane's chain
     void lane.enqueue(
       range,
@@ -350,7 +350,14 @@ export class Coordinator extends EventEmitter {
     current: () => boolean,
   ): Promise<void> {
     const t = lane.table;
-    const result = await finishDecode(this.deps.pool, t, prepared, decoding, this.deps.log);
+    const result = await finishDecode(
+      this.deps.pool,
+      t,
+      prepared,
+      decoding,
+      this.deps.config.limits,
+      this.deps.log,
+    );
     if (!current()) return; // re-seeked or revoked meanwhile: a stale batch
     const max = this.deps.config.limits.maxRecordBytes;
     const errors = result.errors.map((e) => {

@@ -38,6 +38,9 @@ const tableSchema = z
     columns: z.record(z.string(), z.string()).default({}),
     /** Iceberg table properties set when kice creates the table. */
     properties: z.record(z.string(), z.string()).default({}),
+    /** A value of another JSON kind than its column: kept as JSON text in a string column
+     * (before the column's first commit the column becomes one), or dead-lettered. */
+    typeConflicts: z.enum(['asString', 'deadLetter']).default('asString'),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -158,9 +161,13 @@ export const configSchema = z
       .object({
         /** Larger record values go to the dead-letter topic instead of the table. */
         maxRecordBytes: positiveInt.default(1024 * 1024),
+        /** Records whose arrays/objects nest deeper are dead-lettered. */
+        maxNestingDepth: positiveInt.max(1000).default(32),
+        /** A record that would give its table more fields (nested ones count) is dead-lettered. */
+        maxColumns: positiveInt.max(100_000).default(1000),
       })
       .strict()
-      .default({ maxRecordBytes: 1024 * 1024 }),
+      .default({ maxRecordBytes: 1024 * 1024, maxNestingDepth: 32, maxColumns: 1000 }),
     memory: z
       .object({
         /** Cap on fetched + decoding + buffered + flushing bytes; past it partitions pause. */

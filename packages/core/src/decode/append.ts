@@ -6,11 +6,23 @@
  *
  * Promotions: https://iceberg.apache.org/spec/#schema-evolution — int → long and
  * float → double only; a long never becomes a double, so 1.5 in a long column is an error.
+ *
+ * Type conflicts (`typeConflicts: asString`, docs/config.md): a value of another JSON kind
+ * in a column not committed yet (and not declared) is noted in `conflicts`; the record is
+ * refused for now and json-decoder.ts decodes the batch again with that column as a
+ * string. A string column takes any value as its JSON text (exact.ts jsonText). A
+ * committed long/int/double column takes a string whose text is the number's own text
+ * ("5", not "05"); anything else that does not fit is refused.
+ *
+ * Numbers arrive as doubles or, when a double could lose digits, as JsonNumber (exact.ts):
+ * integer columns take their exact value (64-bit, beyond ±2^53 too), decimal columns their
+ * digits, double columns what JSON.parse gives.
  */
 
 import type { TypeHints } from '../schema/hints.ts';
 import { compiledAppender, type Fallbacks } from './compiled.ts';
-import { childPath, type IdSource, inferField, jsonKind } from './infer.ts';
+import { JsonNumber, jsonText } from './exact.ts';
+import { childPath, exactInteger, type IdSource, inferField, isObject, jsonKind } from './infer.ts';
 import {
   addChild,
   appendNull,
@@ -60,7 +72,7 @@ const FLOAT_MAX = 3.4028234663852886e38;
 
 /** A schema change made while appending the current record. */
 export type Change =
-  | { readonly op: 'add'; readonly parent: StructNode }
+  | { readonly op: 'add'; readonly parent: StructNode; readonly fields: number }
   | { readonly op: 'widen'; readonly node: NumberNode; readonly from: NumberNode['kind'] };
 
 /** Per-batch decoding state shared by every append. */
@@ -72,16 +84,38 @@ export interface AppendContext {
   readonly undo: Change[];
   /** Visit counter for struct objects. */
   stamp: number;
+  /** typeConflicts: asString (default) rather than deadLetter. */
+  readonly asString?: boolean;
+  /** Paths made string columns by conflicts found in an earlier pass over the batch. */
+  readonly forced?: ReadonlySet<string>;
+  /** Paths of uncommitted columns that met a value of another kind (see above). */
+  readonly conflicts?: Set<string>;
+  /** Paths of new fields seen only as [] / {} so far (no column yet). */
+  readonly emptied?: Set<string>;
+  /** Set when a column was made after rows that held [] / {} for it (decode again). */
+  refill?: boolean;
+  /** Field count of the column tree, against limits.maxColumns. */
+  columns?: { count: number; readonly max: number };
 }
 
 /** A value for error messages: JSON, cut at 60 characters. */
 function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  const s = v instanceof JsonNumber ? v.text : (JSON.stringify(v) ?? String(v));
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
-function mismatch(n: Node, v: unknown): string {
+function mismatch(n: Node, v: unknown, cx?: AppendContext): string {
+  if (cx?.conflicts !== undefined && cx.relaxed(n.id) && cx.hints?.[n.path] === undefined)
+    cx.conflicts.add(n.path);
   return `field "${n.path}": expected ${typeName(n)}, got ${jsonKind(v)}`;
+}
+
+/** Number of fields in a type (nested ones included). */
+function fieldCount(t: import('@kice/iceberg').IcebergType): number {
+  if (typeof t === 'string') return 0;
+  if (t.type === 'struct') return t.fields.reduce((a, f) => a + 1 + fieldCount(f.type), 0);
+  if (t.type === 'list') return 1 + fieldCount(t.element);
+  return 2 + fieldCount(t.key) + fieldCount(t.value);
 }
 
 function misfit(n: Node, v: unknown, why = ''): string {
@@ -102,7 +136,7 @@ export function appendNullable(n: Node, v: unknown, cx: AppendContext): string |
 export function appendValue(n: Node, v: unknown, cx: AppendContext): string | undefined {
   switch (n.kind) {
     case KBool:
-      if (typeof v !== 'boolean') return mismatch(n, v);
+      if (typeof v !== 'boolean') return mismatch(n, v, cx);
       n.col.append(v);
       return undefined;
     case KInt:
@@ -112,7 +146,12 @@ export function appendValue(n: Node, v: unknown, cx: AppendContext): string | un
     case KDate:
       return appendNumber(n, v, cx);
     case KString:
-      if (typeof v !== 'string') return mismatch(n, v);
+      if (typeof v !== 'string') {
+        // Any value fits a string column as its JSON text (declared ones: always).
+        if (!cx.asString && cx.hints?.[n.path] === undefined) return mismatch(n, v, cx);
+        n.col.appendString(jsonText(v));
+        return undefined;
+      }
       n.col.appendString(v);
       return undefined;
     case KBinary: {
@@ -131,10 +170,10 @@ export function appendValue(n: Node, v: unknown, cx: AppendContext): string | un
     case KDecimal:
       return appendFixed(n, v);
     case KStruct:
-      if (typeof v !== 'object' || Array.isArray(v)) return mismatch(n, v);
-      return appendObject(n, v as Record<string, unknown>, cx);
+      if (!isObject(v)) return mismatch(n, v, cx);
+      return appendObject(n, v, cx);
     case KList: {
-      if (!Array.isArray(v)) return mismatch(n, v);
+      if (!Array.isArray(v)) return mismatch(n, v, cx);
       for (const e of v) {
         const err = appendNullable(n.element, e, cx);
         if (err !== undefined) return err;
@@ -143,8 +182,8 @@ export function appendValue(n: Node, v: unknown, cx: AppendContext): string | un
       return undefined;
     }
     case KMap: {
-      if (typeof v !== 'object' || Array.isArray(v)) return mismatch(n, v);
-      const o = v as Record<string, unknown>;
+      if (!isObject(v)) return mismatch(n, v, cx);
+      const o = v;
       for (const k in o) {
         const err = appendValue(n.key, k, cx) ?? appendNullable(n.value, o[k], cx);
         if (err !== undefined) return err;
@@ -185,12 +224,24 @@ function appendUnknown(
   stamp: number,
   cx: AppendContext,
 ): string | undefined | null {
-  const f = inferField(name, v, n.path, cx.ids, cx.hints);
-  if (f === undefined) return null;
-  const child = makeNode(f, childPath(n.path, name));
+  const path = childPath(n.path, name);
+  const f = inferField(name, v, n.path, cx.ids, cx.hints, cx.forced);
+  if (f === undefined) {
+    if (v !== null && v !== undefined) cx.emptied?.add(path); // [] or {}: no type yet
+    return null;
+  }
+  if (name === '') return `field "${path}": an empty key cannot be a column name`;
+  const fields = 1 + fieldCount(f.type);
+  if (cx.columns !== undefined) {
+    if (cx.columns.count + fields > cx.columns.max)
+      return `field "${path}": the table would have more than limits.maxColumns (${cx.columns.max}) columns`;
+    cx.columns.count += fields;
+  }
+  if (before > 0 && cx.emptied?.has(path)) cx.refill = true;
+  const child = makeNode(f, path);
   for (let i = 0; i < before; i++) appendNull(child);
   addChild(n, child);
-  cx.undo.push({ op: 'add', parent: n });
+  cx.undo.push({ op: 'add', parent: n, fields });
   child.seenAt = stamp;
   return appendNullable(child, v, cx);
 }
@@ -209,6 +260,7 @@ const FALLBACKS: Fallbacks = {
   nullable: appendNullable,
   unknown: appendUnknown,
   absent: fillAbsent,
+  isObject,
   object: appendObject,
 };
 
@@ -252,7 +304,13 @@ function appendNumber(n: NumberNode, v: unknown, cx: AppendContext): string | un
     n.col.append(days);
     return undefined;
   }
-  if (typeof v !== 'number') return mismatch(n, v);
+  if (v instanceof JsonNumber) return appendExact(n, v, cx);
+  if (typeof v === 'string' && cx.asString && !cx.relaxed(n.id) && n.kind !== KDate) {
+    // A committed numeric column: a string holding the number's own text loses nothing.
+    const x = numberOfText(v, n.kind !== KDouble && n.kind !== KFloat);
+    if (x !== undefined) return appendNumber(n, x, cx);
+  }
+  if (typeof v !== 'number') return mismatch(n, v, cx);
   switch (n.kind) {
     case KInt:
     case KDate:
@@ -276,6 +334,41 @@ function appendNumber(n: NumberNode, v: unknown, cx: AppendContext): string | un
       break;
   }
   n.col.append(v);
+  return undefined;
+}
+
+/** The number a string denotes if the string is exactly its JSON text, else undefined. */
+function numberOfText(s: string, integer: boolean): number | JsonNumber | undefined {
+  if (integer) {
+    if (!/^-?(0|[1-9]\d{0,18})$/.test(s) || s === '-0') return undefined;
+    return s.length > 15 ? new JsonNumber(s) : Number(s);
+  }
+  const x = Number(s);
+  return /^-?\d/.test(s) && Number.isFinite(x) && jsonText(x) === s ? x : undefined;
+}
+
+/** A JsonNumber (digits a double may not hold) into a number column. */
+function appendExact(n: NumberNode, v: JsonNumber, cx: AppendContext): string | undefined {
+  if (n.kind === KDouble || n.kind === KFloat) return appendNumber(n, v.value, cx);
+  const x = exactInteger(v);
+  if (x === 'range' && v.integer && n.kind !== KDate)
+    return `field "${n.path}": ${v.text} is beyond the range of long; declare the column as decimal(38, 0) or string to keep it`;
+  if (typeof x !== 'bigint') {
+    // Not whole, or whole beyond int64 but not written as an integer (1e400): a double.
+    if (n.kind === KLong && cx.relaxed(n.id) && cx.hints?.[n.path] === undefined) {
+      widen(n, KDouble, cx);
+      n.col.append(v.value);
+      return undefined;
+    }
+    return `field "${n.path}": ${v.text} does not fit ${typeName(n)}`;
+  }
+  if (n.kind !== KLong) {
+    if (x >= -2147483648n && x <= 2147483647n) return appendNumber(n, Number(x), cx);
+    if (n.kind === KDate) return `field "${n.path}": ${v.text} does not fit date`;
+    widen(n, KLong, cx);
+  }
+  if (x >= -9007199254740991n && x <= 9007199254740991n) n.col.append(Number(x));
+  else n.col.appendBig(x);
   return undefined;
 }
 
@@ -311,10 +404,16 @@ const scratch = new Uint8Array(16);
 
 function appendFixed(n: FixedNode, v: unknown): string | undefined {
   if (n.kind === KDecimal) {
-    if (typeof v !== 'number' && typeof v !== 'string') return mismatch(n, v);
-    const r = parseDecimal(typeof v === 'number' ? String(v) : v, n.precision, n.scale);
+    if (typeof v !== 'number' && typeof v !== 'string' && !(v instanceof JsonNumber))
+      return mismatch(n, v);
+    // The literal's digits (a JsonNumber when a double could lose some), never a rounding.
+    const text = v instanceof JsonNumber ? v.text : typeof v === 'number' ? String(v) : v;
+    const r = parseDecimal(text, n.precision, n.scale);
     if (typeof r === 'string') {
-      return r === 'not a number' ? `field "${n.path}": ${show(v)} is not a decimal` : misfit(n, v);
+      const shown = v instanceof JsonNumber ? v.text : show(v);
+      return r === 'not a number'
+        ? `field "${n.path}": ${shown} is not a decimal`
+        : `field "${n.path}": ${shown} does not fit ${typeName(n)}`;
     }
     // append() may grow (replace) the buffer: reserve the slot before reading `bytes`.
     const at = n.col.append();

@@ -1,7 +1,7 @@
 /**
  * Growable column buffers (typed arrays + validity bitmaps) that the JSON decoder fills row
  * by row and turns into Arrow `Data` with `makeData` — several times faster than Arrow's
- * builders (see /work/shared/FINDINGS.md). Every buffer can be truncated back to an earlier
+ * builders (measured). Every buffer can be truncated back to an earlier
  * length, which is how a rejected record leaves no partial row behind.
  *
  * 64-bit integers are stored as little-endian lo/hi Int32 pairs (no BigInt per value);
@@ -66,9 +66,27 @@ export class Validity {
   }
 }
 
-/** Any number, kept as float64; narrowed to int32/int64/float32 when finished. */
+/**
+ * Any number, kept as float64; narrowed to int32/int64/float32 when finished. A 64-bit
+ * integer beyond ±2^53 (appendBig) is kept exactly on the side and wins in int64().
+ */
 export class NumberColumn extends Validity {
   values = new Float64Array(64);
+  /** Row → exact value, for the rows appended with appendBig. */
+  private exact: Map<number, bigint> | undefined;
+
+  /** Appends a 64-bit integer exactly (its double, for a double column, is rounded). */
+  appendBig(v: bigint): void {
+    const i = this.length;
+    this.append(Number(v));
+    this.exact ??= new Map();
+    this.exact.set(i, v);
+  }
+
+  override truncate(n: number): void {
+    super.truncate(n);
+    if (this.exact) for (const k of this.exact.keys()) if (k >= n) this.exact.delete(k);
+  }
 
   append(v: number): void {
     const i = this.mark(true);
@@ -96,7 +114,9 @@ export class NumberColumn extends Validity {
       out[2 * i] = (v - hi * TWO32) | 0;
       out[2 * i + 1] = hi | 0;
     }
-    return new BigInt64Array(out.buffer, 0, this.length);
+    const values = new BigInt64Array(out.buffer, 0, this.length);
+    if (this.exact) for (const [i, v] of this.exact) if (i < this.length) values[i] = v;
+    return values;
   }
 
   float32(): Float32Array {

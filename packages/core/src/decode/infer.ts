@@ -3,16 +3,22 @@
  *
  * Types: https://iceberg.apache.org/spec/#schemas-and-data-types
  *
- *   true/false → boolean     integral number → long     other number → double
- *   string → string (or the column's hint)              object → struct (keys in order)
+ *   true/false → boolean     integral number → long (also beyond ±2^53: exact.ts keeps
+ *   the digits; an integer literal beyond int64 is then refused by the long column)
+ *   other number → double    string → string (or the column's hint)
+ *   object → struct (keys in order)
  *   array → list of the first inferable element (elements optional)
- *   null, [], {}, arrays of those → nothing yet (no column until a real value shows up)
+ *   null, [], {}, arrays of those → nothing yet (no column until a real value shows up;
+ *   json-decoder.ts decodes the batch again when such a column shows up later in it)
+ *   a path in `forced` (a type conflict made it a string column) → string
  *
  * New fields are optional. IDs are handed out in first-seen order, parent before children
  * (a struct field, then its fields; a list field, then its element), like Java's AddColumn.
  */
 import type { IcebergType, NestedField } from '@kice/iceberg';
 import { hintFor, type TypeHints } from '../schema/hints.ts';
+import { JsonNumber } from './exact.ts';
+import { parseDecimal } from './values.ts';
 
 /** JSON kind of a parsed value, as named in error messages. */
 export type JsonKind = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object';
@@ -21,7 +27,26 @@ export type JsonKind = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'obj
 export function jsonKind(v: unknown): JsonKind {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
+  if (v instanceof JsonNumber) return 'number';
   return typeof v as JsonKind;
+}
+
+/** A plain JSON object (not null, not an array, not a JsonNumber). */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNumber);
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * The exact integer a number literal denotes: a bigint in the int64 range, 'fraction'
+ * when it is not whole, 'range' when it is whole but beyond int64.
+ */
+export function exactInteger(v: JsonNumber): bigint | 'fraction' | 'range' {
+  const r = parseDecimal(v.text, 19, 0);
+  if (typeof r === 'string') return r.startsWith('needs') ? 'range' : 'fraction';
+  return r < INT64_MIN || r > INT64_MAX ? 'range' : r;
 }
 
 /** Sequential ID source for provisional field IDs. */
@@ -49,10 +74,14 @@ export function inferType(
   path: string,
   ids: IdSource,
   hints?: TypeHints,
+  forced?: ReadonlySet<string>,
 ): IcebergType | undefined {
   if (v === null) return undefined;
   const hint = hintFor(hints, path);
   if (hint !== undefined) return hint;
+  if (forced?.has(path)) return 'string';
+  if (v instanceof JsonNumber)
+    return v.integer || typeof exactInteger(v) === 'bigint' ? 'long' : 'double';
   switch (typeof v) {
     case 'boolean':
       return 'boolean';
@@ -66,7 +95,7 @@ export function inferType(
     const elementId = ids.next++;
     const ePath = elementPath(path);
     for (const e of v) {
-      const element = inferType(e, ePath, ids, hints);
+      const element = inferType(e, ePath, ids, hints, forced);
       if (element !== undefined)
         return { type: 'list', elementId, element, elementRequired: false };
     }
@@ -75,7 +104,7 @@ export function inferType(
   }
   const fields: NestedField[] = [];
   for (const name in v as Record<string, unknown>) {
-    const field = inferField(name, (v as Record<string, unknown>)[name], path, ids, hints);
+    const field = inferField(name, (v as Record<string, unknown>)[name], path, ids, hints, forced);
     if (field !== undefined) fields.push(field);
   }
   if (fields.length === 0) {
@@ -92,11 +121,12 @@ export function inferField(
   parent: string,
   ids: IdSource,
   hints?: TypeHints,
+  forced?: ReadonlySet<string>,
 ): NestedField | undefined {
   if (v === null) return undefined;
   const mark = ids.next;
   const id = ids.next++;
-  const type = inferType(v, childPath(parent, name), ids, hints);
+  const type = inferType(v, childPath(parent, name), ids, hints, forced);
   if (type === undefined) {
     ids.next = mark;
     return undefined;

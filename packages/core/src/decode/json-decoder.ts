@@ -10,16 +10,30 @@
  * `PARQUET:field_id`. New fields get provisional IDs above the input schema's highest ID
  * (the committer assigns the table's IDs with evolveSchema). A rejected record adds no row
  * and no schema change.
+ *
+ * Values exactly as written: records whose numbers a double could round are parsed by
+ * exact.ts instead of JSON.parse (64-bit integers, decimal digits). Invalid UTF-8, lone
+ * surrogates (UTF-8 cannot store them), nesting past `maxNestingDepth` and columns past
+ * `maxColumns` are refused with a reason; a leading byte order mark is skipped.
+ *
+ * A batch may be decoded more than once (at most MAX_PASSES): again when a column first seen
+ * as [] / {} got its type later in the batch (so the earlier rows hold empty values, not
+ * null), and, with typeConflicts asString, when an uncommitted column met a value of another
+ * JSON kind (the column is then a string column from the batch's first row; append.ts).
  */
+
+import { isUtf8 } from 'node:buffer';
 import {
   arrowFieldFor as arrowField,
+  type IcebergType,
   maxFieldId,
   type PrimitiveType,
   type StructType,
 } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { type AppendContext, appendObject } from './append.ts';
-import { jsonKind } from './infer.ts';
+import { loneSurrogate, Malformed, parseErrorOf, parseExact, preScan } from './exact.ts';
+import { childPath, elementPath, jsonKind } from './infer.ts';
 import { appendRecordFast } from './scan.ts';
 import { dataOf, fieldOf, removeLastChild, rootNode, truncate } from './tree.ts';
 
@@ -34,7 +48,22 @@ export interface DecodeInput {
   /** IDs of long columns not committed to the table yet: a fraction turns them into double
    * instead of failing. Columns created by this batch are always treated so. */
   readonly relaxedFieldIds?: readonly number[];
+  readonly options?: DecodeOptions;
 }
+
+/** Per-table decoding settings (docs/config.md). */
+export interface DecodeOptions {
+  /** What a value of another JSON kind than its column does (default asString). */
+  readonly typeConflicts?: 'asString' | 'deadLetter';
+  /** limits.maxNestingDepth: deeper records are refused (default 32). */
+  readonly maxNestingDepth?: number;
+  /** limits.maxColumns: a record that would make more fields is refused (default 1000). */
+  readonly maxColumns?: number;
+}
+
+export const DEFAULT_MAX_NESTING_DEPTH = 32;
+export const DEFAULT_MAX_COLUMNS = 1000;
+const MAX_PASSES = 4;
 
 /** A record that produced no row, and why. */
 export interface DecodeError {
@@ -66,8 +95,10 @@ export function useFastScan(on: boolean): void {
 function rollback(cx: AppendContext): void {
   for (let u = cx.undo.length - 1; u >= 0; u--) {
     const c = cx.undo[u];
-    if (c?.op === 'add') removeLastChild(c.parent);
-    else if (c?.op === 'widen') c.node.kind = c.from;
+    if (c?.op === 'add') {
+      removeLastChild(c.parent);
+      if (cx.columns) cx.columns.count -= c.fields;
+    } else if (c?.op === 'widen') c.node.kind = c.from;
   }
   cx.undo.length = 0;
 }
@@ -77,26 +108,103 @@ function rollback(cx: AppendContext): void {
  * optional columns for unknown fields and promoting int → long, float → double as needed.
  */
 export function decodeJsonBatch(input: DecodeInput): DecodeResult {
+  const firstNewId = maxFieldId(input.schema) + 1;
+  let schema = input.schema;
+  const forced = new Set<string>();
+  for (let pass = 1; ; pass++) {
+    const last = pass >= MAX_PASSES;
+    const r = decodePass(input, schema, firstNewId, forced, last);
+    if (last || (r.conflicts.size === 0 && !r.refill)) {
+      const changed = JSON.stringify(r.schema) !== JSON.stringify(input.schema);
+      return { ...r.result, changed };
+    }
+    // Again, from the first row: with the columns this pass found (typed, so earlier [] / {}
+    // land as empty values) and the conflicting ones as strings.
+    for (const p of r.conflicts) forced.add(p);
+    schema = forceString(r.schema, forced);
+  }
+}
+
+/** Number of fields in a struct (nested ones included). */
+function countFields(t: StructType): number {
+  let n = 0;
+  const walk = (x: IcebergType): void => {
+    if (typeof x === 'string') return;
+    if (x.type === 'struct') {
+      for (const f of x.fields) {
+        n++;
+        walk(f.type);
+      }
+    } else if (x.type === 'list') {
+      n++;
+      walk(x.element);
+    } else {
+      n += 2;
+      walk(x.key);
+      walk(x.value);
+    }
+  };
+  walk(t);
+  return n;
+}
+
+/** `schema` with the fields at `paths` (decoder paths, see infer.ts) turned into strings. */
+function forceString(schema: StructType, paths: ReadonlySet<string>): StructType {
+  const type = (t: IcebergType, path: string): IcebergType => {
+    if (paths.has(path)) return 'string';
+    if (typeof t === 'string') return t;
+    if (t.type === 'struct') return struct(t, path);
+    if (t.type === 'list') return { ...t, element: type(t.element, elementPath(path)) };
+    return { ...t, value: type(t.value, `${path}.value`) };
+  };
+  const struct = (t: StructType, path: string): StructType => ({
+    type: 'struct',
+    fields: t.fields.map((f) => ({ ...f, type: type(f.type, childPath(path, f.name)) })),
+  });
+  return struct(schema, '');
+}
+
+interface Pass {
+  readonly result: Omit<DecodeResult, 'changed'>;
+  readonly schema: StructType;
+  readonly conflicts: ReadonlySet<string>;
+  readonly refill: boolean;
+}
+
+function decodePass(
+  input: DecodeInput,
+  schema: StructType,
+  firstNewId: number,
+  forced: ReadonlySet<string>,
+  last: boolean,
+): Pass {
   const { bytes, offsets } = input;
+  const options = input.options ?? {};
+  const maxDepth = options.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH;
   const n = Math.max(0, offsets.length - 1);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const root = rootNode(input.schema);
-  const firstNewId = maxFieldId(input.schema) + 1;
+  const root = rootNode(schema);
   const relaxed = new Set(input.relaxedFieldIds ?? []);
+  const asString = (options.typeConflicts ?? 'asString') === 'asString';
   const cx: AppendContext = {
-    ids: { next: firstNewId },
+    ids: { next: maxFieldId(schema) + 1 },
     relaxed: (id) => id >= firstNewId || relaxed.has(id),
     hints: input.hints,
     undo: [],
     stamp: 0,
+    asString,
+    forced,
+    conflicts: asString && !last ? new Set() : undefined,
+    emptied: last ? undefined : new Set(),
+    refill: false,
+    columns: { count: countFields(schema), max: options.maxColumns ?? DEFAULT_MAX_COLUMNS },
   };
   const accepted = new Int32Array(n);
   const errors: DecodeError[] = [];
   let rows = 0;
-  let changed = false;
 
   for (let i = 0; i < n; i++) {
-    const start = offsets[i] as number;
+    let start = offsets[i] as number;
     const end = offsets[i + 1] as number;
     if (end <= start) {
       errors.push({ index: i, reason: 'empty value' });
@@ -113,11 +221,23 @@ export function decodeJsonBatch(input: DecodeInput): DecodeResult {
       rollback(cx);
       truncate(root, rows);
     }
+    const pre = preScan(bytes, start, end, maxDepth);
+    if (pre.tooDeep) {
+      errors.push({ index: i, reason: `nested deeper than limits.maxNestingDepth (${maxDepth})` });
+      continue;
+    }
+    if (!isUtf8(bytes.subarray(start, end))) {
+      errors.push({ index: i, reason: 'not valid UTF-8' });
+      continue;
+    }
+    if (pre.bom) start += 3;
+    const json = text.toString('utf8', start, end);
     let value: unknown;
     try {
-      value = JSON.parse(text.toString('utf8', start, end));
+      value = pre.exactNumbers ? parseExact(json) : JSON.parse(json);
     } catch (e) {
-      errors.push({ index: i, reason: `invalid JSON: ${(e as Error).message}` });
+      const message = e instanceof Malformed ? parseErrorOf(json, e.message) : (e as Error).message;
+      errors.push({ index: i, reason: `invalid JSON: ${message}` });
       continue;
     }
     const kind = jsonKind(value);
@@ -125,12 +245,20 @@ export function decodeJsonBatch(input: DecodeInput): DecodeResult {
       errors.push({ index: i, reason: `expected a JSON object, got ${kind}` });
       continue;
     }
+    const lone = pre.surrogateEscapes ? loneSurrogate(value) : undefined;
+    if (lone !== undefined) {
+      const shown = JSON.stringify(lone.length > 40 ? `${lone.slice(0, 37)}...` : lone);
+      errors.push({
+        index: i,
+        reason: `the string ${shown} has a lone surrogate escape, which UTF-8 cannot store`,
+      });
+      continue;
+    }
     const idMark = cx.ids.next;
     cx.undo.length = 0;
     const reason = appendObject(root, value as Record<string, unknown>, cx);
     if (reason === undefined) {
       accepted[rows++] = i;
-      if (cx.undo.length > 0) changed = true;
       continue;
     }
     rollback(cx);
@@ -150,12 +278,11 @@ export function decodeJsonBatch(input: DecodeInput): DecodeResult {
   });
   const batch = new arrow.RecordBatch(new arrow.Schema(arrowFields), data);
   const ipc = arrow.tableToIPC(new arrow.Table([batch]), 'stream');
+  const out: StructType = { type: 'struct', fields };
   return {
-    ipc,
-    rows,
-    accepted: accepted.slice(0, rows),
-    errors,
-    schema: { type: 'struct', fields },
-    changed,
+    result: { ipc, rows, accepted: accepted.slice(0, rows), errors, schema: out },
+    schema: out,
+    conflicts: cx.conflicts ?? new Set(),
+    refill: cx.refill === true,
   };
 }

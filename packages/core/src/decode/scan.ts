@@ -19,6 +19,7 @@
  */
 import type { AppendContext } from './append.ts';
 import { appendValue } from './append.ts';
+import { JsonNumber } from './exact.ts';
 import { appendNull, Kind, type ListNode, type Node, type StructNode } from './tree.ts';
 
 const {
@@ -140,10 +141,20 @@ function stringOf(b: Uint8Array, from: number, to: number): string {
   return String.fromCharCode.apply(null, view as unknown as number[]);
 }
 
+/** Of the last number scanned: its first byte, whether it has more than 15 digits or an
+ * exponent (a double may not hold it), and whether it is an integer literal. */
+let numStart = 0;
+let numRisky = false;
+let numInteger = true;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
 /**
  * Scans a JSON number at c.i (strict grammar) and returns its value, or NaN when the text
  * is not a JSON number. Integers of up to 15 digits are computed exactly; others go
- * through Number(), which rounds as JSON.parse does.
+ * through Number(), which rounds as JSON.parse does (numRisky tells; the caller takes the
+ * exact digits from the text where the column needs them).
  */
 function scanNumber(c: Cursor): number {
   const b = c.b;
@@ -216,6 +227,9 @@ function scanNumber(c: Cursor): number {
       e += eneg ? -x10 : x10;
     }
   }
+  numStart = start;
+  numInteger = simple;
+  numRisky = nd > 15 || x === 0x65 || x === 0x45;
   if (nd <= 15 && e >= -22 && e <= 22) {
     const v = e === 0 ? m : e < 0 ? m / (POW10[-e] as number) : m * (POW10[e] as number);
     return neg ? -v : v;
@@ -258,12 +272,20 @@ function value(c: Cursor, n: Node, cx: AppendContext): boolean {
       case KDouble:
         n.col.append(v);
         return true;
-      case KLong:
-        if (!Number.isSafeInteger(v)) return false;
-        n.col.append(v);
+      case KLong: {
+        if (numRisky && !numInteger) return false; // 1.00000000000000001: the general path
+        if (Number.isSafeInteger(v)) {
+          n.col.append(v);
+          return true;
+        }
+        if (!numInteger) return false;
+        const big = BigInt(stringOf(b, numStart, c.i));
+        if (big < INT64_MIN || big > INT64_MAX) return false;
+        n.col.appendBig(big);
         return true;
+      }
       case KInt:
-        if ((v | 0) !== v) return false;
+        if ((v | 0) !== v || (numRisky && !numInteger)) return false;
         n.col.append(v);
         return true;
       case KBool:
@@ -273,7 +295,7 @@ function value(c: Cursor, n: Node, cx: AppendContext): boolean {
       case Kind.Map:
         return false;
       default:
-        return primitive(n, v, cx);
+        return primitive(n, numRisky ? new JsonNumber(stringOf(b, numStart, c.i)) : v, cx);
     }
   }
   if (x === 0x74 || x === 0x66 || x === 0x6e) {

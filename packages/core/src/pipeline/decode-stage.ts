@@ -30,7 +30,13 @@ export function relaxedIds(t: TableRuntime): number[] {
   return !t.state && !t.flushing ? [...indexById(t.observed).keys()] : [];
 }
 
-function task(t: TableRuntime, b: PreparedBatch): DecodeTask {
+/** The decoder's limits (`limits.*` of the config). */
+export interface DecodeLimits {
+  readonly maxNestingDepth?: number;
+  readonly maxColumns?: number;
+}
+
+function task(t: TableRuntime, b: PreparedBatch, limits: DecodeLimits): DecodeTask {
   return {
     kind: 'decode',
     bytes: b.bytes,
@@ -38,12 +44,18 @@ function task(t: TableRuntime, b: PreparedBatch): DecodeTask {
     schema: t.observed,
     hints: t.hints,
     relaxedFieldIds: relaxedIds(t),
+    options: { typeConflicts: t.config.typeConflicts, ...limits },
   };
 }
 
 /** Starts decoding at once (the pool works while earlier batches are applied). */
-export function startDecode(pool: TaskPool, t: TableRuntime, b: PreparedBatch): Promise<unknown> {
-  return pool.run(task(t, b));
+export function startDecode(
+  pool: TaskPool,
+  t: TableRuntime,
+  b: PreparedBatch,
+  limits: DecodeLimits,
+): Promise<unknown> {
+  return pool.run(task(t, b, limits));
 }
 
 /**
@@ -55,6 +67,7 @@ export async function finishDecode(
   t: TableRuntime,
   b: PreparedBatch,
   started: Promise<unknown>,
+  limits: DecodeLimits,
   log: DebugLog,
 ): Promise<Decoded> {
   let result = unpackDecodeResult((await started) as Uint8Array);
@@ -67,6 +80,7 @@ export async function finishDecode(
       const relaxed = !t.state && !t.flushing;
       t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {
         allowLongToDouble: relaxed,
+        conflictsAsString: relaxed && t.config.typeConflicts === 'asString',
       }).schema;
       return result;
     } catch (e) {
@@ -76,7 +90,7 @@ export async function finishDecode(
         { table: t.name, reason: e.message },
         're-decoding a batch under the current schema',
       );
-      result = unpackDecodeResult((await pool.run(task(t, b))) as Uint8Array);
+      result = unpackDecodeResult((await pool.run(task(t, b, limits))) as Uint8Array);
     }
   }
 }

@@ -3,6 +3,11 @@
  * batches decoded under older schemas (or with provisional field IDs) concatenate into one
  * file: columns matched BY NAME (struct children too), missing ones all-null, int → Int64
  * and float → Float64 widened, `PARQUET:field_id` set to the table's IDs, schema order.
+ * A column that became a string column after this batch was decoded (a type conflict,
+ * typeConflicts asString) is written as each value's JSON text: integers with all their
+ * digits, doubles as JavaScript writes them (-0 as "-0"), strings as themselves, lists
+ * and maps as JSON, structs as JSON objects without their null fields (a decoded struct
+ * cannot tell an absent field from a null one).
  *
  * Spec: https://iceberg.apache.org/spec/#schema-evolution (promotions) and
  * https://iceberg.apache.org/spec/#column-projection (columns missing from a file read as null).
@@ -79,6 +84,57 @@ function sameShape(a: arrow.DataType, b: arrow.DataType): boolean {
   return String(a) === String(b);
 }
 
+/** A decoded value (apache-arrow's get()) as JSON text; strings plain at the top. */
+function textOf(v: unknown, top: boolean): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return top ? v : JSON.stringify(v);
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : JSON.stringify(v);
+  if (typeof v === 'boolean') return String(v);
+  if (v instanceof Map) {
+    const parts = [...v].map(([k, x]) => `${JSON.stringify(String(k))}:${textOf(x, false)}`);
+    return `{${parts.join(',')}}`;
+  }
+  if (v instanceof arrow.Vector || Array.isArray(v)) {
+    const items = Array.from(v as Iterable<unknown>, (x) => textOf(x, false));
+    if (v instanceof arrow.Vector && arrow.DataType.isStruct(v.type)) return `{${items.join(',')}}`;
+    return `[${items.join(',')}]`;
+  }
+  if (v instanceof Uint8Array) return JSON.stringify(Buffer.from(v).toString('base64'));
+  const o = (v as { toJSON?: () => Record<string, unknown> }).toJSON?.() ?? (v as object);
+  const parts: string[] = [];
+  for (const [k, x] of Object.entries(o)) {
+    if (x === null || x === undefined) continue;
+    parts.push(`${JSON.stringify(k)}:${textOf(x, false)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** Any column as a string column of its values' JSON text (see the module comment). */
+function asText(d: arrow.Data, target: arrow.DataType): arrow.Data {
+  const vector = arrow.makeVector(d);
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  const offsets = new Int32Array(d.length + 1);
+  let total = 0;
+  for (let i = 0; i < d.length; i++) {
+    if (d.getValid(i)) {
+      const b = enc.encode(textOf(vector.get(i), true));
+      parts.push(b);
+      total += b.byteLength;
+    }
+    offsets[i + 1] = total;
+  }
+  const data = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    data.set(p, at);
+    at += p.byteLength;
+  }
+  const props = { length: d.length, nullCount: d.nullCount, nullBitmap: bitmapOf(d) };
+  return arrow.makeData({ ...props, type: target as arrow.Utf8, valueOffsets: offsets, data });
+}
+
 function conformData(
   d: arrow.Data,
   t: IcebergType,
@@ -86,6 +142,7 @@ function conformData(
   path: string,
 ): arrow.Data {
   const src = d.type as arrow.DataType;
+  if (t === 'string' && !arrow.DataType.isUtf8(src)) return asText(d, target);
   if (typeof t === 'string') {
     if (t === 'long' && arrow.DataType.isInt(src) && src.bitWidth === 32 && src.isSigned) {
       const pairs = new Int32Array(2 * d.length);

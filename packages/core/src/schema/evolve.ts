@@ -9,6 +9,10 @@
  * Existing fields keep their IDs (and requiredness, doc); new fields, and every field nested
  * in them, get fresh IDs from lastColumnId + 1, parent before children; new fields are
  * optional. Table fields the observed struct lacks are kept as they are.
+ *
+ * With `conflictsAsString` (before a table's first commit, typeConflicts asString): observations of
+ * different kinds (long and string, a string and a list, a struct and a boolean…) make a
+ * string column, which conform.ts fills with the JSON text of batches decoded earlier.
  */
 import {
   decimalParams,
@@ -31,6 +35,8 @@ interface State {
   changed: boolean;
   /** Merge observations before anything was committed: long and double make double. */
   allowLongToDouble: boolean;
+  /** Different kinds make a string column (see above). */
+  conflictsAsString: boolean;
 }
 
 function kindName(t: IcebergType): string {
@@ -67,6 +73,17 @@ function freshField(f: NestedField, st: State): NestedField {
 
 /** The table type after merging the observed one at `path`. */
 function mergeType(table: IcebergType, seen: IcebergType, path: string, st: State): IcebergType {
+  if (st.conflictsAsString && table !== seen) {
+    const t = kindName(table);
+    const o = kindName(seen);
+    const numeric = (k: string) => k === 'int' || k === 'long' || k === 'float' || k === 'double';
+    if (t === 'string') return table;
+    const decimals = decimalParams(table) !== undefined && decimalParams(seen) !== undefined;
+    if (o === 'string' || (t !== o && !(numeric(t) && numeric(o)) && !decimals)) {
+      st.changed = true;
+      return 'string';
+    }
+  }
   if (typeof table === 'string' || typeof seen === 'string') {
     if (table === seen) return table;
     if (typeof table !== 'string' || typeof seen !== 'string') incompatible(path, table, seen);
@@ -136,12 +153,13 @@ export function evolveSchema(
   table: Schema,
   observed: StructType,
   lastColumnId: number,
-  options: { allowLongToDouble?: boolean } = {},
+  options: { allowLongToDouble?: boolean; conflictsAsString?: boolean } = {},
 ): EvolvedSchema {
   const st: State = {
     next: lastColumnId + 1,
     changed: false,
     allowLongToDouble: options.allowLongToDouble ?? false,
+    conflictsAsString: options.conflictsAsString ?? false,
   };
   const merged = mergeStruct(table, observed, '', st);
   if (!st.changed) return { schema: table, lastColumnId, changed: false };

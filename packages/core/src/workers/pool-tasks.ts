@@ -31,6 +31,7 @@ function decode(task: DecodeTask): DecodeTaskResult {
       schema: task.schema,
       hints: task.hints,
       relaxedFieldIds: task.relaxedFieldIds,
+      options: task.options,
     });
     return {
       ok: true,

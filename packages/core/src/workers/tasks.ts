@@ -21,6 +21,12 @@ export interface DecodeTask {
   readonly schema: StructType;
   readonly hints: Readonly<Record<string, PrimitiveType>>;
   readonly relaxedFieldIds: readonly number[];
+  /** typeConflicts and limits (decode/json-decoder.ts DecodeOptions). */
+  readonly options?: {
+    readonly typeConflicts?: 'asString' | 'deadLetter';
+    readonly maxNestingDepth?: number;
+    readonly maxColumns?: number;
+  };
 }
 
 export type DecodeTaskResult =

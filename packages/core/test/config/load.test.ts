@@ -41,6 +41,12 @@ describe('config', () => {
     expect(c.commit).toEqual({ intervalMs: 5000, targetFileSizeBytes: 1048576 });
     expect(c.deadLetter.tombstones).toBe('skip');
     expect(c.memory.maxInFlightBytes).toBe(256 * 1024 * 1024);
+    expect(c.tables.map((t) => t.typeConflicts)).toEqual(['asString', 'asString']);
+    expect(c.limits).toEqual({
+      maxRecordBytes: 1024 * 1024,
+      maxNestingDepth: 32,
+      maxColumns: 1000,
+    });
     expect(c.tables[0]?.partitionBy).toEqual(['day(ts)', 'bucket(16, user_id)']);
     expect(Object.isFrozen(c.kafka)).toBe(true);
     expect(() => {
@@ -100,6 +106,23 @@ deadLetter: { topic: dlq }
     expect(problems(text)).toEqual([
       'tables[1].topic: topic "a" is already routed by tables[0]',
       'deadLetter.topic: "dlq" is also an input topic',
+    ]);
+  });
+
+  it('validates typeConflicts and the decoding limits by path', () => {
+    const text = `
+kafka: { brokers: ['k:1'], groupId: g }
+catalog: { type: filesystem, warehouse: /w }
+tables:
+  - { topic: a, table: n.a, typeConflicts: deadLetter }
+  - { topic: b, table: n.b, typeConflicts: variant }
+deadLetter: { topic: dlq }
+limits: { maxNestingDepth: 0, maxColumns: 2.5 }
+`;
+    expect(problems(text)).toEqual([
+      'tables[1].typeConflicts: must be one of "asString", "deadLetter", got "variant"',
+      'limits.maxNestingDepth: Too small: expected number to be >0',
+      'limits.maxColumns: Invalid input: expected int, received number',
     ]);
   });
 

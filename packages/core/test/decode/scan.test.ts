@@ -270,7 +270,7 @@ describe('decoder fast path', () => {
     expect(Buffer.from(fast.ipc).equals(Buffer.from(slow.ipc))).toBe(true);
   });
 
-  it('leaves ill-formed UTF-8 to the general path (which substitutes U+FFFD)', () => {
+  it('leaves ill-formed UTF-8 to the general path, which refuses it', () => {
     const bad = [
       [0xc0, 0x80], // overlong NUL
       [0xe0, 0x80, 0xaf], // overlong
@@ -288,7 +288,8 @@ describe('decoder fast path', () => {
     ];
     const fast = decodeWith(values, SCHEMA, true);
     const slow = decodeWith(values, SCHEMA, false);
-    expect(fast.rows).toBe(values.length);
+    expect(fast.rows).toBe(1);
+    expect(fast.errors).toEqual(bad.map((_, index) => ({ index, reason: 'not valid UTF-8' })));
     expect(Buffer.from(fast.ipc).equals(Buffer.from(slow.ipc))).toBe(true);
     const cx = appendContext();
     const root = rootNode(SCHEMA);

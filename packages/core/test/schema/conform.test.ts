@@ -104,3 +104,30 @@ test('nullData builds readable all-null columns of every shape', () => {
     expect(column(back, 'c'), String(type)).toEqual([null, null, null]);
   }
 });
+
+test('a column that became a string column after decoding is written as JSON text', () => {
+  const empty: StructType = { type: 'struct', fields: [] };
+  const early = decode(
+    [
+      '{"zip":12345,"d":-0.0,"b":true,"tag":["x","y"],"meta":{"k":1,"v":null}}',
+      '{"zip":9007199254740993,"d":1.5,"b":null,"tag":[],"meta":{"k":2}}',
+    ],
+    empty,
+  );
+  const later = decode(['{"zip":"02134","d":"x","b":"y","tag":"x","meta":"m"}'], empty);
+  const observed: Schema = { ...early.schema, schemaId: 0 };
+  const merged = evolveSchema(observed, later.schema, 20, { conflictsAsString: true });
+  expect(merged.schema.fields.map((f) => [f.id, f.type])).toEqual(
+    observed.fields.map((f) => [f.id, 'string']),
+  );
+  const table = conformToSchema(early.ipc, merged.schema).concat(
+    conformToSchema(later.ipc, merged.schema),
+  );
+  expect(column(table, 'zip')).toEqual(['12345', '9007199254740993', '02134']);
+  expect(column(table, 'd')).toEqual(['-0', '1.5', 'x']);
+  expect(column(table, 'b')).toEqual(['true', null, 'y']);
+  expect(column(table, 'tag')).toEqual(['["x","y"]', '[]', 'x']);
+  expect(column(table, 'meta')).toEqual(['{"k":1}', '{"k":2}', 'm']);
+  // without the policy, the same merge is refused
+  expect(() => evolveSchema(observed, later.schema, 20)).toThrow(KiceError);
+});

@@ -182,3 +182,38 @@ describe('evolveSchema', () => {
     expect((err as KiceError).message).toBe(message);
   });
 });
+
+describe('conflictsAsString (typeConflicts asString, before the first commit)', () => {
+  const table: Schema = {
+    type: 'struct',
+    schemaId: 0,
+    fields: [
+      { id: 1, name: 'zip', required: false, type: 'long' },
+      { id: 2, name: 's', required: false, type: 'string' },
+      { id: 3, name: 'n', required: false, type: 'int' },
+    ],
+  };
+  test('different kinds make a string column; numbers still promote; a string column stays', () => {
+    const seen: StructType = {
+      type: 'struct',
+      fields: [
+        { id: 11, name: 'zip', required: false, type: 'string' },
+        {
+          id: 12,
+          name: 's',
+          required: false,
+          type: { type: 'list', elementId: 13, element: 'long', elementRequired: false },
+        },
+        { id: 14, name: 'n', required: false, type: 'long' },
+      ],
+    };
+    const r = evolveSchema(table, seen, 3, { conflictsAsString: true });
+    expect(r.changed).toBe(true);
+    expect(r.schema.fields.map((f) => [f.id, f.type])).toEqual([
+      [1, 'string'],
+      [2, 'string'],
+      [3, 'long'],
+    ]);
+    expect(() => evolveSchema(table, seen, 3)).toThrow('field "zip": cannot change long to string');
+  });
+});

@@ -239,10 +239,17 @@ export class Coordinator extends EventEmitter {
             this.deps.fetchStartOffsets(topics),
           ]);
     const states = new Map<TableRuntime, TableState | undefined>();
-    for (const t of byTable.keys()) {
+    for (const [t, tps] of byTable) {
       const prefetched = t.prefetch ? await t.prefetch : undefined;
       t.prefetch = undefined;
-      t.state ??= prefetched ?? (await this.deps.committer.api.tableState(t.name));
+      if (tps.some((tp) => fresh.includes(tp))) {
+        // New partitions start at the table's recorded offsets: let a flush in flight land
+        // first (it may cover a partition revoked and now assigned again), then read them
+        // fresh (another member may have committed since this process last looked).
+        await this.flusher.idle(t);
+        t.state = prefetched ?? (await this.deps.committer.api.tableState(t.name));
+      }
+      t.state ??= await this.deps.committer.api.tableState(t.name);
       if (t.state && t.observed.fields.length === 0) t.observed = t.state.schema;
       states.set(t, t.state);
     }
@@ -441,7 +448,9 @@ export class Coordinator extends EventEmitter {
   }
 
   private onMemoryFreed(): void {
-    if (this.stopping) return;
+    // While a join is being handled, kept partitions are not re-seeked yet (the Source
+    // forgot their positions): the assignment resumes them once it has seeked them.
+    if (this.stopping || this.pendingJoins > 0) return;
     this.deps.source.resume(this.owned());
     this.deps.log.debug({ inFlightBytes: this.budget.used }, 'resumed');
   }

@@ -229,11 +229,15 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
         for (;;) {
           if (failure) throw failure;
           // Only the partitions this member owns count: others belong to other members.
-          const caughtUp = c.caughtUp(ends);
-          if (caughtUp) break;
-          await new Promise((r) => setTimeout(r, 100));
+          if (!c.caughtUp(ends)) {
+            await new Promise((r) => setTimeout(r, 100));
+            continue;
+          }
+          // A commit refused meanwhile re-seeks its partitions back: catch up again.
+          const refused = c.metrics.refusedCommits;
+          await c.settle();
+          if (c.metrics.refusedCommits === refused) break;
         }
-        await c.settle();
         if (failure) throw failure;
       } finally {
         events.off('error', onError);

@@ -94,11 +94,28 @@ export class TableFlusher {
     return run;
   }
 
+  /** Resolves when no flush of the table is running or queued. */
+  idle(t: TableRuntime): Promise<void> {
+    return this.queues.get(t.name)?.tail ?? Promise.resolve();
+  }
+
   private async flushOnce(t: TableRuntime): Promise<void> {
     if (this.deps.failed()) return;
     const { batches, ranges, bytes } = t.buffer.drain();
     if (batches.length === 0) return;
     const d = this.deps;
+    // The lanes that owned the drained ranges, as they are NOW: a partition revoked (and
+    // perhaps assigned again, as a new lane) while this flush runs is not theirs to update.
+    const owners = new Map<string, PartitionLane<TableRuntime>>();
+    for (const r of ranges) {
+      const key = tpKey(r.topic, r.partition);
+      const lane = d.lanes.get(key);
+      if (lane && lane.table === t) owners.set(key, lane);
+    }
+    const owned = (key: string) => {
+      const lane = owners.get(key);
+      return lane && !lane.revoked ? lane : undefined;
+    };
     t.lastCommitAt = Date.now();
     let release = bytes;
     let files: DataFile[] = [];
@@ -109,16 +126,16 @@ export class TableFlusher {
       } else if (!t.state) {
         t.state = await d.committer.api.tableState(t.name);
         if (!t.state) {
-          // Nothing decodable yet and no table to record offsets in: keep the ranges for
-          // the first commit with data.
-          t.buffer.requeue(batches);
+          // Nothing decodable yet and no table to record offsets in: keep the ranges of
+          // partitions still owned for the first commit with data.
+          t.buffer.requeue(batches.filter((b) => owned(tpKey(b.topic, b.partition))));
           release = 0;
           return;
         }
       }
       for (const r of ranges) {
-        const lane = d.lanes.get(tpKey(r.topic, r.partition));
-        if (lane && !lane.revoked && lane.table === t && r.from !== lane.durable()) {
+        const lane = owned(tpKey(r.topic, r.partition));
+        if (lane && r.from !== lane.durable()) {
           throw new KiceError(
             'INTERNAL',
             `${lane.key}: flush range [${r.from}, ${r.to}) does not start at the partition's durable offset ${lane.durable()}`,
@@ -152,9 +169,9 @@ export class TableFlusher {
       const toKafka = [];
       for (const r of ranges) {
         const key = tpKey(r.topic, r.partition);
-        const lane = d.lanes.get(key);
+        const lane = owned(key);
         const off = committed.get(key);
-        if (lane && off !== undefined && lane.table === t && !lane.revoked) {
+        if (lane && off !== undefined) {
           lane.committed = off;
           toKafka.push({ topic: r.topic, partition: r.partition, offset: off });
         }

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CommitterClient } from '../../src/commit/committer-client.ts';
 import { Coordinator } from '../../src/coordinator.ts';
 import { PartitionTracker } from '../../src/source/partition-state.ts';
-import type { AssignInfo, SourceHandlers, TopicPartition } from '../../src/source/types.ts';
+import type { SourceHandlers, TopicPartition } from '../../src/source/types.ts';
 import { type Bench, bench, events, FakeSource, makeBatch, quietLog, until } from './harness.ts';
 
 const T0 = { topic: 't', partition: 0 };

@@ -343,8 +343,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         (m) => kind === 'kill9' || m.proc.withMsg(MSG.started).length > 0,
       );
       const target = live[rnd.int(0, live.length)];
-      if (!target) {
+      // No member to hit yet (or, for a zombie, no other member to take over): try the same
+      // kind again shortly, a member is starting.
+      const retry = async (): Promise<void> => {
+        opening.unshift(kind);
         await sleep(200);
+      };
+      if (!target || (kind === 'zombie' && live.length < 2)) {
+        await retry();
         continue;
       }
       if (kind === 'kill9') {
@@ -369,8 +375,6 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         record('term', target, exit ? { code: exit.code, ms: exit.ms } : { code: 'hung' });
         if (rnd.next() < 0.5) spawnSlot(target.slot); // else a later `join` restarts it
       } else {
-        // zombie: needs another member to take its partitions over.
-        if (live.length < 2) continue;
         const stoppedAt = Date.now();
         try {
           process.kill(target.proc.pid, 'SIGSTOP');

@@ -41,7 +41,7 @@ const stamp = new Date()
   .toISOString()
   .replaceAll(':', '-')
   .replace(/\.\d+Z$/, 'Z');
-const base = join(process.env.KICE_STATE ?? join(REPO_ROOT, '.state'), 'chaos');
+const base = join(REPO_ROOT, '.state', 'chaos');
 const workDir = join(base, `run-${stamp}`);
 await mkdir(workDir, { recursive: true });
 console.log(

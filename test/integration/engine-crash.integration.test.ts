@@ -4,7 +4,9 @@
  * restarted; at least 3 kills land inside a commit (after data files and manifests are
  * written, before the catalog commit: KICE_TEST_COMMIT_PAUSE_MS makes the committer log
  * "commit paused (test hook)" there and wait). A final `run --once` drains the topic; then
- * every produced event is in the table exactly once and the offsets are the end offsets.
+ * every produced event is in the table exactly once with every column equal to what was
+ * produced (rich events: whole-number floats, arrays, nested objects, escapes), and the
+ * offsets are the end offsets.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,10 +20,17 @@ import {
   recordedOffsets,
   runOnce,
   spawnKice,
-  tableIdStats,
   writeConfig,
 } from '../support/kice-process.ts';
-import { createTopic, endOffsets, idRange, idStats, produce } from '../support/produce.ts';
+import {
+  createTopic,
+  endOffsets,
+  idRange,
+  produce,
+  richExpected,
+  richRecord,
+} from '../support/produce.ts';
+import { allRowsMatch, checkRows } from '../support/row-hash.ts';
 
 const RUN = randomBytes(4).toString('hex');
 const TOPIC = `kice-e2e-crash-${RUN}`;
@@ -76,6 +85,7 @@ describe('kice run under kill -9', () => {
       partitions: PARTITIONS,
       first: 0,
       count: 100_000,
+      record: richRecord,
     });
     let stopProducing = false;
     const background = produce({
@@ -87,6 +97,7 @@ describe('kice run under kill -9', () => {
       batchSize: 2_500,
       inFlight: 1,
       delayMs: 400,
+      record: richRecord,
       stop: () => stopProducing,
     });
 
@@ -122,7 +133,9 @@ describe('kice run under kill -9', () => {
     console.log(`engine-crash: draining run --once: ${drain.exit.ms} ms`);
     expect(drain.process.withMsg('records dead-lettered')).toEqual([]);
     const meta = await latestMetadata(warehouse, TABLE);
-    expect(await tableIdStats(meta, 'id')).toEqual(idStats(idRange(0, produced)));
+    expect(await checkRows(meta, 'id', idRange(0, produced), richExpected)).toEqual(
+      allRowsMatch(produced),
+    );
     expect(await recordedOffsets(meta, GROUP)).toEqual({
       [TOPIC]: await endOffsets(brokers, TOPIC),
     });

@@ -102,6 +102,61 @@ export function sampleEvent(id: number): Record<string, unknown> {
   };
 }
 
+/**
+ * `sampleEvent(id)` plus what real events also carry, for the bulk tests that compare every
+ * column (test/support/row-hash.ts): whole-number floats in fractional columns (`price`, and
+ * `unit` inside `items`), arrays of strings and of objects, nested objects with an optional
+ * field, and strings that need JSON escapes. `richRecord` writes some of them with `\u` and
+ * `\/` escapes in the JSON text.
+ */
+export function richEvent(id: number): Record<string, unknown> {
+  return {
+    ...sampleEvent(id),
+    price: id % 4 === 1 ? id % 500 : (id % 500) + 0.25,
+    tags: Array.from({ length: 1 + (id % 3) }, (_, k) => `${WORDS[(id + k) % WORDS.length]}-${k}`),
+    items: Array.from({ length: 1 + (id % 2) }, (_, k) => ({
+      sku: `SKU-${(id * 7 + k) % 5000}`,
+      qty: 1 + k,
+      unit: k === 0 ? 2 + (id % 7) : 0.5 + (id % 7),
+    })),
+    meta: {
+      source: id % 2 === 0 ? 'web' : 'app',
+      version: { major: 1 + (id % 3), minor: id % 10 },
+      ...(id % 5 === 0 ? { campaign: `c-${id % 97}` } : {}),
+    },
+    url: `https://example.com/p/${id}?q=a&b=c`,
+    text: `say "hi" \\ to ${COUNTRIES[id % COUNTRIES.length]}\n\tline ${id} \u0001 é 東京 🚀`,
+  };
+}
+
+/**
+ * `richEvent(id)` as a record; odd ids write non-ASCII characters as `\u` escapes (a
+ * surrogate pair for the emoji) and `/` as `\/`, even ids write them as they are.
+ */
+export function richRecord(id: number): OutRecord {
+  const json = JSON.stringify(richEvent(id));
+  if (id % 2 === 0) return { value: json };
+  return {
+    value: json.replaceAll('/', '\\/').replace(/[\u0080-\u{10ffff}]/gu, (c) =>
+      [...c]
+        .flatMap((ch) => {
+          const cp = ch.codePointAt(0) as number;
+          return cp > 0xffff
+            ? [0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff)]
+            : [cp];
+        })
+        .map((u) => `\\u${u.toString(16).padStart(4, '0')}`)
+        .join(''),
+    ),
+  };
+}
+
+/** The row PyIceberg returns for `richEvent(id)` with `ts` a timestamptz column (µs). */
+export function richExpected(id: number): Record<string, unknown> {
+  const e = richEvent(id);
+  return { ...e, ts: BigInt(Date.parse(e.ts as string)) * 1000n };
+}
+
 export interface ProduceOptions {
   readonly brokers: readonly string[];
   readonly topic: string;

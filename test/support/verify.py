@@ -6,6 +6,11 @@ millions of rows to TypeScript. Run with the project venv (test/infra/python-env
       column's values (nulls excluded from distinct/min/max/sum/sha256, counted in count);
       sha256 is over the sorted values as little-endian int64s, sum is a decimal string.
       Must equal test/support/produce.ts idStats() of the produced ids.
+  verify.py hashes <metadata.json> <id column> <out file>
+      writes, for every row PyIceberg reads, 24 bytes: the id as a little-endian int64 and
+      the first 16 bytes of the SHA-256 of the row's canonical encoding (every column; see
+      test/support/row-hash.ts, which computes the same over the produced events); prints
+      {"rows": N}
   verify.py files <metadata.json>
       prints {"files": [{"path", "records", "partition"}...]} for the current snapshot
       (PyIceberg's plan; partition values as strings)
@@ -18,9 +23,13 @@ millions of rows to TypeScript. Run with the project venv (test/infra/python-env
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import hashlib
 import json
+import struct
 import sys
+import uuid
 from typing import Any
 
 import pyarrow as pa
@@ -91,6 +100,85 @@ def cmd_ids(args: list[str]) -> None:
     print(json.dumps(stats(col)))
 
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+EPOCH_DATE = datetime.date(1970, 1, 1)
+US = datetime.timedelta(microseconds=1)
+
+
+def canon(v: Any, out: list[str]) -> None:
+    """Appends the canonical encoding of `v` (the one test/support/row-hash.ts documents)."""
+    if v is None:
+        out.append("n")
+    elif v is True:
+        out.append("t")
+    elif v is False:
+        out.append("f")
+    elif isinstance(v, int):
+        out.append(f"i{v};")
+    elif isinstance(v, float):
+        if v == v and abs(v) < 2**53 and v.is_integer():
+            out.append(f"i{int(v)};")
+        else:
+            out.append("d" + struct.pack(">d", v).hex() + ";")
+    elif isinstance(v, str):
+        out.append(f"s{len(v.encode('utf-8'))}:{v}")
+    elif isinstance(v, bytes):
+        out.append(f"b{len(v)}:" + v.decode("latin-1"))
+    elif isinstance(v, datetime.datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=datetime.timezone.utc)
+        out.append(f"i{(v - EPOCH) // US};")
+    elif isinstance(v, datetime.date):
+        out.append(f"i{(v - EPOCH_DATE).days};")
+    elif isinstance(v, datetime.time):
+        out.append(f"i{((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond};")
+    elif isinstance(v, (decimal.Decimal, uuid.UUID)):
+        s = str(v)
+        out.append(f"s{len(s.encode('utf-8'))}:{s}")
+    elif isinstance(v, dict):
+        keys = sorted((k for k, x in v.items() if x is not None), key=lambda k: k.encode("utf-8"))
+        out.append(f"o{len(keys)}{{")
+        for k in keys:
+            canon(k, out)
+            canon(v[k], out)
+        out.append("}")
+    elif isinstance(v, list) and v and all(isinstance(e, tuple) for e in v):
+        # pyarrow's to_pylist() gives a map as a list of (key, value) tuples.
+        entries = []
+        for k, x in v:
+            kp: list[str] = []
+            xp: list[str] = []
+            canon(k, kp)
+            canon(x, xp)
+            entries.append(("".join(kp), "".join(xp)))
+        entries.sort(key=lambda e: e[0].encode("utf-8"))
+        out.append(f"m{len(entries)}{{" + "".join(k + x for k, x in entries) + "}")
+    elif isinstance(v, list):
+        out.append(f"l{len(v)}[")
+        for e in v:
+            canon(e, out)
+        out.append("]")
+    else:
+        raise SystemExit(f"verify.py: cannot encode a {type(v).__name__}")
+
+
+def cmd_hashes(args: list[str]) -> None:
+    from pyiceberg.table import StaticTable
+
+    location, column, path = args[0], args[1], args[2]
+    table = StaticTable.from_metadata(location).scan().to_arrow()
+    rows = 0
+    with open(path, "wb") as fh:
+        for batch in table.to_batches(max_chunksize=50_000):
+            for row in batch.to_pylist():
+                parts: list[str] = []
+                canon(row, parts)
+                digest = hashlib.sha256("".join(parts).encode("utf-8")).digest()[:16]
+                fh.write(struct.pack("<q", row[column]) + digest)
+                rows += 1
+    print(json.dumps({"rows": rows}))
+
+
 def cmd_files(args: list[str]) -> None:
     from pyiceberg.table import StaticTable
 
@@ -159,7 +247,12 @@ def cmd_duckdb_scanned(args: list[str]) -> None:
     )
 
 
-COMMANDS = {"ids": (cmd_ids, 2), "files": (cmd_files, 1), "duckdb-scanned": (cmd_duckdb_scanned, 2)}
+COMMANDS = {
+    "ids": (cmd_ids, 2),
+    "hashes": (cmd_hashes, 3),
+    "files": (cmd_files, 1),
+    "duckdb-scanned": (cmd_duckdb_scanned, 2),
+}
 
 
 def main(argv: list[str]) -> None:

@@ -6,7 +6,7 @@
  * or PyIceberg. Ctrl-C stops it cleanly at any time.
  */
 import { execFile } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -188,7 +188,9 @@ export async function demoCommand(options: { seconds: number; rate: number }): P
     log: { level: 'error' },
   });
   // The demo's config as a file, so `kice tables -c` works on its warehouse afterwards.
+  // On a fresh clone .state/ does not exist yet: make the demo's folder first.
   const configFile = join(ROOT, '.state/demo/kice.yaml');
+  await mkdir(dirname(configFile), { recursive: true });
   await writeFile(configFile, stringifyYaml(JSON.parse(JSON.stringify(config))));
   const engine: Engine = createEngine(config);
   let commits = 0;

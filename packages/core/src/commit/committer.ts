@@ -9,14 +9,16 @@
  *   promotions int→long and float→double), and returns the authoritative schema: data files
  *   are written with ITS field IDs.
  * - `append` commits data files plus the Kafka offset ranges they cover, checking offset
- *   continuity against the table's recorded offsets (./offsets.ts) on every attempt.
+ *   continuity against the table's recorded offsets on every attempt. The recorded offsets
+ *   of a group are those of the newest snapshot in the current snapshot's ancestry that
+ *   carries them (other writers' snapshots are looked through), and every commit carries
+ *   all groups' offsets forward (./offsets.ts).
  */
 import {
   AlreadyExistsError,
   type Catalog,
   CommitConflictError,
   currentSchema,
-  currentSnapshot,
   type DataFile,
   findFieldByName,
   IcebergError,
@@ -38,6 +40,7 @@ import {
   type OffsetRange,
   offsetsProperty,
   readOffsets,
+  recordedProperties,
   writeOffsets,
 } from './offsets.ts';
 
@@ -54,6 +57,13 @@ export interface TableState {
   readonly location: string;
   /** Next offsets recorded for the group: [tpKey, offset string]. */
   readonly offsets: [string, string][];
+  /** The snapshot the group's offsets were read from (absent when none is recorded). */
+  readonly offsetsSnapshotId?: string;
+  /**
+   * The current snapshot's ancestry ends at an expired snapshot. With no offsets recorded,
+   * this means they may have been expired with it (see ./offsets.ts).
+   */
+  readonly historyTruncated: boolean;
 }
 
 export type AppendResult =
@@ -117,13 +127,17 @@ export class Committer {
   }
 
   private state(t: Table): TableState {
-    const snap = currentSnapshot(t.metadata);
-    const offsets = readOffsets(snap?.summary, this.groupId);
+    const recorded = recordedProperties(t.metadata);
+    const prop = offsetsProperty(this.groupId);
+    const offsets = readOffsets(Object.fromEntries(recorded.properties), this.groupId);
+    const from = recorded.from.get(prop);
     return {
       schema: currentSchema(t.metadata),
       spec: specById(t.metadata, t.metadata.defaultSpecId),
       location: t.metadata.location,
       offsets: [...offsets].map(([k, v]) => [k, v.toString()]),
+      ...(from === undefined ? {} : { offsetsSnapshotId: from.toString() }),
+      historyTruncated: recorded.truncated,
     };
   }
 
@@ -206,9 +220,15 @@ export class Committer {
     const prop = offsetsProperty(this.groupId);
     let recorded: [string, string][] = [];
     op.validate(async (base) => {
-      const snap = currentSnapshot(base);
-      const verdict = checkContinuity(readOffsets(snap?.summary, this.groupId), ranges);
+      const carried = recordedProperties(base).properties;
+      const verdict = checkContinuity(
+        readOffsets(Object.fromEntries(carried), this.groupId),
+        ranges,
+      );
       if (!verdict.ok) throw new OffsetContinuityError(verdict.kind, verdict.reason);
+      // Every group's offsets travel with every commit, so that no snapshot of ours hides
+      // another group's and expiring the snapshots below keeps them all.
+      for (const [k, v] of carried) if (k !== prop) op.set(k, v);
       op.set(prop, writeOffsets(verdict.next));
       recorded = [...verdict.next].map(([k, v]) => [k, v.toString()]);
       if (TEST_COMMIT_PAUSE_MS > 0) {

@@ -18,6 +18,7 @@ import {
   AlreadyExistsError,
   type Catalog,
   CommitConflictError,
+  type CommitStep,
   currentSchema,
   type DataFile,
   findFieldByName,
@@ -95,8 +96,18 @@ export const DEFAULT_TABLE_PROPERTIES: Readonly<Record<string, string>> = {
 /** Snapshot expiry runs at most this often per table (it is a second catalog commit). */
 export const MAINTENANCE_INTERVAL_MS = 5 * 60 * 1000;
 
-/** Crash-test hook: pause inside every commit, after files and manifests are written. */
-const TEST_COMMIT_PAUSE_MS = Number(process.env.KICE_TEST_COMMIT_PAUSE_MS ?? 0);
+/**
+ * The steps of an append, as an observer sees them: `data` when the committer receives the
+ * data files (written by the workers; nothing else of the commit exists yet), then
+ * @kice/iceberg's steps (manifests, manifest list, metadata file, version hint).
+ */
+export type CommitterStep = 'data' | CommitStep;
+
+export type CommitterObserver = (event: {
+  readonly step: CommitterStep;
+  readonly table: string;
+  readonly path: string;
+}) => void | Promise<void>;
 
 class OffsetContinuityError extends KiceError {
   constructor(
@@ -115,6 +126,8 @@ export class Committer {
     private readonly catalog: Catalog,
     private readonly groupId: string,
     private readonly maintenanceIntervalMs = MAINTENANCE_INTERVAL_MS,
+    /** Told the steps of every append (crash tests: ./test-pause.ts). */
+    private readonly observer?: CommitterObserver,
   ) {}
 
   private async load(id: TableIdentifier): Promise<Table | undefined> {
@@ -212,11 +225,14 @@ export class Committer {
     ranges: readonly OffsetRange[],
   ): Promise<AppendResult> {
     const id = parseIdentifier(table);
+    const first = files[0];
+    if (this.observer && first) await this.observer({ step: 'data', table, path: first.filePath });
     const t = await this.catalog.loadTable(id);
     // Merging manifests (commit.manifest-merge.enabled, Java's defaults) keeps the manifest
     // list short however many commits the table has had.
     const op = mergeAppend(t);
     for (const f of files) op.appendFile(f);
+    if (this.observer) op.observe(this.observer);
     const prop = offsetsProperty(this.groupId);
     let recorded: [string, string][] = [];
     op.validate(async (base) => {
@@ -231,14 +247,6 @@ export class Committer {
       for (const [k, v] of carried) if (k !== prop) op.set(k, v);
       op.set(prop, writeOffsets(verdict.next));
       recorded = [...verdict.next].map(([k, v]) => [k, v.toString()]);
-      if (TEST_COMMIT_PAUSE_MS > 0) {
-        // Test hook for crash tests: data files and manifests are written, the catalog
-        // commit has not happened yet. A kill -9 now must lose nothing and double nothing.
-        process.stdout.write(
-          `${JSON.stringify({ level: 30, time: Date.now(), table, msg: 'commit paused (test hook)' })}\n`,
-        );
-        await new Promise((r) => setTimeout(r, TEST_COMMIT_PAUSE_MS));
-      }
     });
     try {
       const committed = await op.commit();

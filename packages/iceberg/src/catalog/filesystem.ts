@@ -39,6 +39,7 @@ import {
 } from '../spec/table-metadata.ts';
 import type { Catalog, CreateTableOptions, Table, TableIdentifier } from './catalog.ts';
 import { identifierToString } from './catalog.ts';
+import type { CommitObserver } from './commit-steps.ts';
 import { deleteRemovedMetadataFiles } from './metadata-files.ts';
 import {
   applyUpdates,
@@ -56,6 +57,8 @@ export interface FilesystemCatalogOptions {
   /** Warehouse root: `file:///abs/path`, a bare absolute path, or another FileIO URI. */
   readonly warehouse: string;
   readonly io: FileIO;
+  /** Told after the new metadata file and after the hint of every commit (./commit-steps.ts). */
+  readonly observer?: CommitObserver;
 }
 
 /** How many tables' latest metadata a catalog keeps parsed (see `parsed`). */
@@ -65,6 +68,7 @@ export class FilesystemCatalog implements Catalog {
   readonly name: string;
   readonly io: FileIO;
   readonly warehouse: string;
+  private readonly observer: CommitObserver | undefined;
   /**
    * Per table location, the text of the newest metadata file this catalog read or wrote
    * and its parsed metadata. Reading the same text again (every commit re-reads the
@@ -78,6 +82,7 @@ export class FilesystemCatalog implements Catalog {
     this.name = options.name ?? 'filesystem';
     this.io = options.io;
     this.warehouse = options.warehouse.replace(/\/+$/, '');
+    this.observer = options.observer;
   }
 
   private nsPath(ns: readonly string[]): string {
@@ -310,7 +315,14 @@ export class FilesystemCatalog implements Catalog {
       throw e;
     }
     this.remember(tableLocation, text, next);
+    const table = identifierToString(identifier);
+    await this.observer?.({ step: 'metadata', table, path: file });
     await this.writeHint(tableLocation, cur.version + 1);
+    await this.observer?.({
+      step: 'version-hint',
+      table,
+      path: joinPath(tableLocation, 'metadata', HINT),
+    });
     // Committed: from here on nothing may fail the commit (this never throws).
     await deleteRemovedMetadataFiles(this.io, cur.metadata, cur.location, next, file);
     return this.table(identifier, next, file);

@@ -108,10 +108,12 @@ describe('kill -9 at each step of a commit', () => {
       const before = await latestVersion();
       const hintBefore = await hint();
 
+      const t0 = Date.now();
       const p = spawnKice(configPath, {
         env: { KICE_TEST_COMMIT_PAUSE_AT: step, KICE_TEST_COMMIT_PAUSE_MS: '600000' },
       });
       const paused = await p.waitForLine((l) => l.msg === PAUSED && l.step === step, 120_000);
+      const pausedAfterMs = Date.now() - t0;
       await p.kill9();
       expect(p.withMsg('committed'), `${step}: no commit completes before the pause`).toEqual([]);
       // The file the step wrote is there (paths are file: URIs).
@@ -152,7 +154,7 @@ describe('kill -9 at each step of a commit', () => {
         { n: BigInt(expected.count), d: BigInt(expected.distinct), s: BigInt(expected.sum) },
       ]);
       console.log(
-        `engine-commit-steps: killed at ${step} (v${before} -> v${after}), restart committed ${restart.process.withMsg('committed').length} time(s)`,
+        `engine-commit-steps: killed at ${step} (v${before} -> v${after}), paused after ${pausedAfterMs} ms; restart committed ${restart.process.withMsg('committed').length} time(s) in ${restart.exit.ms} ms`,
       );
     }
     // The commit killed at `metadata` is the one that covers every produced event, so the

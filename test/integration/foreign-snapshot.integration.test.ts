@@ -118,6 +118,11 @@ describe('a snapshot by another writer between two kice commits', () => {
     expect(foreignSnap?.summary.writer).toBe('pyiceberg-append-hadoop');
     expect(foreignSnap?.summary[`kice.offsets.${GROUP}`]).toBeUndefined();
 
+    // DuckDB given the folder follows the hint to the foreign version.
+    expect(
+      await duckdbQuery(folder, 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM {t}'),
+    ).toEqual([{ n: BigInt(FIRST + FOREIGN), d: BigInt(FIRST + FOREIGN) }]);
+
     await deleteGroupOffsets();
     await produce({ brokers, topic: TOPIC, partitions: PARTITIONS, first: FIRST, count: SECOND });
     const second = await runOnce(configPath);

@@ -2,11 +2,11 @@
  * Crash safety of the kice daemon on the real broker: while a producer keeps a backlog
  * growing, `kice run` (commit.intervalMs 1000) is killed with SIGKILL 10 times and
  * restarted; at least 3 kills land inside a commit (after data files and manifests are
- * written, before the catalog commit: KICE_TEST_COMMIT_PAUSE_MS makes the committer log
- * "commit paused (test hook)" there and wait). A final `run --once` drains the topic; then
- * every produced event is in the table exactly once with every column equal to what was
- * produced (rich events: whole-number floats, arrays, nested objects, escapes), and the
- * offsets are the end offsets.
+ * written, before the manifest list and the catalog commit: KICE_TEST_COMMIT_PAUSE_MS makes
+ * the committer log "commit paused (test hook)" there and wait; engine-commit-steps kills at
+ * every other step). A final `run --once` drains the topic; then every produced event is in
+ * the table exactly once with every column equal to what was produced (rich events:
+ * whole-number floats, arrays, nested objects, escapes), and the offsets are the end offsets.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -6,8 +6,9 @@
  * Waits until <start-at ms> (so that both writers start together), then commits <appends>
  * fast appends of one data file of <rows> rows each to table db.t of the FilesystemCatalog
  * at <warehouse dir>. Row ids are worker * 1e6 + append * 1000 + row. Prints one JSON line:
- * {"snapshotIds": [...], "retries": N}, where retries is counted from the committed
- * manifest list names (`snap-<id>-<attempt>-<uuid>.avro`: attempt 1 means no retry).
+ * {"snapshotIds": [...], "retries": N}, where retries are the commit attempts past the first
+ * (AppendOperation.attempts), checked against the committed manifest list's name
+ * (`snap-<id>-<attempt>-<uuid>.avro`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { currentSnapshot } from '@kice/iceberg';
@@ -35,13 +36,15 @@ for (let a = 0; a < appends; a++) {
     worker,
     label: `w${worker}-a${a}-r${r}`,
   }));
-  const committed = (await appendRows(table, rows)).table;
+  const { table: committed, attempts } = await appendRows(table, rows);
   // The committed snapshot is ours: fast append returns the table it committed.
   const snap = currentSnapshot(committed.metadata);
   if (!snap) throw new Error('no current snapshot after commit');
   const attempt = /\/snap-\d+-(\d+)-[^/]+\.avro$/.exec(snap.manifestList);
   if (!attempt) throw new Error(`unexpected manifest list name ${snap.manifestList}`);
-  retries += Number(attempt[1]) - 1;
+  if (Number(attempt[1]) !== attempts)
+    throw new Error(`${snap.manifestList} was committed by attempt ${attempts}`);
+  retries += attempts - 1;
   snapshotIds.push(snap.snapshotId.toString());
 }
 process.stdout.write(`${JSON.stringify({ snapshotIds, retries })}\n`);

@@ -55,5 +55,6 @@ export async function appendRows(
   });
   const op = start(table);
   for (const f of files) op.appendFile(f);
-  return { table: await op.commit(), files };
+  const committed = await op.commit();
+  return { table: committed, files, attempts: op.attempts };
 }

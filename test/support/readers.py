@@ -6,6 +6,7 @@ Run with the project venv (test/infra/python-env.sh prints its python):
   readers.py pyiceberg-plan <metadata.json> --filter EXPR
   readers.py pyiceberg-history <metadata.json>
   readers.py pyiceberg-write <warehouse dir> <namespace.table> <spec.json>
+  readers.py pyiceberg-append-hadoop <table dir> <rows.json>
   readers.py duckdb-rows <metadata.json>
   readers.py duckdb-query <metadata.json> <sql with {t} for the table>
 
@@ -26,6 +27,11 @@ compare them exactly:
   struct                            -> JSON object keyed by field name
   list                              -> JSON array
   map                               -> {"$map": [[key, value], ...]}
+
+pyiceberg-append-hadoop appends rows to a table kept in the Hadoop (filesystem) layout, as
+another writer would: PyIceberg writes the data, manifests and the next metadata, which is
+then committed the Hadoop way (see cmd_pyiceberg_append_hadoop). It prints the new
+metadata file's path.
 
 pyiceberg-write reads rows in the same format (untagged numbers and strings are accepted
 too; the table's Arrow type decides, and {"$l": n} for a decimal is the unscaled value).
@@ -336,6 +342,58 @@ def cmd_pyiceberg_write(args: list[str]) -> None:
     print(table.metadata_location)
 
 
+def hadoop_current_version(metadata_dir: Path) -> int:
+    """The table's current version as Java's HadoopTableOperations finds it: the hint, then
+    probing forward while v<N+1>.metadata.json exists."""
+    version = int((metadata_dir / "version-hint.text").read_text().strip())
+    while (metadata_dir / f"v{version + 1}.metadata.json").exists():
+        version += 1
+    return version
+
+
+def cmd_pyiceberg_append_hadoop(args: list[str]) -> None:
+    """Appends rows (a JSON array, in the format of pyiceberg-write) to the Hadoop-layout
+    table at args[0] as another writer.
+
+    PyIceberg has no Hadoop catalog: the table is registered in a throw-away SqlCatalog on
+    its current v<N>.metadata.json, PyIceberg appends (data file, manifest, manifest list,
+    and its own next metadata file), and that metadata is then committed as Java's Hadoop
+    catalog does: hard-linked to v<N+1>.metadata.json (fails if another writer took that
+    version: nothing is committed) and version-hint.text rewritten to "N+1" without a
+    trailing newline. PyIceberg's own metadata file is removed: the folder keeps only
+    v<N>.metadata.json names."""
+    import os
+    import tempfile
+
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    table_dir = Path(args[0]).resolve()
+    rows = json.loads(Path(args[1]).read_text())
+    metadata_dir = table_dir / "metadata"
+    version = hadoop_current_version(metadata_dir)
+    current = metadata_dir / f"v{version}.metadata.json"
+    with tempfile.TemporaryDirectory(prefix="kice-foreign-") as tmp:
+        catalog = SqlCatalog("foreign", uri=f"sqlite:///{tmp}/catalog.db", warehouse=Path(tmp).as_uri())
+        catalog.create_namespace("foreign")
+        table = catalog.register_table("foreign.t", current.as_uri())
+        table.append(
+            build_table(rows, table.schema().as_arrow()),
+            snapshot_properties={"writer": "pyiceberg-append-hadoop"},
+        )
+        written = Path(catalog.load_table("foreign.t").metadata_location.removeprefix("file://"))
+    target = metadata_dir / f"v{version + 1}.metadata.json"
+    try:
+        os.link(written, target)
+    except FileExistsError:
+        written.unlink()
+        raise SystemExit(f"readers.py: version {version + 1} was committed by another writer")
+    written.unlink()
+    hint = metadata_dir / f".version-hint-{os.getpid()}.tmp"
+    hint.write_text(str(version + 1))
+    os.replace(hint, metadata_dir / "version-hint.text")
+    print(target)
+
+
 def duckdb_connect():
     import duckdb
     import duckdb_ext
@@ -367,6 +425,7 @@ COMMANDS = {
     "pyiceberg-plan": (cmd_pyiceberg_plan, 1),
     "pyiceberg-history": (cmd_pyiceberg_history, 1),
     "pyiceberg-write": (cmd_pyiceberg_write, 3),
+    "pyiceberg-append-hadoop": (cmd_pyiceberg_append_hadoop, 2),
     "duckdb-rows": (cmd_duckdb_rows, 1),
     "duckdb-query": (cmd_duckdb_query, 2),
 }

@@ -197,6 +197,27 @@ export async function pyicebergWrite(
   }
 }
 
+/**
+ * Appends `rows` to the Hadoop-layout (filesystem catalog) table in `tableDir` as another
+ * writer: PyIceberg writes the files and the next metadata, committed as
+ * `v<N+1>.metadata.json` plus `version-hint.text` (readers.py pyiceberg-append-hadoop).
+ * Resolves with the new metadata file's path.
+ */
+export async function pyicebergAppendHadoop(
+  tableDir: string,
+  rows: readonly Row[],
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'kice-pyappend-'));
+  try {
+    const file = join(dir, 'rows.json');
+    await writeFile(file, JSON.stringify(rows.map((r) => encodeTagged(r))));
+    const out = await runReaders('pyiceberg-append-hadoop', tableDir, file);
+    return out.trim().split('\n').at(-1) ?? '';
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Rows sorted by a column (numbers, bigints or strings), for order-free comparisons. */
 export function sortBy(rows: readonly Row[], column: string): Row[] {
   return [...rows].sort((a, b) => {

@@ -19,6 +19,7 @@ export {
 export { arrowValueToIceberg, icebergRowsToArrow } from './arrow/values.ts';
 // catalog
 export * from './catalog/catalog.ts';
+export type { CommitObserver, CommitStep, CommitStepEvent } from './catalog/commit-steps.ts';
 export { FilesystemCatalog, type FilesystemCatalogOptions } from './catalog/filesystem.ts';
 // catalog: a table opened (and committed to) from its metadata file
 export { openTable } from './catalog/static.ts';

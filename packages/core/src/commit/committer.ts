@@ -9,14 +9,17 @@
  *   promotions int→long and float→double), and returns the authoritative schema: data files
  *   are written with ITS field IDs.
  * - `append` commits data files plus the Kafka offset ranges they cover, checking offset
- *   continuity against the table's recorded offsets (./offsets.ts) on every attempt.
+ *   continuity against the table's recorded offsets on every attempt. The recorded offsets
+ *   of a group are those of the newest snapshot in the current snapshot's ancestry that
+ *   carries them (other writers' snapshots are looked through), and every commit carries
+ *   all groups' offsets forward (./offsets.ts).
  */
 import {
   AlreadyExistsError,
   type Catalog,
   CommitConflictError,
+  type CommitStep,
   currentSchema,
-  currentSnapshot,
   type DataFile,
   findFieldByName,
   IcebergError,
@@ -38,6 +41,7 @@ import {
   type OffsetRange,
   offsetsProperty,
   readOffsets,
+  recordedProperties,
   writeOffsets,
 } from './offsets.ts';
 
@@ -54,6 +58,13 @@ export interface TableState {
   readonly location: string;
   /** Next offsets recorded for the group: [tpKey, offset string]. */
   readonly offsets: [string, string][];
+  /** The snapshot the group's offsets were read from (absent when none is recorded). */
+  readonly offsetsSnapshotId?: string;
+  /**
+   * The current snapshot's ancestry ends at an expired snapshot. With no offsets recorded,
+   * this means they may have been expired with it (see ./offsets.ts).
+   */
+  readonly historyTruncated: boolean;
 }
 
 export type AppendResult =
@@ -85,8 +96,18 @@ export const DEFAULT_TABLE_PROPERTIES: Readonly<Record<string, string>> = {
 /** Snapshot expiry runs at most this often per table (it is a second catalog commit). */
 export const MAINTENANCE_INTERVAL_MS = 5 * 60 * 1000;
 
-/** Crash-test hook: pause inside every commit, after files and manifests are written. */
-const TEST_COMMIT_PAUSE_MS = Number(process.env.KICE_TEST_COMMIT_PAUSE_MS ?? 0);
+/**
+ * The steps of an append, as an observer sees them: `data` when the committer receives the
+ * data files (written by the workers; nothing else of the commit exists yet), then
+ * @kice/iceberg's steps (manifests, manifest list, metadata file, version hint).
+ */
+export type CommitterStep = 'data' | CommitStep;
+
+export type CommitterObserver = (event: {
+  readonly step: CommitterStep;
+  readonly table: string;
+  readonly path: string;
+}) => void | Promise<void>;
 
 class OffsetContinuityError extends KiceError {
   constructor(
@@ -105,6 +126,8 @@ export class Committer {
     private readonly catalog: Catalog,
     private readonly groupId: string,
     private readonly maintenanceIntervalMs = MAINTENANCE_INTERVAL_MS,
+    /** Told the steps of every append (crash tests: ./test-pause.ts). */
+    private readonly observer?: CommitterObserver,
   ) {}
 
   private async load(id: TableIdentifier): Promise<Table | undefined> {
@@ -117,13 +140,17 @@ export class Committer {
   }
 
   private state(t: Table): TableState {
-    const snap = currentSnapshot(t.metadata);
-    const offsets = readOffsets(snap?.summary, this.groupId);
+    const recorded = recordedProperties(t.metadata);
+    const prop = offsetsProperty(this.groupId);
+    const offsets = readOffsets(Object.fromEntries(recorded.properties), this.groupId);
+    const from = recorded.from.get(prop);
     return {
       schema: currentSchema(t.metadata),
       spec: specById(t.metadata, t.metadata.defaultSpecId),
       location: t.metadata.location,
       offsets: [...offsets].map(([k, v]) => [k, v.toString()]),
+      ...(from === undefined ? {} : { offsetsSnapshotId: from.toString() }),
+      historyTruncated: recorded.truncated,
     };
   }
 
@@ -198,27 +225,28 @@ export class Committer {
     ranges: readonly OffsetRange[],
   ): Promise<AppendResult> {
     const id = parseIdentifier(table);
+    const first = files[0];
+    if (this.observer && first) await this.observer({ step: 'data', table, path: first.filePath });
     const t = await this.catalog.loadTable(id);
     // Merging manifests (commit.manifest-merge.enabled, Java's defaults) keeps the manifest
     // list short however many commits the table has had.
     const op = mergeAppend(t);
     for (const f of files) op.appendFile(f);
+    if (this.observer) op.observe(this.observer);
     const prop = offsetsProperty(this.groupId);
     let recorded: [string, string][] = [];
     op.validate(async (base) => {
-      const snap = currentSnapshot(base);
-      const verdict = checkContinuity(readOffsets(snap?.summary, this.groupId), ranges);
+      const carried = recordedProperties(base).properties;
+      const verdict = checkContinuity(
+        readOffsets(Object.fromEntries(carried), this.groupId),
+        ranges,
+      );
       if (!verdict.ok) throw new OffsetContinuityError(verdict.kind, verdict.reason);
+      // Every group's offsets travel with every commit, so that no snapshot of ours hides
+      // another group's and expiring the snapshots below keeps them all.
+      for (const [k, v] of carried) if (k !== prop) op.set(k, v);
       op.set(prop, writeOffsets(verdict.next));
       recorded = [...verdict.next].map(([k, v]) => [k, v.toString()]);
-      if (TEST_COMMIT_PAUSE_MS > 0) {
-        // Test hook for crash tests: data files and manifests are written, the catalog
-        // commit has not happened yet. A kill -9 now must lose nothing and double nothing.
-        process.stdout.write(
-          `${JSON.stringify({ level: 30, time: Date.now(), table, msg: 'commit paused (test hook)' })}\n`,
-        );
-        await new Promise((r) => setTimeout(r, TEST_COMMIT_PAUSE_MS));
-      }
     });
     try {
       const committed = await op.commit();

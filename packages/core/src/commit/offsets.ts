@@ -6,12 +6,27 @@
  *
  *   kice.offsets.<groupId> = {"<topic>":{"<partition>":"<next offset>",...},...}
  *
- * (offsets as decimal strings: they are 64-bit). Properties of other groups and engines are
- * left alone. A commit carries, per partition, the range [from, to) it covers; it is accepted
+ * (offsets as decimal strings: they are 64-bit).
+ *
+ * Where a group's offsets are read: the newest snapshot in the ANCESTRY of the table's
+ * current snapshot (main, followed through parent-snapshot-id) that carries its property.
+ * Snapshots by other writers (another engine's append, a compaction) carry no kice
+ * property and are looked through; snapshots of other branches, and ones not in that
+ * chain, are never read. Every kice commit copies ALL `kice.offsets.*` properties it finds
+ * this way (each group's from the newest ancestor carrying it) into its own summary, so
+ * the newest kice snapshot always holds every group's offsets and expiring older snapshots
+ * loses none. When snapshot expiry has removed every snapshot that carried a group's
+ * property (only other writers committed for longer than the retention), the group has no
+ * recorded offsets: `truncated` then says the history was cut, and the engine resumes as
+ * for a table it never wrote (docs/offsets.md, "Other writers").
+ *
+ * A commit carries, per partition, the range [from, to) it covers; it is accepted
  * only if every range starts exactly where the table's recorded offset ends (or the table has
  * none for that partition yet). A range ending at or before the recorded offset is a
  * duplicate (a zombie or a retry); one starting past it is a gap; either refuses the commit.
  */
+
+import { ancestors, type TableMetadata } from '@kice/iceberg';
 
 export const OFFSETS_PROPERTY_PREFIX = 'kice.offsets.';
 
@@ -44,6 +59,36 @@ export function readOffsets(
     for (const [p, off] of Object.entries(parts)) out.set(tpKey(topic, Number(p)), BigInt(off));
   }
   return out;
+}
+
+/** What the table's main history records for every group. */
+export interface RecordedProperties {
+  /** `kice.offsets.<group>` → its value in the newest ancestor carrying it. */
+  readonly properties: ReadonlyMap<string, string>;
+  /** Snapshot id each property was read from. */
+  readonly from: ReadonlyMap<string, bigint>;
+  /** The ancestry ends at an expired snapshot: older properties may be gone with it. */
+  readonly truncated: boolean;
+}
+
+/**
+ * Every `kice.offsets.*` property in the ancestry of the current snapshot, each from the
+ * newest snapshot that carries it (empty for a table without snapshots).
+ */
+export function recordedProperties(metadata: TableMetadata): RecordedProperties {
+  const properties = new Map<string, string>();
+  const from = new Map<string, bigint>();
+  if (metadata.currentSnapshotId === null) return { properties, from, truncated: false };
+  const chain = ancestors(metadata, metadata.currentSnapshotId);
+  for (const snap of chain.snapshots) {
+    for (const [k, v] of Object.entries(snap.summary)) {
+      if (k.startsWith(OFFSETS_PROPERTY_PREFIX) && !properties.has(k)) {
+        properties.set(k, v);
+        from.set(k, snap.snapshotId);
+      }
+    }
+  }
+  return { properties, from, truncated: chain.truncated };
 }
 
 /** Serializes offsets deterministically (topics and partitions sorted). */

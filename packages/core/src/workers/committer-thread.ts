@@ -1,12 +1,14 @@
 /**
  * The committer thread: ONE worker_thread per process, exposing a Committer over comlink.
- * All Iceberg commits of the process are serialized here.
+ * All Iceberg commits of the process are serialized here. The crash-test hook
+ * (KICE_TEST_COMMIT_PAUSE_AT / _MS, ../commit/test-pause.ts) is read here and nowhere else.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { FilesystemCatalog, LocalFileIO, toFileUri } from '@kice/iceberg';
 import * as Comlink from 'comlink';
 import { Committer } from '../commit/committer.ts';
 import { nodeEndpoint } from '../commit/node-endpoint.ts';
+import { commitPauseFromEnv } from '../commit/test-pause.ts';
 
 export interface CommitterThreadData {
   readonly warehouse: string;
@@ -15,8 +17,10 @@ export interface CommitterThreadData {
 
 const data = workerData as CommitterThreadData;
 if (!parentPort) throw new Error('committer-thread must run in a worker thread');
+const pause = commitPauseFromEnv(process.env);
 const catalog = new FilesystemCatalog({
   warehouse: toFileUri(data.warehouse),
   io: new LocalFileIO(),
+  ...(pause ? { observer: pause } : {}),
 });
-Comlink.expose(new Committer(catalog, data.groupId), nodeEndpoint(parentPort));
+Comlink.expose(new Committer(catalog, data.groupId, undefined, pause), nodeEndpoint(parentPort));

@@ -1,7 +1,9 @@
 import {
   currentSnapshot,
   type DataFile,
+  expireSnapshots,
   FilesystemCatalog,
+  fastAppend,
   MemoryFileIO,
   readManifest,
   readManifestList,
@@ -242,5 +244,149 @@ describe('Committer', () => {
       'history.expire.max-snapshot-age-ms': '1',
     });
     expect(DEFAULT_TABLE_PROPERTIES['history.expire.max-snapshot-age-ms']).toBe('21600000');
+  });
+});
+
+describe('Committer: offsets through the snapshot ancestry', () => {
+  const plain = { partitionBy: [], properties: {} };
+  const id = { namespace: ['ns'], name: 'e' };
+
+  /** A snapshot by another writer: a plain append from @kice/iceberg, no kice property. */
+  async function foreignAppend(catalog: FilesystemCatalog, path: string): Promise<void> {
+    const t = await catalog.loadTable(id);
+    await fastAppend(t).appendFile(file(path, 5)).set('writer', 'someone-else').commit();
+  }
+
+  it('finds the offsets below a foreign snapshot and continues exactly from them', async () => {
+    const { committer, catalog } = setup();
+    await committer.ensureTable({ table: 'ns.e', ...plain }, observed);
+    await committer.append(
+      'ns.e',
+      [file('memory://wh/ns/e/data/a.parquet', 10)],
+      [{ topic: 't', partition: 0, from: 0n, to: 10n }],
+    );
+    await foreignAppend(catalog, 'memory://wh/ns/e/data/foreign.parquet');
+    const t = await catalog.loadTable(id);
+    expect(currentSnapshot(t.metadata)?.summary['kice.offsets.g1']).toBeUndefined();
+
+    expect((await committer.tableState('ns.e'))?.offsets).toEqual([['t:0', '10']]);
+    // The continuity check sees the same offsets: a replay is a duplicate ...
+    expect(
+      await committer.append(
+        'ns.e',
+        [file('memory://wh/ns/e/data/b.parquet', 10)],
+        [{ topic: 't', partition: 0, from: 0n, to: 10n }],
+      ),
+    ).toEqual({
+      status: 'refused',
+      kind: 'duplicate',
+      reason: "t:0: range [0, 10) does not start at the table's recorded offset 10 (duplicate)",
+    });
+    // ... and the next range continues exactly.
+    expect(
+      await committer.append(
+        'ns.e',
+        [file('memory://wh/ns/e/data/c.parquet', 2)],
+        [{ topic: 't', partition: 0, from: 10n, to: 12n }],
+      ),
+    ).toMatchObject({ status: 'committed', offsets: [['t:0', '12']] });
+    const after = await catalog.loadTable(id);
+    expect(currentSnapshot(after.metadata)?.summary['kice.offsets.g1']).toBe('{"t":{"0":"12"}}');
+    expect(currentSnapshot(after.metadata)?.summary['total-records']).toBe('17');
+  });
+
+  it("carries every group's offsets forward, so that expiry keeps them", async () => {
+    const { committer, catalog } = setup();
+    const other = new Committer(catalog, 'g2');
+    await committer.ensureTable({ table: 'ns.e', ...plain }, observed);
+    await committer.append('ns.e', [], [{ topic: 't', partition: 0, from: 0n, to: 10n }]);
+    await other.append('ns.e', [], [{ topic: 'u', partition: 3, from: 5n, to: 8n }]);
+    let t = await catalog.loadTable(id);
+    expect(currentSnapshot(t.metadata)?.summary).toMatchObject({
+      'kice.offsets.g1': '{"t":{"0":"10"}}',
+      'kice.offsets.g2': '{"u":{"3":"8"}}',
+    });
+    // A foreign snapshot, then g1 again: g2's property comes along from below the foreign one.
+    await foreignAppend(catalog, 'memory://wh/ns/e/data/foreign.parquet');
+    await committer.append('ns.e', [], [{ topic: 't', partition: 0, from: 10n, to: 11n }]);
+    t = await catalog.loadTable(id);
+    expect(currentSnapshot(t.metadata)?.summary).toMatchObject({
+      'kice.offsets.g1': '{"t":{"0":"11"}}',
+      'kice.offsets.g2': '{"u":{"3":"8"}}',
+    });
+    // Only the current snapshot survives expiry: both groups still find their offsets.
+    const r = await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 1 });
+    expect(r.table.metadata.snapshots).toHaveLength(1);
+    expect((await committer.tableState('ns.e'))?.offsets).toEqual([['t:0', '11']]);
+    expect((await other.tableState('ns.e'))?.offsets).toEqual([['u:3', '8']]);
+    expect(
+      await other.append('ns.e', [], [{ topic: 'u', partition: 3, from: 7n, to: 9n }]),
+    ).toMatchObject({ status: 'refused', kind: 'duplicate' });
+  });
+
+  it('reads the main branch only: a snapshot of another branch is not used', async () => {
+    const { committer, catalog } = setup();
+    await committer.ensureTable({ table: 'ns.e', ...plain }, observed);
+    await committer.append('ns.e', [], [{ topic: 't', partition: 0, from: 0n, to: 10n }]);
+    // A branch off kice's snapshot, whose head claims later offsets for the group.
+    let t = await catalog.loadTable(id);
+    const base = currentSnapshot(t.metadata);
+    if (!base) throw new Error('no snapshot');
+    const branchHead = {
+      ...base,
+      snapshotId: base.snapshotId + 1n,
+      parentSnapshotId: base.snapshotId,
+      sequenceNumber: t.metadata.lastSequenceNumber + 1,
+      timestampMs: base.timestampMs + 1,
+      summary: { operation: 'append', 'kice.offsets.g1': '{"t":{"0":"99"}}' },
+    };
+    await catalog.commitTable(
+      id,
+      [],
+      [
+        { action: 'add-snapshot', snapshot: branchHead },
+        {
+          action: 'set-snapshot-ref',
+          refName: 'audit',
+          ref: { snapshotId: branchHead.snapshotId, type: 'branch' },
+        },
+      ],
+    );
+    // And a foreign snapshot on main, so the current snapshot carries no offsets.
+    await foreignAppend(catalog, 'memory://wh/ns/e/data/foreign.parquet');
+    t = await catalog.loadTable(id);
+    expect(t.metadata.refs.audit?.snapshotId).toBe(branchHead.snapshotId);
+    expect((await committer.tableState('ns.e'))?.offsets).toEqual([['t:0', '10']]);
+    expect(
+      await committer.append('ns.e', [], [{ topic: 't', partition: 0, from: 10n, to: 20n }]),
+    ).toMatchObject({ status: 'committed', offsets: [['t:0', '20']] });
+  });
+});
+
+describe('Committer: when expiry has removed every snapshot that carried the offsets', () => {
+  it('reports no offsets and a truncated history', async () => {
+    const { committer, catalog } = setup();
+    const id = { namespace: ['ns'], name: 'e' };
+    await committer.ensureTable({ table: 'ns.e', partitionBy: [], properties: {} }, observed);
+    expect(await committer.tableState('ns.e')).toMatchObject({
+      offsets: [],
+      historyTruncated: false,
+    });
+    await committer.append('ns.e', [], [{ topic: 't', partition: 0, from: 0n, to: 10n }]);
+    const kice = currentSnapshot((await catalog.loadTable(id)).metadata);
+    expect(await committer.tableState('ns.e')).toMatchObject({
+      offsets: [['t:0', '10']],
+      offsetsSnapshotId: String(kice?.snapshotId),
+      historyTruncated: false,
+    });
+    const t = await catalog.loadTable(id);
+    await fastAppend(t).appendFile(file('memory://wh/ns/e/data/f.parquet', 1)).commit();
+    await expireSnapshots(await catalog.loadTable(id), {
+      olderThanMs: Date.now() + 1,
+      retainLast: 1,
+    });
+    const state = await committer.tableState('ns.e');
+    expect(state).toMatchObject({ offsets: [], historyTruncated: true });
+    expect(state?.offsetsSnapshotId).toBeUndefined();
   });
 });

@@ -10,6 +10,11 @@
  * locally, a conditional PUT on object stores), so of two writers racing for the same
  * version exactly one wins and the other gets a retryable CommitConflictError; the hint
  * is then rewritten (best effort: readers here probe forward from it, as Java does).
+ * Unlike Java, a catalog that finds the hint missing or behind the newest version (its
+ * writer died between the metadata file and the hint) rewrites it, so that readers that
+ * follow only the hint, such as DuckDB given the table folder, do not stay on an older
+ * version until the next commit. Like the hint write after a commit, this can race a
+ * concurrent commit and leave the hint one version behind; the next load repairs it.
  * Namespaces are folders marked by an empty `.namespace` file.
  *
  * After a successful commit, when write.metadata.delete-after-commit.enabled is true in
@@ -39,6 +44,7 @@ import {
 } from '../spec/table-metadata.ts';
 import type { Catalog, CreateTableOptions, Table, TableIdentifier } from './catalog.ts';
 import { identifierToString } from './catalog.ts';
+import type { CommitObserver } from './commit-steps.ts';
 import { deleteRemovedMetadataFiles } from './metadata-files.ts';
 import {
   applyUpdates,
@@ -56,6 +62,8 @@ export interface FilesystemCatalogOptions {
   /** Warehouse root: `file:///abs/path`, a bare absolute path, or another FileIO URI. */
   readonly warehouse: string;
   readonly io: FileIO;
+  /** Told after the new metadata file and after the hint of every commit (./commit-steps.ts). */
+  readonly observer?: CommitObserver;
 }
 
 /** How many tables' latest metadata a catalog keeps parsed (see `parsed`). */
@@ -65,6 +73,7 @@ export class FilesystemCatalog implements Catalog {
   readonly name: string;
   readonly io: FileIO;
   readonly warehouse: string;
+  private readonly observer: CommitObserver | undefined;
   /**
    * Per table location, the text of the newest metadata file this catalog read or wrote
    * and its parsed metadata. Reading the same text again (every commit re-reads the
@@ -78,6 +87,7 @@ export class FilesystemCatalog implements Catalog {
     this.name = options.name ?? 'filesystem';
     this.io = options.io;
     this.warehouse = options.warehouse.replace(/\/+$/, '');
+    this.observer = options.observer;
   }
 
   private nsPath(ns: readonly string[]): string {
@@ -146,28 +156,34 @@ export class FilesystemCatalog implements Catalog {
   /**
    * The newest committed version of the table at `location`, 0 if none: from the hint
    * probing forward, or (`useHint` false, or no usable hint) the highest version listed.
+   * A hint found missing or behind (a writer died after its metadata file and before the
+   * hint, or the hint write failed) is rewritten, best effort, so that readers that follow
+   * only the hint (DuckDB given the table folder) see the newest version without waiting
+   * for the next commit.
    */
   private async currentVersion(location: string, useHint = true): Promise<number> {
-    let v = 0;
+    let hinted = 0;
     if (useHint) {
       try {
         const hint = new TextDecoder()
           .decode(await this.io.read(joinPath(location, 'metadata', HINT)))
           .trim();
-        if (/^\d+$/.test(hint)) v = Number(hint);
+        if (/^\d+$/.test(hint)) hinted = Number(hint);
       } catch (e) {
         if (!(e instanceof NotFoundError)) throw e;
       }
     }
+    let v = hinted;
     if (v === 0) {
       for (const f of await this.io.list(joinPath(location, 'metadata/'))) {
         const m = VERSION_RE.exec(f);
         if (m) v = Math.max(v, Number(m[1]));
       }
-      return v;
+    } else {
+      // The hint may lag behind a concurrent commit: probe forward.
+      while (await this.io.exists(this.metadataFile(location, v + 1))) v++;
     }
-    // The hint may lag behind a concurrent commit: probe forward.
-    while (await this.io.exists(this.metadataFile(location, v + 1))) v++;
+    if (useHint && v > hinted) await this.writeHint(location, v);
     return v;
   }
 
@@ -310,7 +326,14 @@ export class FilesystemCatalog implements Catalog {
       throw e;
     }
     this.remember(tableLocation, text, next);
+    const table = identifierToString(identifier);
+    await this.observer?.({ step: 'metadata', table, path: file });
     await this.writeHint(tableLocation, cur.version + 1);
+    await this.observer?.({
+      step: 'version-hint',
+      table,
+      path: joinPath(tableLocation, 'metadata', HINT),
+    });
     // Committed: from here on nothing may fail the commit (this never throws).
     await deleteRemovedMetadataFiles(this.io, cur.metadata, cur.location, next, file);
     return this.table(identifier, next, file);

@@ -391,6 +391,33 @@ export function snapshotById(m: TableMetadata, id: bigint): Snapshot | undefined
 }
 
 /**
+ * The ancestry of snapshot `snapshotId`, newest first and including it: the snapshot, its
+ * parent, the parent's parent, … following parent-snapshot-id (Java's
+ * SnapshotUtil.ancestorsOf). The walk ends at a snapshot without a parent (the table's
+ * first) or at the first parent no longer in the metadata (expired); `truncated` tells
+ * which. Snapshots of other branches and ones outside this chain are never visited. An
+ * unknown `snapshotId` gives an empty, untruncated ancestry.
+ */
+export function ancestors(
+  m: TableMetadata,
+  snapshotId: bigint,
+): { readonly snapshots: Snapshot[]; readonly truncated: boolean } {
+  const byId = new Map(m.snapshots.map((s) => [s.snapshotId, s]));
+  const out: Snapshot[] = [];
+  const seen = new Set<bigint>();
+  let next: bigint | undefined = snapshotId;
+  while (next !== undefined) {
+    const s = byId.get(next);
+    if (!s) return { snapshots: out, truncated: out.length > 0 };
+    if (seen.has(next)) break; // a cycle is malformed metadata: stop rather than loop
+    seen.add(next);
+    out.push(s);
+    next = s.parentSnapshotId;
+  }
+  return { snapshots: out, truncated: false };
+}
+
+/**
  * The snapshot that was current at `timestampMs` according to the snapshot log (the last
  * entry at or before that time), or undefined when the table had none then.
  */

@@ -20,6 +20,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Table } from '../catalog/catalog.ts';
+import { identifierToString } from '../catalog/catalog.ts';
+import type { CommitObserver } from '../catalog/commit-steps.ts';
 import { IcebergError } from '../errors.ts';
 import { joinPath } from '../io/file-io.ts';
 import type { DataFile, ManifestEntry, ManifestFile } from '../spec/manifest.ts';
@@ -84,6 +86,8 @@ export abstract class AppendOperation {
   private readonly files: DataFile[] = [];
   private readonly props: Record<string, string> = {};
   private readonly validators: Validator[] = [];
+  private observer: CommitObserver | undefined;
+  private attemptsMade = 0;
 
   constructor(protected readonly table: Table) {}
 
@@ -112,6 +116,20 @@ export abstract class AppendOperation {
   /** Checked against the refreshed metadata before every attempt; throw to abort. */
   validate(fn: Validator): this {
     this.validators.push(fn);
+    return this;
+  }
+
+  /**
+   * Attempts the last `commit()` made (1 when it committed at once, 1 + the number of
+   * retries after conflicts; 0 before any commit). Counted also when the commit failed.
+   */
+  get attempts(): number {
+    return this.attemptsMade;
+  }
+
+  /** Told after the new manifests and after each attempt's manifest list (../catalog/commit-steps.ts). */
+  observe(observer: CommitObserver): this {
+    this.observer = observer;
     return this;
   }
 
@@ -164,10 +182,15 @@ export abstract class AppendOperation {
         partitions: partitionSummaries(ptype, files),
       });
     }
+    const tableName = identifierToString(table.identifier);
+    for (const m of newManifests)
+      await this.observer?.({ step: 'manifests', table: tableName, path: m.manifestPath });
 
     let current: Table = table;
     const policy = retryPolicyFrom(base0.properties);
+    this.attemptsMade = 0;
     const committed = await withRetry(policy, async (attempt) => {
+      this.attemptsMade = attempt + 1;
       if (attempt > 0) current = await table.catalog.loadTable(table.identifier);
       const base = current.metadata;
       const written: string[] = [];
@@ -217,6 +240,7 @@ export abstract class AppendOperation {
             codec: 'deflate',
           }),
         );
+        await this.observer?.({ step: 'manifest-list', table: tableName, path: listPath });
         snapshot = {
           snapshotId,
           ...(parent ? { parentSnapshotId: parent.snapshotId } : {}),

@@ -77,6 +77,26 @@ describe('FilesystemCatalog', () => {
     expect(t.metadata.properties.a).toBe('1');
   });
 
+  it('rewrites a hint it finds behind (a writer died between its metadata file and the hint)', async () => {
+    const { io, cat } = catalog();
+    const hint = async () =>
+      new TextDecoder().decode(await io.read('memory://wh/db/t/metadata/version-hint.text'));
+    await cat.createNamespace(['db']);
+    const id = { namespace: ['db'], name: 't' };
+    await cat.createTable(id, { schema });
+    await cat.commitTable(id, [], [{ action: 'set-properties', updates: { a: '1' } }]);
+    await cat.commitTable(id, [], [{ action: 'set-properties', updates: { a: '2' } }]);
+    await io.write('memory://wh/db/t/metadata/version-hint.text', new TextEncoder().encode('1'));
+    expect((await cat.loadTable(id)).metadata.properties.a).toBe('2');
+    expect(await hint()).toBe('3');
+    // A missing hint is written too.
+    await io.delete('memory://wh/db/t/metadata/version-hint.text');
+    expect((await cat.loadTable(id)).metadataLocation).toBe(
+      'memory://wh/db/t/metadata/v3.metadata.json',
+    );
+    expect(await hint()).toBe('3');
+  });
+
   it('checks requirements against the current metadata', async () => {
     const { cat } = catalog();
     await cat.createNamespace(['db']);

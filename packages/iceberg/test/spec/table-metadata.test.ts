@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { IcebergError } from '../../src/errors.ts';
 import { parseJson } from '../../src/spec/json.ts';
 import {
+  ancestors,
   currentSchema,
   currentSnapshot,
   newTableMetadata,
@@ -336,5 +337,39 @@ describe('newTableMetadata', () => {
         },
       }),
     ).toThrow('partition field "x": source field 99 is not in the schema');
+  });
+});
+
+describe('ancestors', () => {
+  const snap = (id: bigint, parent?: bigint) => ({
+    snapshotId: id,
+    ...(parent === undefined ? {} : { parentSnapshotId: parent }),
+    sequenceNumber: Number(id),
+    timestampMs: Number(id),
+    manifestList: `/w/t/metadata/snap-${id}.avro`,
+    summary: { operation: 'append' },
+  });
+  // main: 1 <- 2 <- 4; a branch off 2: 3; 5 is on no chain from 4.
+  const m: TableMetadata = {
+    ...newTableMetadata({
+      location: '/w/t',
+      schema: schemaFromJson({ type: 'struct', fields: [] }),
+    }),
+    snapshots: [snap(1n), snap(2n, 1n), snap(3n, 2n), snap(4n, 2n), snap(5n)],
+    currentSnapshotId: 4n,
+  };
+  const ids = (r: ReturnType<typeof ancestors>) => r.snapshots.map((s) => s.snapshotId);
+
+  it('follows parent-snapshot-id to the root, newest first', () => {
+    expect(ids(ancestors(m, 4n))).toEqual([4n, 2n, 1n]);
+    expect(ancestors(m, 4n).truncated).toBe(false);
+    expect(ids(ancestors(m, 3n))).toEqual([3n, 2n, 1n]);
+  });
+
+  it('says when the chain ends at an expired parent, and is empty for an unknown id', () => {
+    const expired = { ...m, snapshots: m.snapshots.filter((s) => s.snapshotId !== 2n) };
+    expect(ids(ancestors(expired, 4n))).toEqual([4n]);
+    expect(ancestors(expired, 4n).truncated).toBe(true);
+    expect(ancestors(m, 99n)).toEqual({ snapshots: [], truncated: false });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { icebergRowsToArrow } from '../../src/arrow/values.ts';
 import type { Table } from '../../src/catalog/catalog.ts';
+import type { CommitObserver } from '../../src/catalog/commit-steps.ts';
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts';
 import { MemoryFileIO } from '../../src/io/memory.ts';
 import { and, eq, gtEq, isNull, lt } from '../../src/scan/expressions.ts';
@@ -154,5 +155,45 @@ describe('fast append + scan', () => {
     });
     await expect(op.commit()).rejects.toThrow('offsets moved');
     expect((await cat.loadTable(table.identifier)).metadata.snapshots.length).toBe(2);
+  });
+});
+
+describe('commit steps and attempts', () => {
+  it('tells an observer each step in order, and counts the attempts of a retried commit', async () => {
+    const io = new MemoryFileIO();
+    const seen: string[] = [];
+    const hint = async () =>
+      new TextDecoder().decode(await io.read('memory://wh/db/t/metadata/version-hint.text'));
+    const observer: CommitObserver = async (e) => {
+      seen.push(
+        `${e.step} ${e.path.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/, '<uuid>')} hint=${await hint()}`,
+      );
+    };
+    const cat = new FilesystemCatalog({ warehouse: 'memory://wh', io, observer });
+    await cat.createNamespace(['db']);
+    const table = await cat.createTable({ namespace: ['db'], name: 't' }, { schema });
+    const files = await writePartitioned(io, {
+      schema,
+      spec: specById(table.metadata, 0),
+      table: icebergRowsToArrow(schema, [row(1, 0, 'a')]),
+      dataLocation: 'memory://wh/db/t/data',
+    });
+    // Someone else commits first: `op` was built on the stale base and must retry once.
+    await append(table, [row(2, 0, 'b')]);
+    seen.length = 0;
+    const op = fastAppend(table).observe(observer);
+    for (const f of files) op.appendFile(f);
+    expect(op.attempts).toBe(0);
+    const committed = await op.commit();
+    expect(op.attempts).toBe(2);
+    const id = currentSnapshot(committed.metadata)?.snapshotId;
+    expect(seen).toEqual([
+      'manifests memory://wh/db/t/metadata/<uuid>-m0.avro hint=2',
+      // The first attempt's manifest list, then the conflict, then the second attempt's.
+      `manifest-list memory://wh/db/t/metadata/snap-${id}-1-<uuid>.avro hint=2`,
+      `manifest-list memory://wh/db/t/metadata/snap-${id}-2-<uuid>.avro hint=2`,
+      'metadata memory://wh/db/t/metadata/v3.metadata.json hint=2',
+      'version-hint memory://wh/db/t/metadata/version-hint.text hint=3',
+    ]);
   });
 });

@@ -28,6 +28,8 @@ export interface KafkaAdminOptions extends KafkaClientOptions {
   readonly retry?: RetryPolicy;
   /** Tests inject time here. */
   readonly clock?: RetryClock;
+  /** Aborting it stops every retry, as close() does. */
+  readonly signal?: AbortSignal;
 }
 
 /** A kafkajs admin client that connects on first use. */
@@ -44,6 +46,7 @@ export class KafkaAdmin {
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.clock = options.clock;
     this.log = options.logger;
+    options.signal?.addEventListener('abort', () => this.closing.abort(), { once: true });
   }
 
   private async ready(): Promise<Admin> {

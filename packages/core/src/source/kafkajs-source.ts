@@ -128,7 +128,7 @@ export class KafkajsSource implements Source {
         restartOnFailure: async () => !this.stopping,
       },
     });
-    this.admin = new KafkaAdmin({ ...o, retry: o.retry });
+    this.admin = new KafkaAdmin({ ...o, retry: o.retry, signal: this.closing.signal });
   }
 
   async start(handlers: SourceHandlers): Promise<void> {
@@ -523,6 +523,11 @@ export class KafkajsSource implements Source {
 
   private fail(e: unknown): void {
     const err = e instanceof Error ? e : new Error(String(e));
+    if (this.closing.signal.aborted) {
+      // stop() cut retries short: what failed for it is not an error of the engine.
+      this.log.debug({ reason: rootMessage(err) }, 'Kafka source: given up while stopping');
+      return;
+    }
     this.log.error({ err }, 'Kafka source error');
     try {
       this.handlers?.onError(err);

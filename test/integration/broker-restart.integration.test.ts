@@ -10,12 +10,15 @@
  *    the table's recorded offsets are the end offsets.
  * 2. A daemon told to stop (SIGTERM) while the broker is down exits 0 within the same bound,
  *    and the table still holds exactly what its recorded offsets cover.
+ * 3. The admin look-ups of the assignment path, called while the broker is down, retry
+ *    until it is back and then answer exactly.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KafkaAdmin } from '../../packages/core/src/source/admin.ts';
 import { ownBrokerEnv, startKafka, stopKafka } from '../support/kafka.ts';
 import {
   type Exit,
@@ -101,6 +104,7 @@ async function tableAt(
 
 /** SIGTERM, then the exit if it comes within `ms` (else SIGKILL and undefined). */
 async function terminateWithin(p: KiceProcess, ms: number): Promise<Exit | undefined> {
+  const sent = Date.now();
   if (!p.done) p.child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
   const exit = await Promise.race([
@@ -111,6 +115,12 @@ async function terminateWithin(p: KiceProcess, ms: number): Promise<Exit | undef
   ]);
   clearTimeout(timer);
   if (exit === undefined) await p.kill9();
+  const warnings = p.lines
+    .filter((l) => (l.time ?? 0) >= sent && (l.level ?? 0) >= 40)
+    .map((l) => l.msg);
+  console.log(
+    `broker-restart: pid ${p.pid} ${exit ? `exited ${exit.code ?? exit.signal} ${Date.now() - sent} ms after SIGTERM` : 'did not exit'}; warnings since: ${JSON.stringify(warnings)}`,
+  );
   return exit;
 }
 
@@ -239,5 +249,50 @@ describe('kice run across a broker restart', () => {
     const meta = await latestMetadata(warehouse, table);
     expect(await tableIdStats(meta, 'id')).toEqual(idStats(idRange(0, count)));
     expect(await recordedOffsets(meta, name)).toEqual({ [name]: ends });
+  });
+
+  it('admin look-ups made while the broker is down answer once it is back', async () => {
+    await startKafka(BROKER);
+    const topic = `kice-e2e-admin-${RUN}`;
+    await createTopic(brokers, topic, 2);
+    await produce({ brokers, topic, partitions: 2, first: 0, count: 10 });
+    const admin = new KafkaAdmin({
+      brokers,
+      retry: { initialDelayMs: 100, maxDelayMs: 1_000, timeoutMs: 120_000 },
+    });
+    try {
+      await stopKafka(BROKER);
+      const calls = Promise.all([
+        admin.listTopics(),
+        admin.fetchEndOffsets([topic]),
+        admin.fetchBeginningOffsets([topic]),
+        admin.fetchCommittedOffsets(`${topic}-group`, [topic]),
+      ]);
+      const settled = { done: false };
+      void calls.then(
+        () => {
+          settled.done = true;
+        },
+        () => {
+          settled.done = true;
+        },
+      );
+      await sleep(3_000); // the broker stays down while the look-ups retry
+      expect(settled.done).toBe(false);
+      await startKafka(BROKER);
+      const [topics, ends, starts, committed] = await calls;
+      expect(topics).toContain(topic);
+      expect([...ends].sort()).toEqual([
+        [`${topic}:0`, 5n],
+        [`${topic}:1`, 5n],
+      ]);
+      expect([...starts].sort()).toEqual([
+        [`${topic}:0`, 0n],
+        [`${topic}:1`, 0n],
+      ]);
+      expect([...committed]).toEqual([]);
+    } finally {
+      await admin.close();
+    }
   });
 });

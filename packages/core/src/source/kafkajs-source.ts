@@ -281,6 +281,7 @@ export class KafkajsSource implements Source {
       gaveUp.push('a consumer restart did not end');
     const pending = this.kafkajsRestart;
     if (pending) {
+      this.log.info({}, 'stopping: waiting for the consumer restart under way to end');
       if (await within(pending.done, RESTART_SETTLE_MS)) {
         // GROUP_JOIN is emitted just before the runner marks itself running.
         await new Promise((r) => setImmediate(r));

@@ -1,17 +1,17 @@
 /**
- * The Source seam implemented with kafkajs 2.2.4, following the ten rules of KAFKAJS-NOTES.md:
+ * The Source seam implemented with kafkajs 2.2.4 (its behaviour read from its source):
  * - autoCommit off, eachBatchAutoResolve on; eachBatch validates, copies the values into a
- *   fresh buffer, hands the batch on and returns at once (rules 1, 7); kafkajs heartbeats after
+ *   fresh buffer, hands the batch on and returns at once; kafkajs heartbeats after
  *   every batch, so a handler that never blocks keeps the session alive;
  * - on every GROUP_JOIN: diff with the previous assignment (all lost when the member id
  *   changed or after a crash), pause every assigned partition synchronously, forget their
  *   positions, then call onRevoke and onAssign; the handler seeks (numbers only) and resumes
- *   (rules 3, 4);
+ *   (kafkajs forgets every position on a rebalance);
  * - a batch is delivered only if it was fetched at the partition's expected next offset;
  *   a live batch that is dropped re-seeks kafkajs to that offset so nothing is skipped; each
- *   batch carries the partition's epoch, bumped on every seek and assignment (rule 5);
+ *   batch carries the partition's epoch, bumped on every seek and assignment;
  * - batches with only markers/aborted records advance the position through END_BATCH_PROCESS
- *   and onProgress (rule 5);
+ *   and onProgress;
  * - a consumer crash is fatal only when it is not transient: kafkajs restarts the consumer
  *   itself after a retriable crash (restart:true → revoke all); a crash it will not restart
  *   but that retry.ts calls transient (coordinator not found, a lock timeout while a broker
@@ -19,7 +19,7 @@
  *   onError;
  * - admin look-ups retry transient errors (admin.ts); a Kafka offset commit retries too,
  *   and its failure is the caller's warning, never fatal;
- * - codecs are registered before the client is built (rule 10, client.ts).
+ * - codecs are registered before the client is built (client.ts).
  *
  * Stopping, bounded: `prepareStop()` (the engine calls it before its last flush) turns off
  * every restart and shortens the offset-commit budget; `stop()` aborts retries, waits for a

@@ -1,6 +1,7 @@
 /**
  * Options of the kafkajs Source, validated once into a frozen, fully defaulted object
- * (KAFKAJS-NOTES rule 8: maxWaitTimeInMs ≤ 1000, heartbeat a third of the session).
+ * (maxWaitTimeInMs ≤ 1000 so that a resumed partition is fetched soon; heartbeat less than
+ * the session).
  */
 import { KiceError } from '../errors.ts';
 import type { KafkaClientOptions } from './client.ts';

@@ -44,6 +44,15 @@ export async function startKafka(env: NodeJS.ProcessEnv = {}): Promise<string> {
   return last;
 }
 
+/**
+ * The environment for kafka.sh that selects a broker of the test's own, apart from the
+ * shared one: its own client port (controller on port + 1) and its own state folder. A
+ * test that stops or restarts a broker must use one of these, never the shared broker.
+ */
+export function ownBrokerEnv(opts: { port: number; state: string }): NodeJS.ProcessEnv {
+  return { KICE_KAFKA_PORT: String(opts.port), KICE_STATE: opts.state };
+}
+
 /** Stops the broker (SIGTERM, then SIGKILL); a stopped broker is fine. */
 export async function stopKafka(env: NodeJS.ProcessEnv = {}): Promise<void> {
   const r = await kafkaScript('stop', env);

@@ -37,7 +37,11 @@ export interface CommitEvent {
 
 export interface Engine {
   start(): Promise<void>;
-  /** Flushes, commits, leaves the group and releases threads. Idempotent. */
+  /**
+   * Flushes, commits, leaves the group and releases threads and clients. Idempotent. Kafka
+   * steps are bounded (source/kafkajs-source.ts): with the broker down it still returns,
+   * after logging what it could not do; the table's commit is what counts.
+   */
   stop(): Promise<void>;
   /** Consumes every routed partition up to its end offset as seen at start, commits, stops. */
   runOnce(): Promise<void>;
@@ -113,6 +117,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     maxWaitTimeInMs: Math.min(1000, config.kafka.maxWaitTimeInMs),
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
+    retry: config.kafka.retry,
   });
   // The reset policy's offsets, through the source's admin client (already connected by
   // the topic check in start()).
@@ -182,6 +187,8 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
 
     async stop() {
       stopped ??= (async () => {
+        // No consumer restarts from now on, and a short budget for the last offset commit.
+        source.prepareStop();
         try {
           // Without a coordinator (start failed early) the source still holds connections.
           await (coordinator ? coordinator.stop() : source.stop());

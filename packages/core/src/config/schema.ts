@@ -115,6 +115,31 @@ export const configSchema = z
         maxBytes: positiveInt.default(32 * 1024 * 1024),
         minBytes: positiveInt.default(64 * 1024),
         maxWaitTimeInMs: positiveInt.max(5_000).default(500),
+        /** Retries of admin, metadata and offset calls on transient errors (source/retry.ts). */
+        retry: z
+          .object({
+            initialDelayMs: positiveInt.default(250),
+            maxDelayMs: positiveInt.default(5_000),
+            timeoutMs: positiveInt.default(300_000),
+          })
+          .strict()
+          .superRefine((r, ctx) => {
+            if (r.initialDelayMs > r.maxDelayMs) {
+              ctx.addIssue({
+                code: 'custom',
+                message: `must not exceed kafka.retry.maxDelayMs (${r.maxDelayMs})`,
+                path: ['initialDelayMs'],
+              });
+            }
+            if (r.maxDelayMs > r.timeoutMs) {
+              ctx.addIssue({
+                code: 'custom',
+                message: `must not exceed kafka.retry.timeoutMs (${r.timeoutMs})`,
+                path: ['maxDelayMs'],
+              });
+            }
+          })
+          .default({ initialDelayMs: 250, maxDelayMs: 5_000, timeoutMs: 300_000 }),
         ssl: z.boolean().default(false),
         sasl: z
           .object({
@@ -189,6 +214,13 @@ export const configSchema = z
       })
       .strict()
       .default({ compression: 'snappy', rowGroupSize: 1_000_000 }),
+    shutdown: z
+      .object({
+        /** SIGTERM/SIGINT: past this, `kice run` logs what is still pending and exits 1. */
+        timeoutMs: positiveInt.default(30_000),
+      })
+      .strict()
+      .default({ timeoutMs: 30_000 }),
     log: z
       .object({
         level: z

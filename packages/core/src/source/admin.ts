@@ -1,11 +1,17 @@
 /**
  * Cluster look-ups the coordinator and the tests need, over one lazily connected kafkajs admin:
  * end offsets, a group's committed offsets, the topic list, topic creation.
+ *
+ * Every look-up (connecting included) retries transient errors — metadata not loaded yet,
+ * leader or coordinator moving, a broker restarting — with backoff within the retry policy
+ * (retry.ts); a permanent error or an exhausted budget rejects with a KiceError('KAFKA')
+ * naming the look-up. `close()` aborts retries still waiting, then disconnects.
  */
 import type { Admin } from 'kafkajs';
 import { KiceError } from '../errors.ts';
 import { createKafka, type KafkaClientOptions } from './client.ts';
-import { tpKey } from './types.ts';
+import { DEFAULT_RETRY, type RetryClock, type RetryPolicy, withRetry } from './retry.ts';
+import { type SourceLogger, tpKey } from './types.ts';
 
 /** A topic to create. */
 export interface NewTopic {
@@ -16,29 +22,53 @@ export interface NewTopic {
   readonly config?: Readonly<Record<string, string>>;
 }
 
-function kafkaError(what: string, e: unknown): KiceError {
-  const retryable = Boolean((e as { retriable?: unknown }).retriable);
-  return new KiceError('KAFKA', `${what}: ${(e as Error).message}`, { retryable, cause: e });
+/** Options of a KafkaAdmin beyond the connection. */
+export interface KafkaAdminOptions extends KafkaClientOptions {
+  /** Retries of every look-up (default DEFAULT_RETRY). */
+  readonly retry?: RetryPolicy;
+  /** Tests inject time here. */
+  readonly clock?: RetryClock;
+  /** Aborting it stops every retry, as close() does. */
+  readonly signal?: AbortSignal;
 }
 
 /** A kafkajs admin client that connects on first use. */
 export class KafkaAdmin {
   private readonly admin: Admin;
+  private readonly retry: RetryPolicy;
+  private readonly clock: RetryClock | undefined;
+  private readonly log: SourceLogger | undefined;
+  private readonly closing = new AbortController();
   private connecting: Promise<void> | undefined;
 
-  constructor(options: KafkaClientOptions) {
+  constructor(options: KafkaAdminOptions) {
     this.admin = createKafka(options).admin();
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.clock = options.clock;
+    this.log = options.logger;
+    options.signal?.addEventListener('abort', () => this.closing.abort(), { once: true });
   }
 
   private async ready(): Promise<Admin> {
+    if (this.closing.signal.aborted) throw new KiceError('KAFKA', 'the admin client is closed');
     this.connecting ??= this.admin.connect();
     try {
       await this.connecting;
     } catch (e) {
       this.connecting = undefined;
-      throw kafkaError('admin connect failed', e);
+      throw e;
     }
     return this.admin;
+  }
+
+  /** Connects if needed and runs `call`, both retried as one operation. */
+  private run<T>(operation: string, call: (admin: Admin) => Promise<T>): Promise<T> {
+    return withRetry(operation, async () => call(await this.ready()), {
+      policy: this.retry,
+      signal: this.closing.signal,
+      ...(this.log ? { log: this.log } : {}),
+      ...(this.clock ? { clock: this.clock } : {}),
+    });
   }
 
   /** Next offset at the end of every partition (last stable offset), keyed "topic:partition". */
@@ -55,15 +85,13 @@ export class KafkaAdmin {
     topics: readonly string[],
     which: 'beginning' | 'end',
   ): Promise<Map<string, bigint>> {
-    const admin = await this.ready();
     const out = new Map<string, bigint>();
     for (const topic of topics) {
-      try {
-        for (const p of await admin.fetchTopicOffsets(topic))
-          out.set(tpKey(topic, p.partition), BigInt(which === 'end' ? p.offset : p.low));
-      } catch (e) {
-        throw kafkaError(`fetching ${which} offsets of ${topic} failed`, e);
-      }
+      const parts = await this.run(`fetching ${which} offsets of ${topic}`, (admin) =>
+        admin.fetchTopicOffsets(topic),
+      );
+      for (const p of parts)
+        out.set(tpKey(topic, p.partition), BigInt(which === 'end' ? p.offset : p.low));
     }
     return out;
   }
@@ -73,14 +101,10 @@ export class KafkaAdmin {
     groupId: string,
     topics: readonly string[],
   ): Promise<Map<string, bigint>> {
-    const admin = await this.ready();
     const out = new Map<string, bigint>();
-    let rows: Awaited<ReturnType<Admin['fetchOffsets']>>;
-    try {
-      rows = await admin.fetchOffsets({ groupId, topics: [...topics] });
-    } catch (e) {
-      throw kafkaError(`fetching committed offsets of group ${groupId} failed`, e);
-    }
+    const rows = await this.run(`fetching committed offsets of group ${groupId}`, (admin) =>
+      admin.fetchOffsets({ groupId, topics: [...topics] }),
+    );
     for (const { topic, partitions } of rows) {
       for (const p of partitions) {
         const offset = BigInt(p.offset);
@@ -92,19 +116,14 @@ export class KafkaAdmin {
 
   /** Names of the cluster's topics, sorted, internal ones ("__…") left out. */
   async listTopics(): Promise<string[]> {
-    const admin = await this.ready();
-    try {
-      return (await admin.listTopics()).filter((t) => !t.startsWith('__')).sort();
-    } catch (e) {
-      throw kafkaError('listing topics failed', e);
-    }
+    const all = await this.run('listing topics', (admin) => admin.listTopics());
+    return all.filter((t) => !t.startsWith('__')).sort();
   }
 
   /** Creates topics and waits for their leaders; existing topics are left as they are. */
   async createTopics(topics: readonly NewTopic[]): Promise<void> {
-    const admin = await this.ready();
-    try {
-      await admin.createTopics({
+    await this.run('creating topics', (admin) =>
+      admin.createTopics({
         waitForLeaders: true,
         topics: topics.map((t) => ({
           topic: t.topic,
@@ -112,14 +131,13 @@ export class KafkaAdmin {
           replicationFactor: t.replicationFactor ?? 1,
           configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
         })),
-      });
-    } catch (e) {
-      throw kafkaError('creating topics failed', e);
-    }
+      }),
+    );
   }
 
-  /** Disconnects (safe to call when never connected). */
+  /** Stops retrying, then disconnects (safe to call when never connected). */
   async close(): Promise<void> {
+    this.closing.abort();
     if (this.connecting === undefined) return;
     this.connecting = undefined;
     await this.admin.disconnect();

@@ -1,11 +1,17 @@
 /**
  * Building a kafkajs client: codecs registered first, kafkajs logs routed to a pino-like
  * logger, connection options in one shape shared by the consumer, the admin and the producer.
+ *
+ * kafkajs logs every transient state it retries at error level (a coordinator loading at
+ * start-up, a broker restarting, its own retry and restart chatter). Those lines go to
+ * debug: kice retries them itself (retry.ts) and says so once, as a warning, when a state
+ * lasts; what kafkajs logs about anything else keeps its level.
  */
 
 import type { ConnectionOptions } from 'node:tls';
 import kafkajs, { type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { registerCodecs } from './codecs.ts';
+import { isTransientText } from './retry.ts';
 import type { SourceLogger } from './types.ts';
 
 /** How to reach the cluster; shared by consumers, admins and producers. */
@@ -33,13 +39,25 @@ const LEVELS = {
   debug: logLevel.DEBUG,
 } as const;
 
+/** kafkajs's lines about its own retries and restarts. */
+const CHATTER = [/^Restarting the consumer in/, /trying again/i, /re-?joining/i, /reconnecting/i];
+
+/** Whether a kafkajs log entry is about a transient state (its message or its error field). */
+export function isTransientLogEntry(log: LogEntry['log']): boolean {
+  const { message } = log;
+  const error = (log as { error?: unknown }).error;
+  const texts = [message, typeof error === 'string' ? error : ''];
+  return texts.some((t) => t !== '' && (isTransientText(t) || CHATTER.some((re) => re.test(t))));
+}
+
 /** Routes kafkajs log entries to a pino-like logger. */
-function logCreator(logger: SourceLogger): KafkaConfig['logCreator'] {
+export function logCreator(logger: SourceLogger): NonNullable<KafkaConfig['logCreator']> {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
       const { message, ...extra } = log;
       const obj = { kafkajs: namespace, ...extra };
-      if (level <= logLevel.ERROR) logger.error(obj, message);
+      if (level <= logLevel.WARN && isTransientLogEntry(log)) logger.debug(obj, message);
+      else if (level <= logLevel.ERROR) logger.error(obj, message);
       else if (level <= logLevel.WARN) logger.warn(obj, message);
       else if (level <= logLevel.INFO) logger.info(obj, message);
       else logger.debug(obj, message);

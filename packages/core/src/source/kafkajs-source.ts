@@ -1,18 +1,31 @@
 /**
- * The Source seam implemented with kafkajs 2.2.4, following the ten rules of KAFKAJS-NOTES.md:
+ * The Source seam implemented with kafkajs 2.2.4 (its behaviour read from its source):
  * - autoCommit off, eachBatchAutoResolve on; eachBatch validates, copies the values into a
- *   fresh buffer, hands the batch on and returns at once (rules 1, 7); kafkajs heartbeats after
+ *   fresh buffer, hands the batch on and returns at once; kafkajs heartbeats after
  *   every batch, so a handler that never blocks keeps the session alive;
  * - on every GROUP_JOIN: diff with the previous assignment (all lost when the member id
  *   changed or after a crash), pause every assigned partition synchronously, forget their
  *   positions, then call onRevoke and onAssign; the handler seeks (numbers only) and resumes
- *   (rules 3, 4);
+ *   (kafkajs forgets every position on a rebalance);
  * - a batch is delivered only if it was fetched at the partition's expected next offset;
  *   a live batch that is dropped re-seeks kafkajs to that offset so nothing is skipped; each
- *   batch carries the partition's epoch, bumped on every seek and assignment (rule 5);
+ *   batch carries the partition's epoch, bumped on every seek and assignment;
  * - batches with only markers/aborted records advance the position through END_BATCH_PROCESS
- *   and onProgress (rule 5); CRASH with restart:false → onError, restart:true → revoke all (rule 9);
- * - codecs are registered before the client is built (rule 10, client.ts).
+ *   and onProgress;
+ * - a consumer crash is fatal only when it is not transient: kafkajs restarts the consumer
+ *   itself after a retriable crash (restart:true → revoke all); a crash it will not restart
+ *   but that retry.ts calls transient (coordinator not found, a lock timeout while a broker
+ *   restarts) is restarted here, with backoff within the retry budget; anything else goes to
+ *   onError;
+ * - admin look-ups retry transient errors (admin.ts); a Kafka offset commit retries too,
+ *   and its failure is the caller's warning, never fatal;
+ * - codecs are registered before the client is built (client.ts).
+ *
+ * Stopping, bounded: `prepareStop()` (the engine calls it before its last flush) turns off
+ * every restart and shortens the offset-commit budget; `stop()` aborts retries, waits for a
+ * consumer restart under way to end (kafkajs cannot stop a consumer that is still joining:
+ * it would join later, after disconnect, and keep the process alive), then leaves the
+ * group and disconnects, each step within its own deadline, logging what it gave up on.
  *
  * Pattern subscriptions: kafkajs resolves a RegExp only when subscribing. With a pattern, the
  * Source lists the cluster's topics every `topicRefreshIntervalMs` and, when a new topic
@@ -32,6 +45,7 @@ import {
 } from './options.ts';
 import { packBatch } from './pack.ts';
 import { PartitionTracker } from './partition-state.ts';
+import { isTransientKafkaError, rootMessage, withRetry } from './retry.ts';
 import type {
   Source,
   SourceHandlers,
@@ -43,6 +57,29 @@ import type {
 const INT64_MAX = (1n << 63n) - 1n;
 
 const silent: SourceLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** kafkajs's consumer restart delay is at most this (its retry.maxRetryTime). */
+const RESTART_DELAY_MAX_MS = 5_000;
+/** Budget of one Kafka offset commit while running (the next commit covers a failed one). */
+const COMMIT_BUDGET_MS = 30_000;
+/** Budget of the offset commit of a shutdown, and of each step of stop(). */
+const STOP_STEP_MS = 8_000;
+/** How long stop() waits for a kafkajs consumer restart under way to join or fail. */
+const RESTART_SETTLE_MS = RESTART_DELAY_MAX_MS + 15_000;
+
+/** `p`, or undefined once `ms` passed (p keeps running; its rejection is swallowed). */
+async function within<T>(p: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+  });
+  try {
+    return await Promise.race([p.then((value) => ({ value })), timeout]);
+  } finally {
+    clearTimeout(timer);
+    p.catch(() => {});
+  }
+}
 
 /** A Source over a kafkajs consumer group. */
 export class KafkajsSource implements Source {
@@ -60,6 +97,13 @@ export class KafkajsSource implements Source {
   private subscribed = new Set<string>();
   private refreshTimer: NodeJS.Timeout | undefined;
   private restarting: Promise<void> | undefined;
+  /** Set by prepareStop()/stop(): no more consumer restarts, short commit budgets. */
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+  /** Aborts every retry when stop() begins. */
+  private readonly closing = new AbortController();
+  /** A kafkajs restart is scheduled or under way; resolves at its GROUP_JOIN or CRASH. */
+  private kafkajsRestart: { done: Promise<void>; settle: () => void } | undefined;
 
   /** Validates the options (throws CONFIG_INVALID) and builds the client; nothing connects yet. */
   constructor(options: KafkaSourceOptions) {
@@ -76,8 +120,15 @@ export class KafkajsSource implements Source {
       minBytes: o.minBytes,
       maxWaitTimeInMs: o.maxWaitTimeInMs,
       allowAutoTopicCreation: false,
+      retry: {
+        initialRetryTime: 300,
+        maxRetryTime: RESTART_DELAY_MAX_MS,
+        retries: 5,
+        // Consulted after every retriable crash: a stopping Source starts no consumer again.
+        restartOnFailure: async () => !this.stopping,
+      },
     });
-    this.admin = new KafkaAdmin(o);
+    this.admin = new KafkaAdmin({ ...o, retry: o.retry, signal: this.closing.signal });
   }
 
   async start(handlers: SourceHandlers): Promise<void> {
@@ -93,15 +144,10 @@ export class KafkajsSource implements Source {
       this.onSkipped(p.topic, p.partition, p.firstOffset, p.lastOffset);
     });
     this.consumer.on(events.CRASH, (e) => this.onCrash(e.payload.error, e.payload.restart));
-    try {
+    await this.retried('starting the Kafka consumer', async () => {
       await this.consumer.connect();
       await this.subscribeAndRun();
-    } catch (e) {
-      throw new KiceError('KAFKA', `starting the Kafka source failed: ${(e as Error).message}`, {
-        retryable: Boolean((e as { retriable?: unknown }).retriable),
-        cause: e,
-      });
-    }
+    });
     const { topics, topicRefreshIntervalMs } = this.options;
     if (topics instanceof RegExp && topicRefreshIntervalMs > 0) {
       this.refreshTimer = setInterval(
@@ -154,6 +200,11 @@ export class KafkajsSource implements Source {
     }
   }
 
+  /**
+   * Commits with retries on transient errors (within 30 s while running, 8 s once stopping);
+   * rejects with a KiceError('KAFKA') the caller logs as a warning: the table's offsets are
+   * the truth, and the next commit covers this one.
+   */
   async commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
     const owned = offsets.filter((o) => this.tracker.owns(o));
     if (owned.length < offsets.length) {
@@ -163,15 +214,34 @@ export class KafkajsSource implements Source {
       );
     }
     if (owned.length === 0 || !this.running) return;
-    try {
-      await this.consumer.commitOffsets(
-        owned.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset.toString() })),
+    const rows = owned.map((o) => ({
+      topic: o.topic,
+      partition: o.partition,
+      offset: o.offset.toString(),
+    }));
+    const budget = this.stopping ? STOP_STEP_MS : COMMIT_BUDGET_MS;
+    const commit = withRetry(
+      'committing offsets to Kafka',
+      () => this.consumer.commitOffsets(rows),
+      {
+        policy: {
+          ...this.options.retry,
+          timeoutMs: Math.min(budget, this.options.retry.timeoutMs),
+        },
+        signal: this.closing.signal,
+        log: this.log,
+      },
+    );
+    // kafkajs's own retries inside one attempt are not ours to cut short: bound the wait.
+    const done = await within(commit, budget + 1_000);
+    if (!done) {
+      throw new KiceError(
+        'KAFKA',
+        `committing offsets to Kafka failed: no answer within ${budget} ms`,
+        {
+          retryable: true,
+        },
       );
-    } catch (e) {
-      throw new KiceError('KAFKA', `committing offsets to Kafka failed: ${(e as Error).message}`, {
-        retryable: true,
-        cause: e,
-      });
     }
   }
 
@@ -191,13 +261,53 @@ export class KafkajsSource implements Source {
     return this.admin.listTopics();
   }
 
-  async stop(): Promise<void> {
+  /** The engine is about to flush for the last time: restart nothing, commit briefly. */
+  prepareStop(): void {
+    this.stopping = true;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.refreshTimer = undefined;
-    await this.restarting?.catch(() => {});
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= this.stopNow();
+    return this.stopped;
+  }
+
+  private async stopNow(): Promise<void> {
+    this.prepareStop();
+    this.closing.abort();
+    const gaveUp: string[] = [];
+    if (this.restarting && !(await within(this.restarting, RESTART_SETTLE_MS)))
+      gaveUp.push('a consumer restart did not end');
+    const pending = this.kafkajsRestart;
+    if (pending) {
+      this.log.info({}, 'stopping: waiting for the consumer restart under way to end');
+      if (await within(pending.done, RESTART_SETTLE_MS)) {
+        // GROUP_JOIN is emitted just before the runner marks itself running.
+        await new Promise((r) => setImmediate(r));
+      } else {
+        gaveUp.push('a kafkajs consumer restart did not end');
+      }
+    }
     this.running = false;
-    await this.consumer.disconnect();
-    await this.admin.close();
+    const left = await within(this.consumer.disconnect(), STOP_STEP_MS).catch((e: unknown) => {
+      gaveUp.push(`leaving the group failed: ${rootMessage(e)}`);
+      return { value: undefined };
+    });
+    if (!left) gaveUp.push(`leaving the group and disconnecting took over ${STOP_STEP_MS} ms`);
+    const closed = await within(this.admin.close(), STOP_STEP_MS).catch(() => undefined);
+    if (!closed) gaveUp.push('the admin client did not disconnect');
+    if (gaveUp.length > 0)
+      this.log.warn({ gaveUp }, 'Kafka source stopped without finishing every step');
+  }
+
+  /** Runs `call`, retrying transient errors within the retry budget (aborted by stop()). */
+  private retried<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return withRetry(operation, call, {
+      policy: this.options.retry,
+      signal: this.closing.signal,
+      log: this.log,
+    });
   }
 
   private runConfig(): ConsumerRunConfig {
@@ -254,7 +364,7 @@ export class KafkajsSource implements Source {
       this.running = false;
       await this.consumer.stop();
       this.revokeAll();
-      await this.subscribeAndRun();
+      await this.retried('restarting the Kafka consumer', () => this.subscribeAndRun());
     })()
       .catch((e) => this.fail(e))
       .finally(() => {
@@ -263,6 +373,7 @@ export class KafkajsSource implements Source {
   }
 
   private onGroupJoin(memberId: string, memberAssignment: Record<string, number[]>): void {
+    this.kafkajsRestart?.settle();
     const next = flattenAssignment(memberAssignment);
     const lostAll = this.lostAll || (this.memberId !== undefined && this.memberId !== memberId);
     const { revoked } = diffAssignments(this.assigned, next, lostAll);
@@ -349,16 +460,52 @@ export class KafkajsSource implements Source {
   }
 
   private onCrash(error: Error, restart: boolean): void {
+    this.kafkajsRestart?.settle();
     if (restart) {
+      let settle = (): void => {};
+      const done = new Promise<void>((r) => {
+        settle = r;
+      });
+      this.kafkajsRestart = {
+        done,
+        settle: () => {
+          this.kafkajsRestart = undefined;
+          settle();
+        },
+      };
       this.log.warn(
-        { err: error },
+        { reason: rootMessage(error) },
         'Kafka consumer crashed and restarts: revoking every partition',
       );
       this.revokeAll();
       return;
     }
     this.running = false;
-    this.fail(new KiceError('KAFKA', `Kafka consumer crashed: ${error.message}`, { cause: error }));
+    if (this.stopping) {
+      this.log.debug({ reason: rootMessage(error) }, 'Kafka consumer stopped while stopping');
+      return;
+    }
+    if (isTransientKafkaError(error) && !this.restarting) {
+      this.log.warn(
+        { reason: rootMessage(error) },
+        'Kafka consumer crashed on a transient error: restarting it',
+      );
+      this.revokeAll();
+      this.restarting = this.retried('restarting the Kafka consumer', async () => {
+        await this.consumer.connect();
+        await this.subscribeAndRun();
+      })
+        .catch((e) => {
+          if (!this.stopping) this.fail(e);
+        })
+        .finally(() => {
+          this.restarting = undefined;
+        });
+      return;
+    }
+    this.fail(
+      new KiceError('KAFKA', `Kafka consumer crashed: ${rootMessage(error)}`, { cause: error }),
+    );
   }
 
   /** Everything owned is lost (crash, subscription restart): the next join assigns afresh. */
@@ -377,6 +524,11 @@ export class KafkajsSource implements Source {
 
   private fail(e: unknown): void {
     const err = e instanceof Error ? e : new Error(String(e));
+    if (this.closing.signal.aborted) {
+      // stop() cut retries short: what failed for it is not an error of the engine.
+      this.log.debug({ reason: rootMessage(err) }, 'Kafka source: given up while stopping');
+      return;
+    }
     this.log.error({ err }, 'Kafka source error');
     try {
       this.handlers?.onError(err);

@@ -1,9 +1,11 @@
 /**
  * Options of the kafkajs Source, validated once into a frozen, fully defaulted object
- * (KAFKAJS-NOTES rule 8: maxWaitTimeInMs ≤ 1000, heartbeat a third of the session).
+ * (maxWaitTimeInMs ≤ 1000 so that a resumed partition is fetched soon; heartbeat less than
+ * the session).
  */
 import { KiceError } from '../errors.ts';
 import type { KafkaClientOptions } from './client.ts';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 
 /** What a caller passes to create a kafkajs Source. */
 export interface KafkaSourceOptions extends KafkaClientOptions {
@@ -31,6 +33,8 @@ export interface KafkaSourceOptions extends KafkaClientOptions {
   readonly keepKeys?: boolean;
   /** Copy record headers into each batch as UTF-8 strings (default false). */
   readonly keepHeaders?: boolean;
+  /** Retries of admin, metadata and offset calls on transient errors (default DEFAULT_RETRY). */
+  readonly retry?: RetryPolicy;
 }
 
 /** The validated options with every default filled in. */
@@ -49,6 +53,7 @@ export type ResolvedSourceOptions = Readonly<
       | 'rebalanceTimeout'
       | 'keepKeys'
       | 'keepHeaders'
+      | 'retry'
     >
   > &
     KafkaClientOptions & { topics: readonly string[] | RegExp }
@@ -93,6 +98,7 @@ export function resolveSourceOptions(o: KafkaSourceOptions): ResolvedSourceOptio
     rebalanceTimeout: o.rebalanceTimeout ?? 60_000,
     keepKeys: o.keepKeys ?? false,
     keepHeaders: o.keepHeaders ?? false,
+    retry: o.retry ?? DEFAULT_RETRY,
   };
   if (!Number.isInteger(r.topicRefreshIntervalMs) || r.topicRefreshIntervalMs < 0) {
     problems.push(
@@ -105,6 +111,9 @@ export function resolveSourceOptions(o: KafkaSourceOptions): ResolvedSourceOptio
   positiveInt(problems, 'sessionTimeout', r.sessionTimeout);
   positiveInt(problems, 'heartbeatInterval', r.heartbeatInterval);
   positiveInt(problems, 'rebalanceTimeout', r.rebalanceTimeout);
+  positiveInt(problems, 'retry.initialDelayMs', r.retry.initialDelayMs);
+  positiveInt(problems, 'retry.maxDelayMs', r.retry.maxDelayMs);
+  positiveInt(problems, 'retry.timeoutMs', r.retry.timeoutMs);
   if (!Number.isInteger(r.maxWaitTimeInMs) || r.maxWaitTimeInMs < 0 || r.maxWaitTimeInMs > 1000) {
     problems.push(
       `options.maxWaitTimeInMs must be an integer from 0 to 1000 (got ${r.maxWaitTimeInMs})`,

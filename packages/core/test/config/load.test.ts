@@ -93,6 +93,31 @@ deadLetter: { topic: dlq }
     expect(p).toContain('commit.intervalMs: Too small: expected number to be >0');
   });
 
+  it('defaults the Kafka retry budget and the shutdown deadline', () => {
+    const c = parseConfig(GOOD, { baseDir: '/base' });
+    expect(c.kafka.retry).toEqual({ initialDelayMs: 250, maxDelayMs: 5_000, timeoutMs: 300_000 });
+    expect(c.shutdown).toEqual({ timeoutMs: 30_000 });
+  });
+
+  it('names every bad retry and shutdown setting by its path', () => {
+    const text = `
+kafka:
+  brokers: [a:1]
+  groupId: g
+  retry: { initialDelayMs: 9000, maxDelayMs: 8000, timeoutMs: 7000, jitter: 1 }
+catalog: { type: filesystem, warehouse: /w }
+tables: [{ topic: a, table: x.a }]
+deadLetter: { topic: dlq }
+shutdown: { timeoutMs: 0 }
+`;
+    expect(problems(text)).toEqual([
+      'kafka.retry.jitter: unknown setting',
+      'kafka.retry.initialDelayMs: must not exceed kafka.retry.maxDelayMs (8000)',
+      'kafka.retry.maxDelayMs: must not exceed kafka.retry.timeoutMs (7000)',
+      'shutdown.timeoutMs: Too small: expected number to be >0',
+    ]);
+  });
+
   it('refuses a topic routed twice and a dead-letter topic that is also an input', () => {
     const text = `
 kafka: { brokers: ['k:1'], groupId: g }

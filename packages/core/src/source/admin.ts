@@ -1,11 +1,14 @@
 /**
  * Cluster look-ups the coordinator and the tests need, over one lazily connected kafkajs admin:
- * end offsets, a group's committed offsets, the topic list, topic creation.
+ * end offsets, a group's committed offsets, the topic list, topic creation, topic and
+ * broker configs.
  */
-import type { Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
 import { KiceError } from '../errors.ts';
 import { createKafka, type KafkaClientOptions } from './client.ts';
 import { tpKey } from './types.ts';
+
+const { ConfigResourceTypes } = kafkajs;
 
 /** A topic to create. */
 export interface NewTopic {
@@ -123,5 +126,48 @@ export class KafkaAdmin {
     if (this.connecting === undefined) return;
     this.connecting = undefined;
     await this.admin.disconnect();
+  }
+
+  /** The topic's configs among `names` (absent when not set); rejects when the topic is unknown. */
+  async describeTopicConfig(topic: string, names: readonly string[]): Promise<Map<string, string>> {
+    return this.describeConfigs(ConfigResourceTypes.TOPIC, topic, names, `topic ${topic}`);
+  }
+
+  /** A broker's configs among `names` (the first broker of the cluster's metadata). */
+  async describeBrokerConfig(names: readonly string[]): Promise<Map<string, string>> {
+    const admin = await this.ready();
+    let id: number | undefined;
+    try {
+      id = (await admin.describeCluster()).brokers[0]?.nodeId;
+    } catch (e) {
+      throw kafkaError('describing the cluster failed', e);
+    }
+    if (id === undefined)
+      throw new KiceError('KAFKA', 'the cluster has no brokers', { retryable: true });
+    return this.describeConfigs(ConfigResourceTypes.BROKER, String(id), names, `broker ${id}`);
+  }
+
+  private async describeConfigs(
+    type: number,
+    name: string,
+    names: readonly string[],
+    what: string,
+  ): Promise<Map<string, string>> {
+    const admin = await this.ready();
+    const out = new Map<string, string>();
+    try {
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type, name, configNames: [...names] }],
+      });
+      for (const r of resources) {
+        for (const c of r.configEntries) {
+          if (c.configValue != null) out.set(c.configName, c.configValue);
+        }
+      }
+    } catch (e) {
+      throw kafkaError(`reading the configs of ${what} failed`, e);
+    }
+    return out;
   }
 }

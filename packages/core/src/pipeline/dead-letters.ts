@@ -56,7 +56,7 @@ export interface RetryPolicy {
   readonly maxMs: number;
 }
 
-/** About 30 s in all before a transient error becomes fatal. */
+/** About 30 s of waiting between attempts (each with kafkajs's own retries) before a transient error is fatal. */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 10, initialMs: 200, maxMs: 5_000 };
 
 /** Used when neither the topic's nor the broker's limit can be read (Kafka's documented default, rounded down). */

@@ -2,7 +2,9 @@
  * Dead letters that cannot take the engine down (`kice run --once` on the real broker,
  * every dead-letter topic at the broker's DEFAULT `max.message.bytes`):
  * - the dead-letter topic is missing at start: kice creates it (1 partition) before it
- *   consumes, and the bad records land in it with their source headers;
+ *   consumes, and the bad records land in it with their source headers; with
+ *   `deadLetter.create: false` start fails naming the topic and the setting, and nothing
+ *   is consumed;
  * - 5,000 bad records (~2.3 MB) arrive in one fetch: all 5,000 are dead-lettered, each
  *   source offset exactly once, in requests under the topic's limit; the good rows commit;
  * - one 2 MB bad record (its SOURCE topic's limit raised, the dead-letter topic's not):
@@ -10,12 +12,19 @@
  *   the sha256 of the original value.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
-import { latestMetadata, recordedOffsets, runOnce, writeConfig } from '../support/kice-process.ts';
+import {
+  latestMetadata,
+  recordedOffsets,
+  runOnce,
+  spawnKice,
+  tableDir,
+  writeConfig,
+} from '../support/kice-process.ts';
 import {
   createTopic,
   endOffsets,
@@ -96,7 +105,11 @@ interface Case {
   readonly config: string;
 }
 
-async function setUp(name: string, sourceConfig: Record<string, string> = {}): Promise<Case> {
+async function setUp(
+  name: string,
+  sourceConfig: Record<string, string> = {},
+  deadLetter: Record<string, unknown> = {},
+): Promise<Case> {
   const topic = `kice-e2e-dlq-${name}-${RUN}`;
   const group = `kice-e2e-dlq-${name}-${RUN}`;
   const dlq = `${group}-dlq`;
@@ -104,13 +117,12 @@ async function setUp(name: string, sourceConfig: Record<string, string> = {}): P
   const caseDir = join(dir, name);
   const warehouse = join(caseDir, 'warehouse');
   await createTopic(brokers, topic, 1, sourceConfig);
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(caseDir, { recursive: true });
   const config = await writeConfig(caseDir, {
     kafka: { brokers, groupId: group },
     catalog: { type: 'filesystem', warehouse },
     tables: [{ topic, table }],
-    deadLetter: { topic: dlq },
+    deadLetter: { topic: dlq, ...deadLetter },
   });
   return { name, topic, group, dlq, table, warehouse, config };
 }
@@ -175,6 +187,35 @@ describe('dead letters', () => {
       c,
       [...Array(COUNT).keys()].filter((id) => !bad(id)),
     );
+  });
+
+  it('fails start naming the topic when it is missing and deadLetter.create is false', async () => {
+    const c = await setUp('nocreate', {}, { create: false });
+    await produce({
+      brokers,
+      topic: c.topic,
+      partitions: 1,
+      first: 0,
+      count: 10,
+      record: (id) => ({ value: id === 4 ? '{' : JSON.stringify({ id, n: id * 7 }) }),
+    });
+    const p = spawnKice(c.config, { once: true });
+    const exit = await p.exited;
+    expect(exit.code).toBe(2);
+    expect(p.stderr).toBe(
+      `kice: invalid configuration:\n  - deadLetter.topic: topic "${c.dlq}" does not exist on ${brokers.join(',')} and deadLetter.create is false\n`,
+    );
+    expect(await topicExists(c.dlq)).toBe(false);
+    // Nothing consumed: no table, no group offsets.
+    await expect(access(tableDir(c.warehouse, c.table))).rejects.toThrow(/ENOENT/);
+    const admin = kafkaClient(brokers).admin();
+    await admin.connect();
+    try {
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+      expect(groups).not.toContain(c.group);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('dead-letters 5,000 bad records of one fetch into a topic at the default limit', async () => {

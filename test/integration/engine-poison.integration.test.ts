@@ -1,6 +1,7 @@
 /**
  * Poison records end to end (`kice run --once` on the real broker): invalid JSON, a JSON
- * array, a 5 MB value (over limits.maxRecordBytes), a string where a number was and an
+ * array, a 5 MB value (over limits.maxRecordBytes), a string where a number was (the table
+ * has typeConflicts: deadLetter; the default asString would keep it as text) and an
  * empty value each land in the dead-letter topic exactly once, with the source topic,
  * partition, offset and the reason in headers and the original bytes as value (the 5 MB
  * one cut to fit the dead-letter topic's default 1 MiB limit, with its original size and
@@ -75,7 +76,7 @@ beforeAll(async () => {
       maxBytes: 64 * 1024 * 1024,
     },
     catalog: { type: 'filesystem', warehouse },
-    tables: [{ topic: TOPIC, table: TABLE }],
+    tables: [{ topic: TOPIC, table: TABLE, typeConflicts: 'deadLetter' }],
     deadLetter: { topic: DLQ },
     limits: { maxRecordBytes: MAX_RECORD },
   });

@@ -204,7 +204,6 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   await mkdir(logDir, { recursive: true });
 
   await createTopic(brokers, topic, partitions);
-  await createTopic(brokers, `${group}-dlq`, 1);
   const configPath = await writeConfig(opts.workDir, {
     kafka: {
       brokers,

@@ -53,7 +53,6 @@ const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi 
 beforeAll(async () => {
   brokers = [await startKafka()];
   await createTopic(brokers, TOPIC, PARTITIONS);
-  await createTopic(brokers, `${GROUP}-dlq`, 1);
   dir = await mkdtemp(join(tmpdir(), 'kice-e2e-crash-'));
   warehouse = join(dir, 'warehouse');
   configPath = await writeConfig(dir, {

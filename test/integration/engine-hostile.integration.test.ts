@@ -99,10 +99,8 @@ let configPath: string;
 
 beforeAll(async () => {
   brokers = [await startKafka()];
-  // The source topic takes the 5 MB record; the dead-letter topic keeps broker defaults.
+  // The source topic takes the 5 MB record; kice creates the dead-letter topic (broker defaults).
   await createTopic(brokers, TOPIC, 1, { 'max.message.bytes': String(16 * 1024 * 1024) });
-  // Today kice needs the dead-letter topic to exist; this step can go once kice creates it.
-  await createTopic(brokers, DLQ, 1);
   dir = await mkdtemp(join(tmpdir(), 'kice-e2e-hostile-'));
   warehouse = join(dir, 'warehouse');
   configPath = await writeConfig(dir, {

@@ -56,7 +56,6 @@ function idsOf(i: number, runs: 1 | 2): number[] {
 beforeAll(async () => {
   brokers = [await startKafka()];
   for (const t of TABLES) await createTopic(brokers, t.topic, PARTITIONS);
-  await createTopic(brokers, `${GROUP}-dlq`, 1);
   dir = await mkdtemp(join(tmpdir(), 'kice-e2e-once-'));
   warehouse = join(dir, 'warehouse');
   configPath = await writeConfig(dir, {

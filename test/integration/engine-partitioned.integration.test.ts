@@ -50,7 +50,6 @@ let configPath: string;
 beforeAll(async () => {
   brokers = [await startKafka()];
   await createTopic(brokers, TOPIC, PARTITIONS);
-  await createTopic(brokers, `${GROUP}-dlq`, 1);
   dir = await mkdtemp(join(tmpdir(), 'kice-e2e-part-'));
   warehouse = join(dir, 'warehouse');
   configPath = await writeConfig(dir, {

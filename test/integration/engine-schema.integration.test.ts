@@ -85,8 +85,6 @@ function expectedRow(id: number): Row {
 beforeAll(async () => {
   brokers = [await startKafka()];
   await createTopic(brokers, TOPIC, PARTITIONS);
-  await createTopic(brokers, DLQ, 1);
-  await createTopic(brokers, `${DLQ}-mixed`, 1);
   dir = await mkdtemp(join(tmpdir(), 'kice-e2e-schema-'));
   warehouse = join(dir, 'warehouse');
 });

@@ -41,7 +41,6 @@ let configPath: string;
 beforeAll(async () => {
   brokers = [await startKafka()];
   await createTopic(brokers, TOPIC, 3);
-  await createTopic(brokers, `${GROUP}-dlq`, 1);
   dir = await mkdtemp(join(tmpdir(), 'kice-e2e-term-'));
   warehouse = join(dir, 'warehouse');
   configPath = await writeConfig(dir, {

@@ -18,6 +18,7 @@ import type { CommitterClient } from './commit/committer-client.ts';
 import { tpKey } from './commit/offsets.ts';
 import type { KiceConfig } from './config/schema.ts';
 import { KiceError } from './errors.ts';
+import type { DeadLetterSink } from './pipeline/dead-letters.ts';
 import { finishDecode, startDecode, type TaskPool } from './pipeline/decode-stage.ts';
 import { dueTables, FlushTimer } from './pipeline/flush-timer.ts';
 import { MemoryBudget } from './pipeline/memory-budget.ts';
@@ -26,7 +27,6 @@ import { type PreparedBatch, prepareBatch } from './pipeline/prepare-batch.ts';
 import { TableRegistry, type TableRuntime } from './pipeline/routing.ts';
 import { resolveStart } from './pipeline/start-offsets.ts';
 import { TableFlusher } from './pipeline/table-flusher.ts';
-import type { DeadLetterProducer, DeadLetterRecord } from './source/producer.ts';
 import type { Source, SourceBatch, TopicPartition } from './source/types.ts';
 
 export { tableNameFor } from './pipeline/routing.ts';
@@ -63,7 +63,7 @@ export interface CoordinatorDeps {
   readonly source: Source;
   readonly pool: TaskPool;
   readonly committer: CommitterClient;
-  readonly deadLetters: DeadLetterProducer;
+  readonly deadLetters: DeadLetterSink;
   readonly log: Logger;
   /** Next offset of the start of each partition (for autoOffsetReset earliest/latest). */
   readonly fetchStartOffsets: (topics: string[]) => Promise<Map<string, bigint>>;
@@ -399,40 +399,10 @@ export class Coordinator extends EventEmitter {
     raw: { bytes: Uint8Array; offsets: Int32Array },
     errors: readonly { index: number; reason: string }[],
   ): Promise<void> {
-    const dl = this.deps.config.deadLetter;
-    const records: DeadLetterRecord[] = [];
-    for (const { index, reason } of errors) {
-      const tombstone = batch.nulls[index] === 1;
-      if (tombstone) {
-        this.metrics.tombstones++;
-        if (dl.tombstones === 'skip') continue;
-      }
-      const start = raw.offsets[index] as number;
-      const end = raw.offsets[index + 1] as number;
-      records.push({
-        topic: dl.topic,
-        value: tombstone ? null : raw.bytes.slice(start, end),
-        headers: {
-          'kice.source.topic': batch.topic,
-          'kice.source.partition': String(batch.partition),
-          'kice.source.offset': String(batch.recordOffsets[index]),
-          'kice.error': tombstone ? 'tombstone (null value)' : reason,
-        },
-      });
-    }
-    if (records.length === 0) return;
-    await this.deps.deadLetters.send(records);
-    this.metrics.deadLetters += records.length;
-    this.emit('deadLetter', records.length);
-    this.deps.log.warn(
-      {
-        topic: batch.topic,
-        partition: batch.partition,
-        count: records.length,
-        first: records[0]?.headers['kice.error'],
-      },
-      'records dead-lettered',
-    );
+    const sent = await this.deps.deadLetters.send(batch, raw, errors);
+    this.metrics.tombstones += sent.tombstones;
+    this.metrics.deadLetters += sent.deadLetters;
+    if (sent.deadLetters > 0) this.emit('deadLetter', sent.deadLetters);
   }
 
   // ------------------------------------------------------------------ backpressure + flush

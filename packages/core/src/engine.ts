@@ -1,7 +1,8 @@
 /**
  * `createEngine(config)`: the embeddable kice engine. Wires the kafkajs Source, the Piscina
- * pool (decode + flush), the committer thread and the dead-letter producer around the
- * coordinator.
+ * pool (decode + flush), the committer thread and the dead-letter sink around the
+ * coordinator. Start checks every input topic and prepares the dead-letter topic (creates
+ * it if allowed, reads its size limit) before anything is consumed.
  *
  *   const engine = createEngine(config);
  *   engine.on('commit', (c) => …);
@@ -17,6 +18,8 @@ import { startCommitterThread } from './commit/committer-client.ts';
 import { ConfigError } from './config/load.ts';
 import type { KiceConfig } from './config/schema.ts';
 import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
+import { DeadLetterSink } from './pipeline/dead-letters.ts';
+import { KafkaAdmin } from './source/admin.ts';
 import type { KafkaClientOptions } from './source/client.ts';
 import { KafkajsSource } from './source/kafkajs-source.ts';
 import { createDeadLetterProducer } from './source/producer.ts';
@@ -130,7 +133,12 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
   let pool: Piscina | undefined;
   let committer: ReturnType<typeof startCommitterThread> | undefined;
   let coordinator: Coordinator | undefined;
-  const deadLetters = createDeadLetterProducer(client);
+  const deadLetters = new DeadLetterSink({
+    config,
+    producer: createDeadLetterProducer(client),
+    log,
+    brokers: config.kafka.brokers,
+  });
   let stopped: Promise<void> | undefined;
 
   const engine: Engine = {
@@ -145,6 +153,13 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
           : [],
       );
       if (missing.length > 0) throw new ConfigError(missing);
+      // A short-lived admin client: the source's is not shared outside it.
+      const admin = new KafkaAdmin({ ...client, retry: config.kafka.retry, logger: log });
+      try {
+        await deadLetters.prepare(admin);
+      } finally {
+        await admin.close().catch(() => {});
+      }
       const bundle = await workerBundle();
       pool = new Piscina({
         filename: pathToFileURL(bundle.poolTasks).href,

@@ -80,9 +80,16 @@ export function validateConfig(
       seen.set(t.topic, i);
     }
   });
-  if (cfg.tables.some((t) => t.topic === cfg.deadLetter.topic)) {
-    problems.push(`deadLetter.topic: "${cfg.deadLetter.topic}" is also an input topic`);
-  }
+  // Dead letters read back as input would fail again, and be dead-lettered again, forever.
+  const dlq = cfg.deadLetter.topic;
+  cfg.tables.forEach((t, i) => {
+    if (t.topic === dlq)
+      problems.push(`deadLetter.topic: "${dlq}" is also an input topic (tables[${i}].topic)`);
+    if (t.topicPattern !== undefined && new RegExp(t.topicPattern).test(dlq))
+      problems.push(
+        `deadLetter.topic: "${dlq}" matches tables[${i}].topicPattern "${t.topicPattern}"; dead letters would be consumed as input`,
+      );
+  });
   if (problems.length > 0) throw new ConfigError(problems, options.source);
   const warehouse = cfg.catalog.warehouse;
   if (!warehouse.includes('://') && !isAbsolute(warehouse)) {

@@ -173,6 +173,18 @@ export const configSchema = z
         topic: z.string().min(1),
         /** Null-valued records: counted and skipped, or sent to the dead-letter topic. */
         tombstones: z.enum(['skip', 'deadLetter']).default('skip'),
+        /** Create the topic at start when it is missing (else start fails). */
+        create: z.boolean().default(true),
+        /** Partitions of a topic kice creates. */
+        partitions: positiveInt.default(1),
+        /** Replication factor of a topic kice creates; -1: the broker's default.replication.factor. */
+        replicationFactor: z
+          .number()
+          .int()
+          .refine((n) => n === -1 || (n >= 1 && n <= 32_767), {
+            message: "expected -1 (the broker's default.replication.factor) or 1 to 32767",
+          })
+          .default(-1),
       })
       .strict(),
     workers: z

@@ -1,17 +1,20 @@
 /**
  * Cluster look-ups the coordinator and the tests need, over one lazily connected kafkajs admin:
- * end offsets, a group's committed offsets, the topic list, topic creation.
+ * end offsets, a group's committed offsets, the topic list, topic creation, topic and
+ * broker configs.
  *
  * Every look-up (connecting included) retries transient errors — metadata not loaded yet,
  * leader or coordinator moving, a broker restarting — with backoff within the retry policy
  * (retry.ts); a permanent error or an exhausted budget rejects with a KiceError('KAFKA')
  * naming the look-up. `close()` aborts retries still waiting, then disconnects.
  */
-import type { Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
 import { KiceError } from '../errors.ts';
 import { createKafka, type KafkaClientOptions } from './client.ts';
 import { DEFAULT_RETRY, type RetryClock, type RetryPolicy, withRetry } from './retry.ts';
 import { type SourceLogger, tpKey } from './types.ts';
+
+const { ConfigResourceTypes } = kafkajs;
 
 /** A topic to create. */
 export interface NewTopic {
@@ -141,5 +144,40 @@ export class KafkaAdmin {
     if (this.connecting === undefined) return;
     this.connecting = undefined;
     await this.admin.disconnect();
+  }
+
+  /** The topic's configs among `names` (absent when not set); rejects when the topic is unknown. */
+  async describeTopicConfig(topic: string, names: readonly string[]): Promise<Map<string, string>> {
+    return this.describeConfigs(ConfigResourceTypes.TOPIC, topic, names, `topic ${topic}`);
+  }
+
+  /** A broker's configs among `names` (the first broker of the cluster's metadata). */
+  async describeBrokerConfig(names: readonly string[]): Promise<Map<string, string>> {
+    const cluster = await this.run('describing the cluster', (admin) => admin.describeCluster());
+    const id = cluster.brokers[0]?.nodeId;
+    if (id === undefined)
+      throw new KiceError('KAFKA', 'the cluster has no brokers', { retryable: true });
+    return this.describeConfigs(ConfigResourceTypes.BROKER, String(id), names, `broker ${id}`);
+  }
+
+  private async describeConfigs(
+    type: number,
+    name: string,
+    names: readonly string[],
+    what: string,
+  ): Promise<Map<string, string>> {
+    const { resources } = await this.run(`reading the configs of ${what}`, (admin) =>
+      admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type, name, configNames: [...names] }],
+      }),
+    );
+    const out = new Map<string, string>();
+    for (const r of resources) {
+      for (const c of r.configEntries) {
+        if (c.configValue != null) out.set(c.configName, c.configValue);
+      }
+    }
+    return out;
   }
 }

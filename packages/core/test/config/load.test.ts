@@ -130,7 +130,49 @@ deadLetter: { topic: dlq }
 `;
     expect(problems(text)).toEqual([
       'tables[1].topic: topic "a" is already routed by tables[0]',
-      'deadLetter.topic: "dlq" is also an input topic',
+      'deadLetter.topic: "dlq" is also an input topic (tables[2].topic)',
+    ]);
+  });
+
+  it('refuses a dead-letter topic that a topicPattern would consume', () => {
+    const text = `
+kafka: { brokers: ['k:1'], groupId: g }
+catalog: { type: filesystem, warehouse: /w }
+tables:
+  - { topic: orders, table: n.orders }
+  - { topicPattern: '^clicks\\.', table: 'raw.{topic}' }
+  - { topicPattern: 'dlq$', table: 'raw.{topic}' }
+deadLetter: { topic: clicks.dlq }
+`;
+    expect(problems(text)).toEqual([
+      'deadLetter.topic: "clicks.dlq" matches tables[1].topicPattern "^clicks\\."; dead letters would be consumed as input',
+      'deadLetter.topic: "clicks.dlq" matches tables[2].topicPattern "dlq$"; dead letters would be consumed as input',
+    ]);
+  });
+
+  it('defaults the dead-letter topic creation settings', () => {
+    const c = parseConfig(GOOD, { baseDir: '/base' });
+    expect(c.deadLetter).toEqual({
+      topic: 'kice-dlq',
+      tombstones: 'skip',
+      create: true,
+      partitions: 1,
+      replicationFactor: -1,
+    });
+  });
+
+  it('names every bad dead-letter setting by its path, at once', () => {
+    const text = `
+kafka: { brokers: ['k:1'], groupId: g }
+catalog: { type: filesystem, warehouse: /w }
+tables: [{ topic: a, table: n.a }]
+deadLetter: { topic: dlq, create: 'yes', partitions: 0, replicationFactor: 0, size: 3 }
+`;
+    expect(problems(text)).toEqual([
+      'deadLetter.create: Invalid input: expected boolean, received string',
+      'deadLetter.partitions: Too small: expected number to be >0',
+      "deadLetter.replicationFactor: expected -1 (the broker's default.replication.factor) or 1 to 32767",
+      'deadLetter.size: unknown setting',
     ]);
   });
 

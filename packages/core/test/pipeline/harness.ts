@@ -23,6 +23,7 @@ import type { CommitterClient } from '../../src/commit/committer-client.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import type { KiceConfig, KiceConfigInput } from '../../src/config/schema.ts';
 import type { Logger } from '../../src/coordinator.ts';
+import { DeadLetterSink } from '../../src/pipeline/dead-letters.ts';
 import type { DeadLetterProducer, DeadLetterRecord } from '../../src/source/producer.ts';
 import type {
   AssignInfo,
@@ -235,6 +236,8 @@ export interface Bench {
   readonly committer: Committer;
   readonly client: CommitterClient;
   readonly deadLetters: RecordingDeadLetters;
+  /** The dead-letter sink the coordinator is given, over `deadLetters`. */
+  readonly sink: DeadLetterSink;
   readonly catalog: FilesystemCatalog;
   /** Rows of the table's current snapshot, sorted by `id`. */
   rows(table?: string): Promise<Row[]>;
@@ -262,6 +265,7 @@ export function bench(overrides: Partial<KiceConfigInput> = {}): Bench {
     api: committer as unknown as CommitterClient['api'],
     async close() {},
   };
+  const deadLetters = new RecordingDeadLetters();
   const b: Bench = {
     dir,
     config,
@@ -269,7 +273,8 @@ export function bench(overrides: Partial<KiceConfigInput> = {}): Bench {
     pool: new ControlledPool(),
     committer,
     client,
-    deadLetters: new RecordingDeadLetters(),
+    deadLetters,
+    sink: new DeadLetterSink({ config, producer: deadLetters, log: quietLog }),
     catalog,
     async rows(table = TABLE) {
       const t = await catalog.loadTable(parseIdentifier(table));

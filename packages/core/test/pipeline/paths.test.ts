@@ -37,7 +37,7 @@ function setup(overrides: Parameters<typeof bench>[0] = {}) {
     source: b.source,
     pool: b.pool as unknown as Piscina,
     committer: b.client,
-    deadLetters: b.deadLetters,
+    deadLetters: b.sink,
     log: quietLog,
     fetchStartOffsets: async () => b.source.beginningOffsets,
   });

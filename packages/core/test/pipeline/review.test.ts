@@ -76,7 +76,7 @@ function setup(
     source,
     pool: b.pool as unknown as Piscina,
     committer: client ? client(b) : b.client,
-    deadLetters: b.deadLetters,
+    deadLetters: b.sink,
     log: quietLog,
     fetchStartOffsets: async () => source.beginningOffsets,
   });

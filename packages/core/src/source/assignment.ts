@@ -1,5 +1,5 @@
 /**
- * Assignment bookkeeping for clients without revoke callbacks (KAFKAJS-NOTES rule 3).
+ * Assignment bookkeeping for clients without revoke callbacks.
  *
  * kafkajs reports only the full new assignment on each group join. What was revoked is the
  * previous assignment minus the new one, or ALL of the previous one when this member lost

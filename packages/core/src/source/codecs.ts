@@ -1,5 +1,5 @@
 /**
- * Compression codecs for kafkajs, registered before any client connects (KAFKAJS-NOTES rule 10).
+ * Compression codecs for kafkajs, registered before any client connects.
  *
  * kafkajs ships only GZIP; a record batch in an unregistered codec crashes the consumer
  * without restart (KafkaJSNotImplemented). Users' topics use snappy, lz4 and zstd, so all

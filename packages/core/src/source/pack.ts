@@ -1,5 +1,5 @@
 /**
- * Packing a fetched batch into fresh memory (KAFKAJS-NOTES rule 7).
+ * Packing a fetched batch into fresh memory.
  *
  * kafkajs message values are Buffer slices of the whole fetch response: keeping or posting a
  * 10-byte slice keeps (or copies) the whole multi-megabyte backing buffer. packBatch copies

@@ -1,6 +1,5 @@
 /**
- * Per-partition position, epoch and pause state, and the verdict on each fetched batch
- * (KAFKAJS-NOTES rules 3–5).
+ * Per-partition position, epoch and pause state, and the verdict on each fetched batch.
  *
  * kafkajs auto-resolves every batch handed to eachBatch, so its fetch position moves past a
  * batch even when we drop it. The tracker keeps our own expected next offset per partition
@@ -24,7 +23,7 @@ export type BatchVerdict =
   | { readonly accept: true; readonly epoch: number }
   | {
       readonly accept: false;
-      readonly reason: 'unassigned' | 'stale' | 'paused' | 'gap';
+      readonly reason: 'unassigned' | 'stale' | 'paused' | 'unpositioned' | 'gap';
       /** Seek the client here so the dropped records are fetched again. */
       readonly reseek?: bigint;
     };
@@ -116,7 +115,11 @@ export class PartitionTracker {
       s.seekPending = true;
       return { accept: false, reason: 'paused', reseek: s.expected ?? b.fetchedOffset };
     }
-    if (s.expected === undefined || b.fetchedOffset === s.expected) {
+    // Not seeked since the join: kafkajs fetched from wherever it restarted the partition
+    // (the group's committed offset, or its reset policy), which is not ours to accept. The
+    // handler's seek is on its way.
+    if (s.expected === undefined) return { accept: false, reason: 'unpositioned' };
+    if (b.fetchedOffset === s.expected) {
       s.expected = b.nextOffset;
       s.seekPending = false;
       return { accept: true, epoch: s.epoch };

@@ -4,8 +4,10 @@
  * Offsets are bigint everywhere. The coordinator never sees client objects: a batch arrives
  * as plain typed arrays over a fresh buffer, assignment changes arrive as callbacks, and the
  * coordinator drives positions (seek), flow (pause/resume) and Kafka offset commits.
- * kafkajs is the client behind it today (kafkajs-source.ts); see KAFKAJS-NOTES.md for why the
- * contract is shaped this way (positions forgotten on every rebalance, no backpressure).
+ * kafkajs is the client behind it today (kafkajs-source.ts). The contract is shaped by what
+ * kafkajs does: it forgets every position on every rebalance (so the handler seeks every
+ * assigned partition on every join) and has no backpressure of its own (so the coordinator
+ * pauses and resumes); docs/ARCHITECTURE.md walks through it.
  */
 
 /** One partition of one topic. */

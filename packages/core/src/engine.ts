@@ -30,13 +30,9 @@ export interface EngineOptions {
   readonly logger?: Logger;
 }
 
-export interface CommitEvent {
-  readonly table: string;
-  readonly snapshotId: string;
-  readonly files: number;
-  readonly rows: number;
-  readonly offsets: [string, string][];
-}
+import type { CommitEvent } from './pipeline/table-flusher.ts';
+
+export type { CommitEvent };
 
 export interface Engine {
   start(): Promise<void>;

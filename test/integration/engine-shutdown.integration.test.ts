@@ -49,6 +49,7 @@ beforeAll(async () => {
     tables: [{ topic: TOPIC, table: TABLE, columns: { ts: 'timestamptz' } }],
     commit: { intervalMs: 3_600_000, targetFileSizeBytes: 1024 * 1024 * 1024 },
     deadLetter: { topic: `${GROUP}-dlq` },
+    log: { level: 'debug' },
   });
   await produce({ brokers, topic: TOPIC, partitions: 3, first: 0, count: COUNT });
 });
@@ -61,8 +62,12 @@ describe('kice run on SIGTERM', () => {
   it('flushes, commits table and group offsets, leaves the group and exits 0', async () => {
     const p = spawnKice(configPath);
     await p.waitForNth((l) => l.msg === 'partition assigned', 3, 120_000);
-    // Let it fetch and buffer the backlog (nothing can commit on its own: see above).
-    await new Promise((r) => setTimeout(r, 8_000));
+    // Wait until the whole backlog is buffered (nothing can commit on its own: see above):
+    // the coordinator logs each buffered batch at debug level.
+    const buffered = () =>
+      p.withMsg('batch buffered').reduce((a, l) => a + Number((l as { rows?: number }).rows), 0);
+    if (buffered() < COUNT) await p.waitForLine(() => buffered() >= COUNT, 120_000);
+    expect(buffered()).toBe(COUNT);
     expect(p.withMsg('committed')).toEqual([]);
     const exit = await p.terminate();
     expect(exit.code).toBe(0);

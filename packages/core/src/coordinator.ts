@@ -389,6 +389,10 @@ export class Coordinator extends EventEmitter {
     });
     this.budget.reserve(ipcBytes); // held by the buffer until flushed or dropped
     this.metrics.rowsBuffered += result.rows;
+    this.deps.log.debug(
+      { table: t.name, partition: lane.key, rows: result.rows, to: String(range.to) },
+      'batch buffered',
+    );
     if (t.buffer.estimatedFileBytes() >= this.deps.config.commit.targetFileSizeBytes)
       this.scheduleFlush(t);
   }

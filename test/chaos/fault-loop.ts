@@ -38,6 +38,7 @@ import {
   endOffsets,
   idRange,
   produce,
+  RICH_COLUMNS,
   richExpected,
   richRecord,
 } from '../support/produce.ts';
@@ -212,11 +213,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       heartbeatIntervalMs: Math.floor(sessionTimeoutMs / 3),
     },
     catalog: { type: 'filesystem', warehouse },
-    // `items[].unit` carries whole numbers in every event of the even partitions and
-    // fractions in the odd ones: a member whose first commit holds only even partitions
-    // would make it a long column, and Iceberg has no long → double promotion, so every
-    // later fraction would be dead-lettered (docs/config.md). Declared, as users must.
-    tables: [{ topic, table, columns: { ts: 'timestamptz', 'items[].unit': 'double' } }],
+    // RICH_COLUMNS declares `items[].unit` double: a member's first commit may hold only
+    // partitions where it is a whole number (see produce.ts).
+    tables: [{ topic, table, columns: RICH_COLUMNS }],
     commit: { intervalMs: 1000 },
     deadLetter: { topic: `${group}-dlq` },
     workers: { threads: 1 },

@@ -27,6 +27,7 @@ import {
   endOffsets,
   idRange,
   produce,
+  RICH_COLUMNS,
   richExpected,
   richRecord,
 } from '../support/produce.ts';
@@ -59,7 +60,7 @@ beforeAll(async () => {
     // A killed member stays in the group until its session expires: keep that short.
     kafka: { brokers, groupId: GROUP, sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 },
     catalog: { type: 'filesystem', warehouse },
-    tables: [{ topic: TOPIC, table: TABLE, columns: { ts: 'timestamptz' } }],
+    tables: [{ topic: TOPIC, table: TABLE, columns: RICH_COLUMNS }],
     commit: { intervalMs: 1000 },
     deadLetter: { topic: `${GROUP}-dlq` },
   });

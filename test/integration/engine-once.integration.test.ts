@@ -26,6 +26,7 @@ import {
   idRange,
   idStats,
   produce,
+  RICH_COLUMNS,
   richExpected,
   richRecord,
 } from '../support/produce.ts';
@@ -61,7 +62,7 @@ beforeAll(async () => {
   configPath = await writeConfig(dir, {
     kafka: { brokers, groupId: GROUP },
     catalog: { type: 'filesystem', warehouse },
-    tables: TABLES.map((t) => ({ topic: t.topic, table: t.table, columns: { ts: 'timestamptz' } })),
+    tables: TABLES.map((t) => ({ topic: t.topic, table: t.table, columns: RICH_COLUMNS })),
     deadLetter: { topic: `${GROUP}-dlq` },
   });
 });

@@ -109,6 +109,19 @@ export function sampleEvent(id: number): Record<string, unknown> {
  * field, and strings that need JSON escapes. `richRecord` writes some of them with `\u` and
  * `\/` escapes in the JSON text.
  */
+/**
+ * The column types a table of `richEvent`s must declare: `items[].unit` is a whole number in
+ * every event of an even id (so in every event of the even partitions, when ids are
+ * partitioned by id) and a fraction in odd ones. A first commit that happens to hold only
+ * even partitions would otherwise make it a long column, and Iceberg has no long → double
+ * promotion: every later fraction would be dead-lettered (docs/config.md). Users declare
+ * such columns the same way.
+ */
+export const RICH_COLUMNS: Readonly<Record<string, string>> = {
+  ts: 'timestamptz',
+  'items[].unit': 'double',
+};
+
 export function richEvent(id: number): Record<string, unknown> {
   return {
     ...sampleEvent(id),

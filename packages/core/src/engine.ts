@@ -19,7 +19,6 @@ import { ConfigError } from './config/load.ts';
 import type { KiceConfig } from './config/schema.ts';
 import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
 import { DeadLetterSink } from './pipeline/dead-letters.ts';
-import { KafkaAdmin } from './source/admin.ts';
 import type { KafkaClientOptions } from './source/client.ts';
 import { KafkajsSource } from './source/kafkajs-source.ts';
 import { createDeadLetterProducer } from './source/producer.ts';
@@ -149,13 +148,8 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
           : [],
       );
       if (missing.length > 0) throw new ConfigError(missing);
-      // A short-lived admin client: the source's is not shared outside it.
-      const admin = new KafkaAdmin({ ...client, retry: config.kafka.retry, logger: log });
-      try {
-        await deadLetters.prepare(admin);
-      } finally {
-        await admin.close().catch(() => {});
-      }
+      // Through the source's admin client (connected by the topic check above).
+      await deadLetters.prepare(source.clusterAdmin);
       const bundle = await workerBundle();
       pool = new Piscina({
         filename: pathToFileURL(bundle.poolTasks).href,

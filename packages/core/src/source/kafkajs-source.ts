@@ -245,6 +245,12 @@ export class KafkajsSource implements Source {
     }
   }
 
+  /** The Source's admin client (connected, retried, closed by stop()), for other cluster
+   * look-ups of the engine at start, so the process holds one admin connection. */
+  get clusterAdmin(): KafkaAdmin {
+    return this.admin;
+  }
+
   fetchEndOffsets(topics: string[]): Promise<Map<string, bigint>> {
     return this.admin.fetchEndOffsets(topics);
   }

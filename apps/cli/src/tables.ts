@@ -2,7 +2,13 @@
  * `kice tables -c kice.yaml [--json]`: every table in the warehouse with its snapshot
  * count, rows, data files, bytes and the Kafka offsets it records for the group.
  */
-import { FilesystemCatalog, LocalFileIO, loadConfigFile, readOffsets, toFileUri } from '@kice/core';
+import {
+  type CatalogConfig,
+  createCatalog,
+  LocalFileIO,
+  loadConfigFile,
+  readOffsets,
+} from '@kice/core';
 import { currentSnapshot, identifierToString } from '@kice/iceberg';
 
 export interface TableInfo {
@@ -14,8 +20,11 @@ export interface TableInfo {
   readonly offsets: Record<string, string>;
 }
 
-export async function listTables(warehouse: string, groupId: string): Promise<TableInfo[]> {
-  const catalog = new FilesystemCatalog({ warehouse: toFileUri(warehouse), io: new LocalFileIO() });
+export async function listTables(
+  catalogConfig: CatalogConfig,
+  groupId: string,
+): Promise<TableInfo[]> {
+  const catalog = createCatalog(catalogConfig, new LocalFileIO());
   const out: TableInfo[] = [];
   for (const ns of await catalog.listNamespaces()) {
     for (const id of await catalog.listTables(ns)) {
@@ -74,7 +83,7 @@ export async function tablesCommand(
   options: { json: boolean },
 ): Promise<number> {
   const config = await loadConfigFile(configPath);
-  const rows = await listTables(config.catalog.warehouse, config.kafka.groupId);
+  const rows = await listTables(config.catalog, config.kafka.groupId);
   process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatTables(rows));
   return 0;
 }

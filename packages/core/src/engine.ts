@@ -58,7 +58,16 @@ export function createLogger(config: KiceConfig): Logger {
     level: config.log.level,
     base: { app: 'kice' },
     redact: {
-      paths: ['*.password', '*.sasl', 'sasl', 'password', 'kafka.sasl'],
+      paths: [
+        '*.password',
+        '*.sasl',
+        'sasl',
+        'password',
+        'kafka.sasl',
+        'catalog.credential',
+        'catalog.token',
+        'catalog.headers',
+      ],
       censor: '[redacted]',
     },
   });
@@ -167,7 +176,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
         },
       });
       committer = startCommitterThread(bundle.committerThread, {
-        warehouse: config.catalog.warehouse,
+        catalog: config.catalog,
         groupId: config.kafka.groupId,
       });
       coordinator = new Coordinator({

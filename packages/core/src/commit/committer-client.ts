@@ -4,6 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import type { CatalogConfig } from '../config/schema.ts';
 import type { Committer } from './committer.ts';
 import { nodeEndpoint } from './node-endpoint.ts';
 
@@ -16,7 +17,7 @@ export interface CommitterClient {
  * (../workers/bundle.ts). */
 export function startCommitterThread(
   file: string,
-  options: { warehouse: string; groupId: string },
+  options: { catalog: CatalogConfig; groupId: string },
 ): CommitterClient {
   // The committer handles metadata (manifests, manifest lists, table metadata JSON), never
   // data: a small young generation keeps its idle heap small.

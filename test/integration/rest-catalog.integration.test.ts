@@ -89,7 +89,7 @@ describe('REST catalog', () => {
       io,
       credential: 'kice:s3cr3t-value',
       oauth2ServerUri: 'http://127.0.0.1:1/token',
-      retry: { attempts: 1, minWaitMs: 1, maxWaitMs: 1 },
+      retry: { minWaitMs: 1, maxWaitMs: 1, timeoutMs: 0 },
     });
     const e2 = await unreachable.listNamespaces().catch((e) => e);
     expect(e2).toBeInstanceOf(IcebergError);

@@ -283,6 +283,14 @@ def cmd_pyiceberg_rows(args: list[str]) -> None:
     print_rows(table.scan(**kwargs).to_arrow())
 
 
+def cmd_rest_rows(args: list[str]) -> None:
+    """rest-rows <uri> <ns.table>: the table loaded through a REST catalog, scanned."""
+    from pyiceberg.catalog import load_catalog
+
+    catalog = load_catalog("rest", type="rest", uri=args[0])
+    print_rows(catalog.load_table(args[1]).scan().to_arrow())
+
+
 def cmd_pyiceberg_plan(args: list[str]) -> None:
     table = static_table(args[0])
     row_filter = option(args, "--filter")
@@ -428,6 +436,7 @@ COMMANDS = {
     "pyiceberg-append-hadoop": (cmd_pyiceberg_append_hadoop, 2),
     "duckdb-rows": (cmd_duckdb_rows, 1),
     "duckdb-query": (cmd_duckdb_query, 2),
+    "rest-rows": (cmd_rest_rows, 2),
 }
 
 

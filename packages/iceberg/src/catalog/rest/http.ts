@@ -13,13 +13,18 @@ import type { AuthSession } from './auth.ts';
 import { isTransient, parseErrorBody, restError } from './errors.ts';
 
 export interface RetryOptions {
-  /** Attempts for a retryable request (default 8). */
-  readonly attempts: number;
+  /** First backoff; doubles per attempt up to `maxWaitMs` (jittered to half..full). */
   readonly minWaitMs: number;
   readonly maxWaitMs: number;
+  /** A retryable request is given up after this long (default 120 s: a server restart). */
+  readonly timeoutMs: number;
 }
 
-export const DEFAULT_HTTP_RETRY: RetryOptions = { attempts: 8, minWaitMs: 200, maxWaitMs: 5_000 };
+export const DEFAULT_HTTP_RETRY: RetryOptions = {
+  minWaitMs: 200,
+  maxWaitMs: 5_000,
+  timeoutMs: 120_000,
+};
 
 export interface RequestOptions {
   readonly query?: Record<string, string | undefined>;
@@ -77,8 +82,10 @@ export class RestHttp {
     options: RequestOptions = {},
   ): Promise<RestResponse> {
     const idempotent = method === 'GET' || method === 'HEAD';
+    const giveUpAt = Date.now() + this.retry.timeoutMs;
     for (let attempt = 1; ; attempt++) {
       const wait = Math.min(this.retry.maxWaitMs, this.retry.minWaitMs * 2 ** (attempt - 1));
+      const again = Date.now() + wait / 2 < giveUpAt;
       let res: Response;
       let retried401 = false;
       try {
@@ -93,14 +100,14 @@ export class RestHttp {
         }
       } catch (e) {
         if (e instanceof IcebergError && !(e instanceof RestTransportError)) {
-          if (e.retryable && attempt < this.retry.attempts) {
+          if (e.retryable && again) {
             await sleep(wait);
             continue;
           }
           throw e;
         }
         const sent = !notSent(e);
-        if ((idempotent || !sent) && attempt < this.retry.attempts) {
+        if ((idempotent || !sent) && again) {
           await sleep(wait);
           continue;
         }
@@ -116,7 +123,7 @@ export class RestHttp {
         }
       }
       if (res.ok || options.allow?.includes(res.status)) return { status: res.status, body };
-      if (idempotent && isTransient(res.status) && attempt < this.retry.attempts) {
+      if (idempotent && isTransient(res.status) && again) {
         await sleep(wait);
         continue;
       }

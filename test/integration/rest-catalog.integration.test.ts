@@ -4,6 +4,8 @@
  * load-table config for the FileIO factory, and error mapping.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   CommitConflictError,
   fastAppend,
@@ -94,6 +96,86 @@ describe('REST catalog', () => {
     const e2 = await unreachable.listNamespaces().catch((e) => e);
     expect(e2).toBeInstanceOf(IcebergError);
     expect(JSON.stringify({ m: e2.message, c: e2.context })).not.toContain('s3cr3t');
+  });
+
+  it('follows next-page-token through every page of tables and namespaces', async () => {
+    const pages: string[] = [];
+    const spy: typeof fetch = async (input, init) => {
+      const u = new URL(String(input));
+      if (u.pathname.endsWith('/tables') || u.pathname.endsWith('/namespaces'))
+        pages.push(
+          `${u.pathname.split('/').at(-1)} ${u.searchParams.get('pageToken') ? 'next' : 'first'}`,
+        );
+      return fetch(input, init);
+    };
+    const catalog = new RestCatalog({ uri, io, pageSize: 2, fetch: spy });
+    const ns = fresh();
+    await catalog.createNamespace([ns]);
+    for (const name of ['a', 'b', 'c', 'd', 'e'])
+      await catalog.createTable({ namespace: [ns], name }, { schema });
+    for (const child of ['x', 'y', 'z']) await catalog.createNamespace([ns, child]);
+    pages.length = 0;
+    expect((await catalog.listTables([ns])).map((t) => t.name)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(pages).toEqual(['tables first', 'tables next', 'tables next']);
+    pages.length = 0;
+    expect(await catalog.listChildren([ns])).toEqual([
+      [ns, 'x'],
+      [ns, 'y'],
+      [ns, 'z'],
+    ]);
+    expect(pages).toEqual(['namespaces first', 'namespaces next']);
+  });
+
+  it('fetches a new OAuth2 token when the current one is about to expire', async () => {
+    // A fake token endpoint (the test server's own issues tokens without expiry); the
+    // catalog calls go to the real server, which accepts any bearer token.
+    let issued = 0;
+    const forms: string[] = [];
+    const tokens = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        forms.push(body);
+        issued++;
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({ access_token: `t${issued}`, token_type: 'bearer', expires_in: 1 }),
+        );
+      });
+    });
+    await new Promise<void>((r) => tokens.listen(0, '127.0.0.1', r));
+    try {
+      const port = (tokens.address() as AddressInfo).port;
+      const auths: string[] = [];
+      const spy: typeof fetch = async (input, init) => {
+        if (String(input).startsWith(uri))
+          auths.push(new Headers(init?.headers).get('authorization') ?? '-');
+        return fetch(input, init);
+      };
+      const catalog = new RestCatalog({
+        uri,
+        io,
+        credential: 'kice:pw',
+        scope: 'catalog sign',
+        oauth2ServerUri: `http://127.0.0.1:${port}/token`,
+        fetch: spy,
+      });
+      await catalog.listNamespaces();
+      expect(auths.every((a) => a === 'Bearer t1')).toBe(true);
+      // Refreshed at half the 1 s lifetime: wait past it.
+      const later = Date.now() + 600;
+      while (Date.now() < later) await new Promise((r) => setTimeout(r, 50));
+      await catalog.listNamespaces();
+      expect(auths.at(-1)).toBe('Bearer t2');
+      expect(issued).toBe(2);
+      expect(new URLSearchParams(forms[0]).get('scope')).toBe('catalog sign');
+      expect(new URLSearchParams(forms[0]).get('client_id')).toBe('kice');
+      expect(new URLSearchParams(forms[0]).get('grant_type')).toBe('client_credentials');
+    } finally {
+      tokens.close();
+    }
   });
 
   it('builds the table FileIO from the catalog and table config', async () => {

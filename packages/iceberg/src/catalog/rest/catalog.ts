@@ -132,13 +132,17 @@ export class RestCatalog implements Catalog {
     let pageToken: string | undefined;
     do {
       const res = await http.request('GET', paths.namespaces(), 'GET namespaces', {
-        query: { parent: parent?.join('\u001f'), pageToken },
+        query: { parent: parent?.join('\u001f'), pageToken, pageSize: this.pageSize() },
       });
       const body = (res.body ?? {}) as JsonObject;
       for (const ns of (body.namespaces as unknown[]) ?? []) out.push((ns as string[]).map(String));
       pageToken = nextToken(body);
     } while (pageToken);
     return out;
+  }
+
+  private pageSize(): string | undefined {
+    return this.options.pageSize === undefined ? undefined : String(this.options.pageSize);
   }
 
   async createNamespace(namespace: readonly string[]): Promise<void> {
@@ -177,7 +181,7 @@ export class RestCatalog implements Catalog {
     let pageToken: string | undefined;
     do {
       const res = await http.request('GET', paths.tables(namespace), 'GET tables', {
-        query: { pageToken },
+        query: { pageToken, pageSize: this.pageSize() },
       });
       const body = (res.body ?? {}) as JsonObject;
       for (const id of (body.identifiers as JsonObject[]) ?? [])

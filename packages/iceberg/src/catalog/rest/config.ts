@@ -30,6 +30,8 @@ export interface RestCatalogOptions extends AuthOptions {
    * location. Default: every table uses `io`.
    */
   readonly ioFactory?: (properties: Readonly<Record<string, string>>) => FileIO;
+  /** Page size asked for when listing namespaces and tables (default: the server's). */
+  readonly pageSize?: number;
   /** For tests: a fetch implementation (default globalThis.fetch). */
   readonly fetch?: typeof fetch;
   readonly retry?: RetryOptions;

@@ -98,6 +98,43 @@ describe('REST catalog', () => {
     expect(JSON.stringify({ m: e2.message, c: e2.context })).not.toContain('s3cr3t');
   });
 
+  it('fetches a new token once after a 401 and repeats the request', async () => {
+    // A fault injector in front of the real server: the first namespace listing is
+    // answered 401, as a server whose token was revoked would.
+    const calls: string[] = [];
+    let rejected = false;
+    const spy: typeof fetch = async (input, init) => {
+      const path = new URL(String(input)).pathname;
+      calls.push(`${init?.method ?? 'GET'} ${path}`);
+      if (path === '/v1/namespaces' && (init?.method ?? 'GET') === 'GET' && !rejected) {
+        rejected = true;
+        return new Response(
+          JSON.stringify({
+            error: { message: 'expired', type: 'NotAuthorizedException', code: 401 },
+          }),
+          { status: 401, headers: { 'content-type': 'application/json' } },
+        );
+      }
+      return fetch(input, init);
+    };
+    const catalog = new RestCatalog({ uri, io, credential: 'kice:pw', fetch: spy });
+    await catalog.listChildren(undefined);
+    expect(calls).toEqual([
+      'POST /v1/oauth/tokens',
+      'GET /v1/config',
+      'GET /v1/namespaces',
+      'POST /v1/oauth/tokens',
+      'GET /v1/namespaces',
+    ]);
+    // With a static token there is nothing to refresh: the 401 is the caller's error.
+    rejected = false;
+    const fixed = new RestCatalog({ uri, io, token: 'tok', fetch: spy });
+    const err = await fixed.listChildren(undefined).catch((e) => e);
+    expect(err).toBeInstanceOf(IcebergError);
+    expect(err.context).toMatchObject({ status: 401, type: 'NotAuthorizedException' });
+    expect(err.retryable).toBe(false);
+  });
+
   it('follows next-page-token through every page of tables and namespaces', async () => {
     const pages: string[] = [];
     const spy: typeof fetch = async (input, init) => {

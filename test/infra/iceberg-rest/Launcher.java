@@ -37,6 +37,12 @@ public final class Launcher {
     }
     props.putIfAbsent("catalog-impl", "org.apache.iceberg.jdbc.JdbcCatalog");
     props.putIfAbsent("jdbc.schema-version", "V1");
+    // SQLite allows one writer: with JdbcCatalog's default pool of 2 connections, two
+    // concurrent commits fail with SQLITE_BUSY (seen as HTTP 500s, and the database stayed
+    // locked afterwards). One connection serializes them; the busy timeout (a sqlite-jdbc
+    // connection property, passed through as jdbc.*) covers any other reader.
+    props.putIfAbsent("clients", "1");
+    props.putIfAbsent("jdbc.busy_timeout", "10000");
     if (!props.containsKey("uri") || !props.containsKey("warehouse")) {
       System.err.println("CATALOG_URI and CATALOG_WAREHOUSE must be set");
       System.exit(2);

@@ -18,7 +18,8 @@
  *
  * A batch may be decoded more than once (at most MAX_PASSES): again when a column first seen
  * as [] / {} got its type later in the batch (so the earlier rows hold empty values, not
- * null), and, with typeConflicts asString, when an uncommitted column met a value of another
+ * null), again when a field was only ever [] / {} in the whole batch (it then gets a
+ * placeholder column, list<string> / map<string, string>: infer.ts), and, with typeConflicts asString, when an uncommitted column met a value of another
  * JSON kind (the column is then a string column from the batch's first row; append.ts).
  */
 
@@ -111,10 +112,21 @@ export function decodeJsonBatch(input: DecodeInput): DecodeResult {
   const firstNewId = maxFieldId(input.schema) + 1;
   let schema = input.schema;
   const forced = new Set<string>();
+  const empties = new Set<string>();
   for (let pass = 1; ; pass++) {
     const last = pass >= MAX_PASSES;
-    const r = decodePass(input, schema, firstNewId, forced, last);
-    if (last || (r.conflicts.size === 0 && !r.refill)) {
+    const r = decodePass(input, schema, firstNewId, forced, empties, last);
+    // Fields the whole batch saw only as [] / {}: placeholder columns on the next pass.
+    let placeholders = false;
+    if (r.emptied.size > 0) {
+      const have = columnPaths(r.schema);
+      for (const p of r.emptied) {
+        if (have.has(p) || empties.has(p)) continue;
+        empties.add(p);
+        placeholders = true;
+      }
+    }
+    if (last || (r.conflicts.size === 0 && !r.refill && !placeholders)) {
       const changed = JSON.stringify(r.schema) !== JSON.stringify(input.schema);
       return { ...r.result, changed };
     }
@@ -123,6 +135,24 @@ export function decodeJsonBatch(input: DecodeInput): DecodeResult {
     for (const p of r.conflicts) forced.add(p);
     schema = forceString(r.schema, forced);
   }
+}
+
+/** Decoder paths (see infer.ts) of every field in a struct, nested ones included. */
+function columnPaths(schema: StructType): Set<string> {
+  const out = new Set<string>();
+  const walk = (t: IcebergType, path: string): void => {
+    if (typeof t === 'string') return;
+    if (t.type === 'struct') {
+      for (const f of t.fields) {
+        const p = childPath(path, f.name);
+        out.add(p);
+        walk(f.type, p);
+      }
+    } else if (t.type === 'list') walk(t.element, elementPath(path));
+    else walk(t.value, `${path}.value`);
+  };
+  walk(schema, '');
+  return out;
 }
 
 /** Number of fields in a struct (nested ones included). */
@@ -169,6 +199,7 @@ interface Pass {
   readonly schema: StructType;
   readonly conflicts: ReadonlySet<string>;
   readonly refill: boolean;
+  readonly emptied: ReadonlySet<string>;
 }
 
 function decodePass(
@@ -176,6 +207,7 @@ function decodePass(
   schema: StructType,
   firstNewId: number,
   forced: ReadonlySet<string>,
+  empties: ReadonlySet<string>,
   last: boolean,
 ): Pass {
   const { bytes, offsets } = input;
@@ -194,6 +226,7 @@ function decodePass(
     stamp: 0,
     asString,
     forced,
+    empties,
     conflicts: asString && !last ? new Set() : undefined,
     emptied: last ? undefined : new Set(),
     refill: false,
@@ -284,5 +317,6 @@ function decodePass(
     schema: out,
     conflicts: cx.conflicts ?? new Set(),
     refill: cx.refill === true,
+    emptied: cx.emptied ?? new Set(),
   };
 }

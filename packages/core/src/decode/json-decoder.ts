@@ -83,6 +83,8 @@ export interface DecodeResult {
   readonly schema: StructType;
   /** True when `schema` differs from the input schema. */
   readonly changed: boolean;
+  /** Paths of the placeholder columns this batch made (fields only ever [] / {} in it). */
+  readonly placeholders: readonly string[];
 }
 
 let fastScan = true;
@@ -128,7 +130,8 @@ export function decodeJsonBatch(input: DecodeInput): DecodeResult {
     }
     if (last || (r.conflicts.size === 0 && !r.refill && !placeholders)) {
       const changed = JSON.stringify(r.schema) !== JSON.stringify(input.schema);
-      return { ...r.result, changed };
+      const have = empties.size > 0 ? columnPaths(r.schema) : new Set<string>();
+      return { ...r.result, changed, placeholders: [...empties].filter((p) => have.has(p)) };
     }
     // Again, from the first row: with the columns this pass found (typed, so earlier [] / {}
     // land as empty values) and the conflicting ones as strings.
@@ -195,7 +198,7 @@ function forceString(schema: StructType, paths: ReadonlySet<string>): StructType
 }
 
 interface Pass {
-  readonly result: Omit<DecodeResult, 'changed'>;
+  readonly result: Omit<DecodeResult, 'changed' | 'placeholders'>;
   readonly schema: StructType;
   readonly conflicts: ReadonlySet<string>;
   readonly refill: boolean;

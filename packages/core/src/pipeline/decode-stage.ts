@@ -81,6 +81,7 @@ export async function finishDecode(
       t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {
         allowLongToDouble: relaxed,
         conflictsAsString: relaxed && t.config.typeConflicts === 'asString',
+        placeholders: new Set(result.placeholders),
       }).schema;
       return result;
     } catch (e) {

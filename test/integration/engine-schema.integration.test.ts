@@ -293,4 +293,41 @@ describe('schema evolution', () => {
       })),
     );
   });
+
+  // Partition 0 only empties, partition 1 elements: two batches of one commit, in either order.
+  it('a placeholder from one partition gives way to the type another partition finds in the same commit', async () => {
+    const topic = `${TOPIC}-empties2`;
+    const table = 'e2e.schema_empties2';
+    await createTopic(brokers, topic, 2);
+    const config = await writeConfig(
+      dir,
+      {
+        kafka: { brokers, groupId: `${GROUP}-empties2` },
+        catalog: { type: 'filesystem', warehouse },
+        tables: [{ topic, table }],
+        commit: { intervalMs: 120_000 },
+        deadLetter: { topic: `${DLQ}-empties2` },
+      },
+      'empties2.yaml',
+    );
+    const event = (id: number) =>
+      id % 2 === 0 ? { id, items: [], meta: {} } : { id, items: [id], meta: { k: `v${id}` } };
+    await produce({ brokers, topic, partitions: 2, first: 0, count: 6, record: json(event) });
+    const run = await runOnce(config);
+    expect(run.process.withMsg('records dead-lettered')).toEqual([]);
+    expect(run.process.withMsg('committed')).toHaveLength(1);
+    const meta = await latestMetadata(warehouse, table);
+    const rows = await duckdbQuery(
+      meta,
+      'SELECT id, items, meta IS NULL AS meta_null, meta.k AS k FROM {t} ORDER BY id',
+    );
+    expect(rows).toEqual(
+      [0, 1, 2, 3, 4, 5].map((id) => ({
+        id: BigInt(id),
+        items: id % 2 === 0 ? [] : [BigInt(id)],
+        meta_null: false,
+        k: id % 2 === 0 ? null : `v${id}`,
+      })),
+    );
+  });
 });

@@ -32,6 +32,7 @@ import {
   type StructType,
 } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
+import { columnPaths } from '../schema/paths.ts';
 import { type AppendContext, appendObject } from './append.ts';
 import { loneSurrogate, Malformed, parseErrorOf, parseExact, preScan } from './exact.ts';
 import { childPath, elementPath, jsonKind } from './infer.ts';
@@ -138,24 +139,6 @@ export function decodeJsonBatch(input: DecodeInput): DecodeResult {
     for (const p of r.conflicts) forced.add(p);
     schema = forceString(r.schema, forced);
   }
-}
-
-/** Decoder paths (see infer.ts) of every field in a struct, nested ones included. */
-function columnPaths(schema: StructType): Set<string> {
-  const out = new Set<string>();
-  const walk = (t: IcebergType, path: string): void => {
-    if (typeof t === 'string') return;
-    if (t.type === 'struct') {
-      for (const f of t.fields) {
-        const p = childPath(path, f.name);
-        out.add(p);
-        walk(f.type, p);
-      }
-    } else if (t.type === 'list') walk(t.element, elementPath(path));
-    else walk(t.value, `${path}.value`);
-  };
-  walk(schema, '');
-  return out;
 }
 
 /** Number of fields in a struct (nested ones included). */

@@ -16,7 +16,9 @@
  *
  * A placeholder (a field a batch saw only as [] / {}: list<string>, map<string, string>,
  * decode/infer.ts) gives way to the table's type when that type can hold its empty values
- * (see `holds`); conform.ts then writes that batch's empties in the table's type.
+ * (see `holds`); conform.ts then writes that batch's empties in the table's type. The
+ * other way round, a placeholder of the table not committed yet (`tablePlaceholders`) is
+ * replaced by the observed type when that one can hold its empties.
  */
 import {
   decimalParams,
@@ -43,6 +45,9 @@ interface State {
   conflictsAsString: boolean;
   /** Paths whose observed type is a placeholder of [] / {} only (see above). */
   placeholders: Set<string>;
+  /** Paths whose table type is such a placeholder (not committed): a real type replaces
+   * it, and the path is removed from the set. */
+  tablePlaceholders: Set<string>;
 }
 
 /**
@@ -98,6 +103,18 @@ function freshField(f: NestedField, st: State): NestedField {
 
 /** The table type after merging the observed one at `path`. */
 function mergeType(table: IcebergType, seen: IcebergType, path: string, st: State): IcebergType {
+  // A placeholder in the table gives way to a real type that can hold its empties.
+  if (st.tablePlaceholders.has(path) && !st.placeholders.has(path) && holds(seen, table)) {
+    st.tablePlaceholders.delete(path);
+    const structs = typeof table !== 'string' && table.type === 'struct';
+    if (structs && typeof seen !== 'string' && seen.type === 'struct') {
+      // Field by field: each of the table's is a placeholder in turn.
+      for (const f of table.fields) st.tablePlaceholders.add(`${path}.${f.name}`);
+      return mergeStruct(table, seen, path, st);
+    }
+    st.changed = true;
+    return renumber(seen, st);
+  }
   // A placeholder gives way to what the table has (its fields not in the table are added).
   if (st.placeholders.has(path) && holds(table, seen)) {
     if (typeof table === 'string' || table.type !== 'struct') return table;
@@ -190,6 +207,8 @@ export function evolveSchema(
     conflictsAsString?: boolean;
     /** Paths (decoder paths, decode/infer.ts) where `observed` has a placeholder type. */
     placeholders?: ReadonlySet<string>;
+    /** Paths where `table` has an uncommitted placeholder type; updated in place. */
+    tablePlaceholders?: Set<string>;
   } = {},
 ): EvolvedSchema {
   const st: State = {
@@ -198,6 +217,7 @@ export function evolveSchema(
     allowLongToDouble: options.allowLongToDouble ?? false,
     conflictsAsString: options.conflictsAsString ?? false,
     placeholders: new Set(options.placeholders),
+    tablePlaceholders: options.tablePlaceholders ?? new Set(),
   };
   const merged = mergeStruct(table, observed, '', st);
   if (!st.changed) return { schema: table, lastColumnId, changed: false };

@@ -108,6 +108,20 @@ describe.each([true, false])('fast path %s', (fast) => {
     expect(column(r.table, 'tags')).toEqual([[], null, []]);
   });
 
+  test('a declared string column takes [] / {} as JSON text from the first one on', () => {
+    useFastScan(fast);
+    const r = decode(['{"meta":{},"tags":[]}', '{"meta":{"k":[1]},"tags":["x",2]}'], EMPTY, {
+      hints: { meta: 'string', tags: 'string' },
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.schema.fields.map((f) => [f.name, f.type])).toEqual([
+      ['meta', 'string'],
+      ['tags', 'string'],
+    ]);
+    expect(column(r.table, 'meta')).toEqual(['{}', '{"k":[1]}']);
+    expect(column(r.table, 'tags')).toEqual(['[]', '["x",2]']);
+  });
+
   test('later values of any kind fit the placeholders as JSON text (typeConflicts deadLetter: refused)', () => {
     useFastScan(fast);
     const committed: StructType = {

@@ -41,7 +41,13 @@ export interface Engine {
    * after logging what it could not do; the table's commit is what counts.
    */
   stop(): Promise<void>;
-  /** Consumes every routed partition up to its end offset as seen at start, commits, stops. */
+  /**
+   * Consumes every routed partition this member owns up to its end offset as seen at start,
+   * commits, stops. Partitions other members of the group own when it has caught up are
+   * not waited for (nor ones a rebalance the broker has started but not yet announced
+   * would bring: a member learns of a rebalance only at its next heartbeat or fetch); they
+   * are logged as `run --once: partitions of other members not consumed`.
+   */
   runOnce(): Promise<void>;
   metrics(): Readonly<EngineMetrics>;
   /** Per-partition positions (next offset fetched, next offset committed to the table). */
@@ -251,6 +257,14 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
           if (c.metrics.refusedCommits === refused) break;
         }
         if (failure) throw failure;
+        const owned = new Set(c.positions().map((p) => p.key));
+        const others = [...ends.keys()].filter((k) => !owned.has(k)).sort();
+        if (others.length > 0) {
+          log.warn(
+            { partitions: others, groupId: config.kafka.groupId },
+            'run --once: partitions of other members not consumed',
+          );
+        }
       } finally {
         events.off('error', onError);
         await engine.stop();

@@ -212,6 +212,8 @@ export class TableFlusher {
   /** Ensures the table holds the observed columns, then writes the batches as Parquet. */
   private async writeFiles(t: TableRuntime, ipcs: Uint8Array[]): Promise<DataFile[]> {
     const d = this.deps;
+    // The placeholders go into the table as they are now: no later type replaces them.
+    t.placeholders.clear();
     t.state = await d.committer.api.ensureTable(
       { table: t.name, partitionBy: t.partitionBy, properties: t.config.properties },
       t.observed as StructType,

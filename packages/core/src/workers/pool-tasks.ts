@@ -40,6 +40,7 @@ function decode(task: DecodeTask): DecodeTaskResult {
       errors: r.errors,
       schema: r.schema,
       changed: r.changed,
+      placeholders: r.placeholders,
     };
   } catch (e) {
     return { ok: false, error: toPlainError(e) };

@@ -37,6 +37,8 @@ export type DecodeTaskResult =
       readonly errors: { index: number; reason: string }[];
       readonly schema: StructType;
       readonly changed: boolean;
+      /** Placeholder columns the batch made (decode/json-decoder.ts). */
+      readonly placeholders: readonly string[];
     }
   | { readonly ok: false; readonly error: PlainError };
 

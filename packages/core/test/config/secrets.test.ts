@@ -192,19 +192,39 @@ describe('redaction', () => {
     const log = pino(createLoggerOptions('debug'), sink);
     log.info({ config: c }, 'config');
     log.error({ err: new Error('auth failed for log-secret-42') }, 'boom log-secret-42');
-    logCreator(log)()({
+    expect(lines.length).toBe(2);
+    for (const l of lines) expect(l).not.toContain('log-secret-42');
+    expect(lines.join('')).toContain('[redacted]');
+  });
+
+  it('the kafkajs log route redacts before any logger sees the entry', () => {
+    registerSecrets(['kafkajs-secret-77']);
+    const seen: unknown[] = [];
+    const record = (obj: unknown, msg?: string): void => {
+      seen.push([obj, msg]);
+    };
+    const logger = { error: record, warn: record, info: record, debug: record };
+    logCreator(logger)(1)({
       namespace: 'Connection',
       level: 1,
       label: 'ERROR',
       log: {
         timestamp: 'now',
         logger: 'kafkajs',
-        message: 'failed log-secret-42',
-        sasl: { password: 'log-secret-42' },
+        message: 'failed kafkajs-secret-77',
+        sasl: { mechanism: 'plain', password: 'kafkajs-secret-77' },
       },
     });
-    expect(lines.length).toBe(3);
-    for (const l of lines) expect(l).not.toContain('log-secret-42');
-    expect(lines.join('')).toContain('[redacted]');
+    expect(seen).toEqual([
+      [
+        {
+          kafkajs: 'Connection',
+          timestamp: 'now',
+          logger: 'kafkajs',
+          sasl: { mechanism: 'plain', password: '[redacted]' },
+        },
+        'failed [redacted]',
+      ],
+    ]);
   });
 });

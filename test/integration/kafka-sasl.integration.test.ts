@@ -1,7 +1,9 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${env:NAME} references are the subject here
 /**
  * kice over the test broker's SASL_SSL listener (TLS with the CA test/infra/kafka.sh
  * made, SCRAM users it added), `kice run --once` as a child process with its secrets from
  * `${env:…}`:
+ * - an unset variable is a config error naming the setting and the variable (exit 2);
  * - SCRAM-SHA-512: every event lands in the table exactly once (PyIceberg reads the exact
  *   rows), a bad record lands in the dead-letter topic (read back over SASL_SSL), and no
  *   log line or error message contains the password;
@@ -163,6 +165,16 @@ describe('Kafka over SASL_SSL', () => {
       expect(text).not.toContain(wrong);
       expect(text).not.toContain(sasl.password);
     }
+  });
+
+  it('an unset ${env:…} variable fails kice run naming the setting and the variable', async () => {
+    const c = await setUp('noenv');
+    const p = spawnKice(c.config, { once: true, env: { KICE_TEST_SASL_PASSWORD: undefined } });
+    const exit = await p.exited;
+    expect(exit.code).toBe(2);
+    expect(p.stderr).toBe(
+      `kice: invalid configuration in ${c.config}:\n  - kafka.sasl.password: environment variable KICE_TEST_SASL_PASSWORD is not set\n`,
+    );
   });
 
   it('a broker certificate from an untrusted CA fails start with the TLS error, not retried', async () => {

@@ -3,12 +3,13 @@
 # integration tests, run from Maven Central jars (no release tarball).
 #
 # Usage: test/infra/kafka.sh start [--sasl-ssl]|stop|status
-#   start   fetch the jars once, format the storage once, start the broker in the
-#           background and wait until it answers a metadata request on both client
-#           listeners; idempotent. The last line on stdout is the bootstrap address of the
+#   start   fetch the jars once, format the storage once, make the test CA and SASL user
+#           once, start the broker in the background and wait until it answers a metadata
+#           request; idempotent. The last line on stdout is the bootstrap address of the
 #           PLAINTEXT listener, e.g. 127.0.0.1:19092.
 #   start --sasl-ssl
-#           the same (the SASL_SSL listener is always configured), then prints
+#           the same (the SASL_SSL listener is always configured), also waits until the
+#           SASL_SSL listener answers (TLS + SCRAM-SHA-512), then prints
 #           "sasl.env: <path>" (the CA file and the test user's credentials, as VAR=value
 #           lines) and, last, the SASL_SSL address, e.g. 127.0.0.1:19094. A running broker
 #           that was started without that listener (an older script) is an error: stop it.
@@ -162,18 +163,21 @@ has_sasl() { grep -q '^listeners=.*SASL_SSL://' "$props" 2>/dev/null; }
 # The SASL_SSL port in the rendered config.
 props_sasl_port() { sed -n 's#^listeners=.*SASL_SSL://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$props"; }
 
-# Waits until the broker answers a metadata request on the plaintext listener and, when
-# configured, on the SASL_SSL one (after adding the SCRAM user if this data dir lacks it:
-# a stamp in data/ records the user and password it was given); $1 = timeout in s,
-# $2 = pid to watch, $3 = "plain" to check the plaintext listener only (a plain `start`
-# of a running broker: the TLS + SCRAM check costs about a second per test file).
+# Waits until the broker answers a metadata request on the plaintext listener and, for
+# `start --sasl-ssl` or when this data dir lacks the SCRAM user (a stamp in data/ records
+# the user and password it was given), adds the user and waits for the SASL_SSL listener
+# too. Otherwise a plain start checks the plaintext listener only: the TLS + SCRAM check
+# costs about a second, and the suite starts the broker once per test file and restarts
+# it in some. $1 = timeout in s, $2 = pid to watch.
 wait_ready() {
   ensure_probe
   local extra=() stamp="$state/data/scram.sha256" want upsert=1
-  if has_sasl && [ "${3:-}" != plain ]; then
+  if has_sasl; then
     want="$(printf '%s:%s' "$sasl_user" "$(cat "$state/sasl.password")" | sha256sum | cut -d' ' -f1)"
     [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && upsert=0
-    extra=("127.0.0.1:$(props_sasl_port)" "$tls/ca.pem" "$sasl_user" "$state/sasl.password" "$upsert")
+    if [ "$sasl_mode" = 1 ] || [ "$upsert" = 1 ]; then
+      extra=("127.0.0.1:$(props_sasl_port)" "$tls/ca.pem" "$sasl_user" "$state/sasl.password" "$upsert")
+    fi
   fi
   java $tools_log4j -cp "$probe_cp" Ready "$addr" "$(($1 * 1000))" "$2" "${extra[@]}" \
     >>"$state/logs/ready.log" 2>&1 || return $?
@@ -245,9 +249,7 @@ start_broker() {
       say "the broker of $state (pid $pid) has SASL_SSL on port $(props_sasl_port), not $sport: stop it first"
       exit 1
     fi
-    local only=plain
-    [ "$sasl_mode" = 1 ] && only=""
-    wait_ready "${KICE_KAFKA_TIMEOUT:-120}" "$pid" "$only" || fail_with_log "running broker (pid $pid) is not answering"
+    wait_ready "${KICE_KAFKA_TIMEOUT:-120}" "$pid" || fail_with_log "running broker (pid $pid) is not answering"
     print_addresses
     return 0
   fi

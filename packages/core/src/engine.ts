@@ -17,6 +17,8 @@ import { Piscina } from 'piscina';
 import { startCommitterThread } from './commit/committer-client.ts';
 import { ConfigError } from './config/load.ts';
 import type { KiceConfig } from './config/schema.ts';
+import { REDACTED, redact } from './config/secrets.ts';
+import { tlsOptions } from './config/tls.ts';
 import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
 import { DeadLetterSink } from './pipeline/dead-letters.ts';
 import type { KafkaClientOptions } from './source/client.ts';
@@ -25,7 +27,10 @@ import { createDeadLetterProducer } from './source/producer.ts';
 import { workerBundle } from './workers/bundle.ts';
 
 export interface EngineOptions {
-  /** A pino-like logger; default: pino at config.log.level, credentials redacted. */
+  /**
+   * A pino-like logger; default: pino at config.log.level, secrets redacted
+   * (config/secrets.ts: by key, and every registered secret in every line's text).
+   */
   readonly logger?: Logger;
 }
 
@@ -59,15 +64,22 @@ export interface Engine {
   on(event: 'assigned', listener: (tps: { topic: string; partition: number }[]) => void): this;
 }
 
-export function createLogger(config: KiceConfig): Logger {
-  return pino({
-    level: config.log.level,
+/** The pino options of kice's default logger (exported for the redaction tests). */
+export function createLoggerOptions(level: string = 'info'): Parameters<typeof pino>[0] {
+  return {
+    level,
     base: { app: 'kice' },
     redact: {
-      paths: ['*.password', '*.sasl', 'sasl', 'password', 'kafka.sasl'],
-      censor: '[redacted]',
+      paths: ['*.password', '*.sasl', 'sasl', 'password', 'kafka.sasl', '*.passphrase'],
+      censor: REDACTED,
     },
-  });
+    // The last line of defence: a secret in any message, error or field, at any depth.
+    hooks: { streamWrite: (line) => redact(line) },
+  };
+}
+
+export function createLogger(config: KiceConfig): Logger {
+  return pino(createLoggerOptions(config.log.level));
 }
 
 function kafkaClientOptions(config: KiceConfig, log: Logger): KafkaClientOptions {
@@ -75,7 +87,7 @@ function kafkaClientOptions(config: KiceConfig, log: Logger): KafkaClientOptions
   return {
     brokers: k.brokers,
     clientId: k.clientId,
-    ssl: k.ssl,
+    ssl: tlsOptions(k.ssl),
     ...(k.sasl
       ? {
           sasl: {

@@ -7,6 +7,12 @@ export { Committer, type TableState } from './commit/committer.ts';
 export { OFFSETS_PROPERTY_PREFIX, offsetsProperty, readOffsets } from './commit/offsets.ts';
 export { ConfigError, loadConfigFile, parseConfig, validateConfig } from './config/load.ts';
 export type { KiceConfig, KiceConfigInput, TableConfig } from './config/schema.ts';
+export {
+  isSecretKey,
+  redact as redactSecrets,
+  redactConfig,
+  registerSecrets,
+} from './config/secrets.ts';
 export type { EngineMetrics, Logger } from './coordinator.ts';
 export {
   type CommitEvent,

@@ -140,7 +140,40 @@ export const configSchema = z
             }
           })
           .default({ initialDelayMs: 250, maxDelayMs: 5_000, timeoutMs: 300_000 }),
-        ssl: z.boolean().default(false),
+        /**
+         * TLS to the brokers: `true` trusts the system's CAs; an object adds a CA, a client
+         * certificate and key (each a file path relative to the config file, or inline PEM).
+         * Read and checked by config/tls.ts.
+         */
+        ssl: z
+          .union([
+            z.boolean(),
+            z
+              .object({
+                ca: z.string().min(1).optional(),
+                cert: z.string().min(1).optional(),
+                key: z.string().min(1).optional(),
+                passphrase: z.string().min(1).optional(),
+                rejectUnauthorized: z.boolean().default(true),
+                servername: z.string().min(1).optional(),
+              })
+              .strict()
+              .superRefine((t, ctx) => {
+                if (t.cert !== undefined && t.key === undefined)
+                  ctx.addIssue({
+                    code: 'custom',
+                    message: 'required with kafka.ssl.cert',
+                    path: ['key'],
+                  });
+                if (t.key !== undefined && t.cert === undefined)
+                  ctx.addIssue({
+                    code: 'custom',
+                    message: 'required with kafka.ssl.key',
+                    path: ['cert'],
+                  });
+              }),
+          ])
+          .default(false),
         sasl: z
           .object({
             mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),

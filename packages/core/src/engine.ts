@@ -169,6 +169,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
       committer = startCommitterThread(bundle.committerThread, {
         warehouse: config.catalog.warehouse,
         groupId: config.kafka.groupId,
+        storage: config.storage,
       });
       coordinator = new Coordinator({
         config,

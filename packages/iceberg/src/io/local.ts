@@ -26,7 +26,7 @@ export function toLocalPath(path: string): string {
  * a relative path is resolved against the working directory first; URIs pass through.
  */
 export function toFileUri(path: string): string {
-  if (path.startsWith('file:')) return path;
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(path)) return path;
   return `file://${isAbsolute(path) ? path : resolve(path)}`;
 }
 

@@ -12,6 +12,7 @@
 #
 # Environment:
 #   KICE_STATE        state root (default <repo>/.state); pid, port and log under $KICE_STATE/s3
+#   KICE_S3_STATE     the server's own state folder instead (default $KICE_STATE/s3)
 #   KICE_S3_PORT      port on 127.0.0.1 (default 19400)
 #   KICE_S3_TIMEOUT   seconds to wait for readiness (default 60)
 #   XDG_CACHE_HOME    the virtualenv goes to ${XDG_CACHE_HOME:-~/.cache}/kice/moto-<hash>
@@ -23,7 +24,7 @@ root="$(cd "$here/../.." && pwd)"
 req="$here/s3/requirements.txt"
 reqhash="$(sha256sum "$req" | cut -c1-16)"
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/kice/moto-$reqhash"
-state="${KICE_STATE:-$root/.state}/s3"
+state="${KICE_S3_STATE:-${KICE_STATE:-$root/.state}/s3}"
 port="${KICE_S3_PORT:-19400}"
 endpoint="http://127.0.0.1:$port"
 pidfile="$state/s3.pid"

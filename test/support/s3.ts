@@ -14,7 +14,10 @@ import { REPO_ROOT } from './readers.ts';
 export const S3_SH = join(REPO_ROOT, 'test/infra/s3.sh');
 
 /** The server accepts any credentials; these are what the tests send. */
-export const S3_TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
+export const S3_TEST_CREDENTIALS: {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+} = Object.freeze({ accessKeyId: 'test', secretAccessKey: 'test' });
 export const S3_TEST_REGION = 'us-east-1';
 
 export interface ScriptResult {
@@ -65,7 +68,8 @@ export function s3TestClient(endpoint: string): S3Client {
     endpoint,
     region: S3_TEST_REGION,
     forcePathStyle: true,
-    credentials: S3_TEST_CREDENTIALS,
+    // A copy: the SDK tags the credentials object it is given (a `$source` field).
+    credentials: { ...S3_TEST_CREDENTIALS },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

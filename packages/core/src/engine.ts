@@ -58,7 +58,17 @@ export function createLogger(config: KiceConfig): Logger {
     level: config.log.level,
     base: { app: 'kice' },
     redact: {
-      paths: ['*.password', '*.sasl', 'sasl', 'password', 'kafka.sasl'],
+      paths: [
+        '*.password',
+        '*.sasl',
+        'sasl',
+        'password',
+        'kafka.sasl',
+        '*.secretAccessKey',
+        '*.sessionToken',
+        'storage.s3.secretAccessKey',
+        'storage.s3.sessionToken',
+      ],
       censor: '[redacted]',
     },
   });

@@ -4,11 +4,23 @@
  * create-if-absent under a race, multipart uploads of several parts (nothing left in
  * ListMultipartUploads), and — through the fault-injecting proxy in test/support — retries
  * that ride out 500/503/connection resets, lost answers of conditional writes, aborts on
- * failure and the error an exhausted budget gives (key + S3 error code).
+ * failure and the error an exhausted budget gives (key + S3 error code). The Parquet
+ * data-file writer streams its output into a multipart upload (and aborts it on failure).
  */
 import { createHash } from 'node:crypto';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { AlreadyExistsError, IcebergError, NotFoundError, S3FileIO } from '@kice/iceberg';
+import {
+  AlreadyExistsError,
+  arrowTableToRows,
+  IcebergError,
+  icebergRowsToArrow,
+  MemoryFileIO,
+  NotFoundError,
+  readParquet,
+  S3FileIO,
+  schemaFromJson,
+  writeDataFile,
+} from '@kice/iceberg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import { makeBucket, s3TestClient, s3TestOptions, startS3 } from '../support/s3.ts';
@@ -265,5 +277,69 @@ describe('S3FileIO through the fault-injecting proxy', () => {
     expect(err.message).toContain('s3://kice-no-such-bucket-x/a/b');
     expect(err.context).toMatchObject({ s3Code: 'NoSuchBucket', httpStatus: 404, attempts: 1 });
     io.destroy();
+  });
+});
+
+describe('Parquet data files streamed to S3', () => {
+  const schema = schemaFromJson({
+    type: 'struct',
+    'schema-id': 0,
+    fields: [
+      { id: 1, name: 'id', required: true, type: 'long' },
+      { id: 2, name: 'payload', required: false, type: 'string' },
+    ],
+  });
+  // ~12 MiB of incompressible text: a multipart upload of 3 parts at 5 MiB.
+  const rows = Array.from({ length: 3000 }, (_, i) => ({
+    id: BigInt(i),
+    payload: Buffer.from(bytes(2048, i + 1)).toString('hex'),
+  }));
+  const table = icebergRowsToArrow(schema, rows);
+  const opts = { schema, specId: 0, partition: [], compression: 'uncompressed' as const };
+
+  it('writes a multipart data file whose DataFile matches the in-memory one exactly', async () => {
+    const bucket = await makeBucket(endpoint);
+    const io = new S3FileIO({
+      ...s3TestOptions(endpoint),
+      partSizeBytes: 5 * MiB,
+      partsInFlight: 2,
+    });
+    const path = `s3://${bucket}/t/data/f.parquet`;
+    const df = await writeDataFile(io, path, table, opts);
+    const mem = new MemoryFileIO();
+    const want = await writeDataFile(mem, 'memory://x/f.parquet', table, opts);
+    expect(df.fileSizeInBytes).toBeGreaterThan(10 * MiB);
+    expect({ ...df, filePath: '' }).toEqual({ ...want, filePath: '' });
+    const back = await io.read(path);
+    expect(back.length).toBe(df.fileSizeInBytes);
+    expect(sha(back)).toBe(sha(await mem.read('memory://x/f.parquet')));
+    expect(arrowTableToRows(schema, readParquet(back))).toEqual(rows);
+    expect(await openUploads(bucket)).toBe(0);
+    io.destroy();
+  });
+
+  it('a failed part upload aborts the data file: no object, no open upload', async () => {
+    const proxy = await startFaultProxy(endpoint);
+    try {
+      const bucket = await makeBucket(endpoint);
+      const io = new S3FileIO({
+        ...s3TestOptions(proxy.endpoint),
+        partSizeBytes: 5 * MiB,
+        retry: { baseDelayMs: 2, maxDelayMs: 20, maxAttempts: 2 },
+      });
+      proxy.setRules([
+        { rate: 1, fault: '503', match: (r) => /[?&]partNumber=2(&|$)/.test(r.url ?? '') },
+      ]);
+      const path = `s3://${bucket}/t/data/f.parquet`;
+      const err = await writeDataFile(io, path, table, opts).catch((e) => e);
+      proxy.setRules([]);
+      expect(err).toBeInstanceOf(IcebergError);
+      expect(err.context).toMatchObject({ path, s3Code: 'SlowDown', attempts: 2 });
+      expect(await openUploads(bucket)).toBe(0);
+      expect(await io.exists(path)).toBe(false);
+      io.destroy();
+    } finally {
+      await proxy.close();
+    }
   });
 });

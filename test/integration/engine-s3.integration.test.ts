@@ -4,8 +4,10 @@
  * Kafka partitions land in one table exactly once, data files and metadata all on S3
  * (metadata via If-None-Match create-if-absent). PyIceberg (StaticTable with s3.*
  * properties) reads exactly the produced ids and names; DuckDB (httpfs + iceberg_scan)
- * agrees on count, distinct ids, min, max and sum. Nothing is written to local disk.
+ * agrees on count, distinct ids, min, max and sum; `kice tables` lists the table from S3.
+ * Nothing is written to local disk.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,13 @@ import { join } from 'node:path';
 import { S3FileIO } from '@kice/iceberg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
-import { runOnce, writeConfig } from '../support/kice-process.ts';
+import {
+  KICE_BIN,
+  KICE_ENV,
+  KICE_NODE_FLAGS,
+  runOnce,
+  writeConfig,
+} from '../support/kice-process.ts';
 import { createTopic, produce, sampleEvent } from '../support/produce.ts';
 import { duckdbQuery, pyicebergRows } from '../support/readers.ts';
 import { makeBucket, S3_TEST_CREDENTIALS, s3TestOptions, startS3 } from '../support/s3.ts';
@@ -103,5 +111,17 @@ describe('engine into an s3:// warehouse', () => {
       hi: Number(stats?.hi),
       s: String(stats?.s),
     }).toEqual({ n: COUNT, d: COUNT, lo: 0, hi: COUNT - 1, s: String((COUNT * (COUNT - 1)) / 2) });
+
+    const listed = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [...KICE_NODE_FLAGS, KICE_BIN, 'tables', '-c', config, '--json'],
+        { env: { ...process.env, ...KICE_ENV } },
+        (e, stdout, stderr) =>
+          e ? reject(new Error(`kice tables: ${e.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    const tables = JSON.parse(listed) as { table: string; rows: number; files: number }[];
+    expect(tables.map((t) => [t.table, t.rows, t.files])).toEqual([[TABLE, COUNT, data.length]]);
   });
 });

@@ -6,12 +6,16 @@
  * that ride out 500/503/connection resets, lost answers of conditional writes, aborts on
  * failure and the error an exhausted budget gives (key + S3 error code). The Parquet
  * data-file writer streams its output into a multipart upload (and aborts it on failure).
+ * A filesystem catalog on an s3:// warehouse gives exactly one of racing commits the
+ * next version (If-None-Match on vN.metadata.json).
  */
 import { createHash } from 'node:crypto';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   AlreadyExistsError,
   arrowTableToRows,
+  CommitConflictError,
+  FilesystemCatalog,
   IcebergError,
   icebergRowsToArrow,
   MemoryFileIO,
@@ -341,5 +345,41 @@ describe('Parquet data files streamed to S3', () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe('FilesystemCatalog on an s3:// warehouse', () => {
+  it('of 6 catalogs (own clients) committing the same table at once, exactly one wins', async () => {
+    const bucket = await makeBucket(endpoint);
+    const warehouse = `s3://${bucket}/wh`;
+    const ios = Array.from({ length: 6 }, () => new S3FileIO(s3TestOptions(endpoint)));
+    const cats = ios.map((io) => new FilesystemCatalog({ warehouse, io }));
+    const schema = schemaFromJson({
+      type: 'struct',
+      'schema-id': 0,
+      fields: [{ id: 1, name: 'id', required: true, type: 'long' }],
+    });
+    const id = { namespace: ['db'], name: 't' };
+    await cats[0]?.createNamespace(['db']);
+    const t = await cats[0]?.createTable(id, { schema });
+    expect(t?.metadataLocation).toBe(`${warehouse}/db/t/metadata/v1.metadata.json`);
+    const results = await Promise.allSettled(
+      cats.map((c, i) =>
+        c.commitTable(id, [], [{ action: 'set-properties', updates: { w: String(i) } }]),
+      ),
+    );
+    const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+    expect(won).toHaveLength(1);
+    for (const r of results)
+      if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(CommitConflictError);
+    const loaded = await cats[1]?.loadTable(id);
+    expect(loaded?.metadataLocation).toBe(`${warehouse}/db/t/metadata/v2.metadata.json`);
+    expect(loaded?.metadata.properties.w).toBe(String(won[0]));
+    expect(await ios[0]?.list(`${warehouse}/db/t/metadata/`)).toEqual([
+      `${warehouse}/db/t/metadata/v1.metadata.json`,
+      `${warehouse}/db/t/metadata/v2.metadata.json`,
+      `${warehouse}/db/t/metadata/version-hint.text`,
+    ]);
+    for (const io of ios) io.destroy();
   });
 });

@@ -94,10 +94,10 @@ describe('S3FileIO on the real server', () => {
 
   it('deletes in several DeleteObjects batches and folders recursively', async () => {
     const bucket = await makeBucket(endpoint);
-    const io = new S3FileIO({ ...s3TestOptions(endpoint), deleteBatchSize: 100 });
-    const keys = Array.from({ length: 250 }, (_, i) => `s3://${bucket}/d/${i}`);
-    for (let i = 0; i < keys.length; i += 100)
-      await Promise.all(keys.slice(i, i + 100).map((k) => io.write(k, new Uint8Array(1))));
+    const io = new S3FileIO({ ...s3TestOptions(endpoint), deleteBatchSize: 40 });
+    const keys = Array.from({ length: 100 }, (_, i) => `s3://${bucket}/d/${i}`);
+    for (let i = 0; i < keys.length; i += 50)
+      await Promise.all(keys.slice(i, i + 50).map((k) => io.write(k, new Uint8Array(1))));
     await io.deleteMany([...keys, `s3://${bucket}/d/missing`]);
     expect(await io.list(`s3://${bucket}/d/`)).toEqual([]);
 

@@ -226,6 +226,38 @@ describe('S3FileIO through the fault-injecting proxy', () => {
     io.destroy();
   });
 
+  it('keeps at most partsInFlight parts uploading at once', async () => {
+    const bucket = await makeBucket(endpoint);
+    const io = new S3FileIO({
+      ...s3TestOptions(proxy.endpoint),
+      partSizeBytes: 5 * MiB,
+      partsInFlight: 2,
+    });
+    proxy.setRules([]);
+    proxy.maxPartsInFlight = 0;
+    const data = bytes(31 * MiB, 11);
+    const out = await io.create(`s3://${bucket}/wide.bin`);
+    for (let at = 0; at < data.length; at += 4 * MiB)
+      await out.write(data.subarray(at, at + 4 * MiB));
+    await out.close();
+    expect(proxy.maxPartsInFlight).toBeGreaterThan(0);
+    expect(proxy.maxPartsInFlight).toBeLessThanOrEqual(2);
+    expect(sha(await io.read(`s3://${bucket}/wide.bin`))).toBe(sha(data));
+    io.destroy();
+  });
+
+  it('an ifAbsent write meeting 409 ConditionalRequestConflict is retried', async () => {
+    const bucket = await makeBucket(endpoint);
+    const io = new S3FileIO({ ...s3TestOptions(proxy.endpoint), retry: fast });
+    proxy.setRules([{ rate: 1, limit: 2, fault: '409', match: (r) => r.method === 'PUT' }]);
+    const before = proxy.injected['409'];
+    await io.write(`s3://${bucket}/v1.metadata.json`, text('one'), { ifAbsent: true });
+    proxy.setRules([]);
+    expect(proxy.injected['409']).toBe(before + 2);
+    expect(await io.read(`s3://${bucket}/v1.metadata.json`)).toEqual(text('one'));
+    io.destroy();
+  });
+
   it('a part that keeps failing aborts the multipart upload; the error names key and code', async () => {
     const bucket = await makeBucket(endpoint);
     const io = new S3FileIO({

@@ -1,16 +1,17 @@
 /**
  * A fault-injecting HTTP proxy for tests: forwards requests to a real server (the S3
  * server from test/infra/s3.sh) and makes chosen requests fail, with an HTTP error
- * (500 InternalError, 503 SlowDown) or by resetting the connection, either before
+ * (500 InternalError, 503 SlowDown, 409 ConditionalRequestConflict) or by resetting the connection, either before
  * forwarding or after the upstream answered (the answer is then lost: the request took
  * effect but the client does not know). Which requests fail is decided per request by
  * `shouldFail` (a fraction, or a predicate); every decision is counted, so tests can
- * assert faults really happened.
+ * assert faults really happened. It also counts how many multipart part uploads
+ * (`?partNumber=`) were in flight at once (`maxPartsInFlight`).
  */
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = '500' | '503' | 'reset' | 'reset-after';
+export type Fault = '500' | '503' | '409' | 'reset' | 'reset-after';
 
 export interface FaultRule {
   /** Which requests are eligible (default: all). */
@@ -28,11 +29,14 @@ export interface FaultProxy {
   readonly injected: Record<Fault, number>;
   /** Requests forwarded to the upstream (including 'reset-after' ones). */
   forwarded: number;
+  /** Most UploadPart requests open at the same time so far. */
+  maxPartsInFlight: number;
   setRules(rules: readonly FaultRule[]): void;
   close(): Promise<void>;
 }
 
-const BODY: Record<'500' | '503', [string, string]> = {
+const BODY: Record<'500' | '503' | '409', [string, string]> = {
+  '409': ['ConditionalRequestConflict', 'A conflicting operation is in progress on this object.'],
   '500': ['InternalError', 'We encountered an internal error. Please try again.'],
   '503': ['SlowDown', 'Please reduce your request rate.'],
 };
@@ -45,7 +49,14 @@ export async function startFaultProxy(
   const random = opts.random ?? Math.random;
   let rules: readonly FaultRule[] = [];
   const counts = new Map<FaultRule, number>();
-  const injected: Record<Fault, number> = { '500': 0, '503': 0, reset: 0, 'reset-after': 0 };
+  const injected: Record<Fault, number> = {
+    '500': 0,
+    '503': 0,
+    '409': 0,
+    reset: 0,
+    'reset-after': 0,
+  };
+  let partsOpen = 0;
 
   const pick = (req: IncomingMessage): Fault | undefined => {
     for (const r of rules) {
@@ -61,8 +72,13 @@ export async function startFaultProxy(
   };
 
   const server: Server = createServer((req, res) => {
+    if (/[?&]partNumber=/.test(req.url ?? '')) {
+      partsOpen++;
+      proxy.maxPartsInFlight = Math.max(proxy.maxPartsInFlight, partsOpen);
+      res.once('close', () => partsOpen--);
+    }
     const fault = pick(req);
-    if (fault === '500' || fault === '503') {
+    if (fault === '500' || fault === '503' || fault === '409') {
       injected[fault]++;
       req.resume();
       req.on('end', () => {
@@ -102,6 +118,7 @@ export async function startFaultProxy(
     endpoint: `http://127.0.0.1:${port}`,
     injected,
     forwarded: 0,
+    maxPartsInFlight: 0,
     setRules(r) {
       rules = r;
       counts.clear();

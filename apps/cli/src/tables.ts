@@ -2,8 +2,15 @@
  * `kice tables -c kice.yaml [--json]`: every table in the warehouse with its snapshot
  * count, rows, data files, bytes and the Kafka offsets it records for the group.
  */
-import { FilesystemCatalog, LocalFileIO, loadConfigFile, readOffsets, toFileUri } from '@kice/core';
-import { currentSnapshot, identifierToString } from '@kice/iceberg';
+import {
+  createFileIO,
+  FilesystemCatalog,
+  LocalFileIO,
+  loadConfigFile,
+  readOffsets,
+  toFileUri,
+} from '@kice/core';
+import { currentSnapshot, type FileIO, identifierToString } from '@kice/iceberg';
 
 export interface TableInfo {
   readonly table: string;
@@ -14,8 +21,12 @@ export interface TableInfo {
   readonly offsets: Record<string, string>;
 }
 
-export async function listTables(warehouse: string, groupId: string): Promise<TableInfo[]> {
-  const catalog = new FilesystemCatalog({ warehouse: toFileUri(warehouse), io: new LocalFileIO() });
+export async function listTables(
+  warehouse: string,
+  groupId: string,
+  io: FileIO = new LocalFileIO(),
+): Promise<TableInfo[]> {
+  const catalog = new FilesystemCatalog({ warehouse: toFileUri(warehouse), io });
   const out: TableInfo[] = [];
   for (const ns of await catalog.listNamespaces()) {
     for (const id of await catalog.listTables(ns)) {
@@ -74,7 +85,11 @@ export async function tablesCommand(
   options: { json: boolean },
 ): Promise<number> {
   const config = await loadConfigFile(configPath);
-  const rows = await listTables(config.catalog.warehouse, config.kafka.groupId);
+  const rows = await listTables(
+    config.catalog.warehouse,
+    config.kafka.groupId,
+    createFileIO(config.storage),
+  );
   process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatTables(rows));
   return 0;
 }

@@ -70,7 +70,18 @@ export function createLoggerOptions(level: string = 'info'): Parameters<typeof p
     level,
     base: { app: 'kice' },
     redact: {
-      paths: ['*.password', '*.sasl', 'sasl', 'password', 'kafka.sasl', '*.passphrase'],
+      paths: [
+        '*.password',
+        '*.sasl',
+        'sasl',
+        'password',
+        'kafka.sasl',
+        '*.passphrase',
+        '*.secretAccessKey',
+        '*.sessionToken',
+        'storage.s3.secretAccessKey',
+        'storage.s3.sessionToken',
+      ],
       censor: REDACTED,
     },
     // The last line of defence: a secret in any message, error or field, at any depth.
@@ -187,6 +198,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
       committer = startCommitterThread(bundle.committerThread, {
         warehouse: config.catalog.warehouse,
         groupId: config.kafka.groupId,
+        storage: config.storage,
       });
       coordinator = new Coordinator({
         config,

@@ -22,3 +22,4 @@ export {
   type EngineOptions,
 } from './engine.ts';
 export { KiceError, type KiceErrorCode } from './errors.ts';
+export { createFileIO } from './storage/file-io.ts';

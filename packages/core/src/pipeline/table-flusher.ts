@@ -229,6 +229,7 @@ export class TableFlusher {
       compression: d.config.parquet.compression,
       rowGroupSize: d.config.parquet.rowGroupSize,
       rowGroupBytes: rowGroupBytes(d.config),
+      storage: d.config.storage,
     };
     // The IPC buffers are transferred to the worker, not cloned.
     const transferList = [...new Set(ipcs.map((b) => b.buffer as ArrayBuffer))];

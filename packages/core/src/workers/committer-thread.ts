@@ -4,15 +4,18 @@
  * (KICE_TEST_COMMIT_PAUSE_AT / _MS, ../commit/test-pause.ts) is read here and nowhere else.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FilesystemCatalog, LocalFileIO, toFileUri } from '@kice/iceberg';
+import { FilesystemCatalog, toFileUri } from '@kice/iceberg';
 import * as Comlink from 'comlink';
 import { Committer } from '../commit/committer.ts';
 import { nodeEndpoint } from '../commit/node-endpoint.ts';
 import { commitPauseFromEnv } from '../commit/test-pause.ts';
+import type { StorageConfig } from '../config/schema.ts';
+import { createFileIO } from '../storage/file-io.ts';
 
 export interface CommitterThreadData {
   readonly warehouse: string;
   readonly groupId: string;
+  readonly storage?: StorageConfig;
 }
 
 const data = workerData as CommitterThreadData;
@@ -20,7 +23,7 @@ if (!parentPort) throw new Error('committer-thread must run in a worker thread')
 const pause = commitPauseFromEnv(process.env);
 const catalog = new FilesystemCatalog({
   warehouse: toFileUri(data.warehouse),
-  io: new LocalFileIO(),
+  io: createFileIO(data.storage),
   ...(pause ? { observer: pause } : {}),
 });
 Comlink.expose(new Committer(catalog, data.groupId, undefined, pause), nodeEndpoint(parentPort));

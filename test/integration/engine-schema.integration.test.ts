@@ -7,6 +7,10 @@
  *   rows read null there; `qty` (committed as long) carrying 1.5 → those records go to the
  *   dead-letter topic with `field "qty": 1.5 does not fit long`, every other one is in the
  *   table.
+ * - empties: fields only ever `[]` / `{}` in the first commit get placeholder columns
+ *   (list<string>, map<string, string>; a declared `hinted[]` its type), read back empty,
+ *   not null, by DuckDB (Iceberg scan and the Parquet files themselves); a later commit's
+ *   elements land in them as JSON text.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,10 +23,12 @@ import {
   readMetadata,
   recordedOffsets,
   runOnce,
+  tableDir,
   writeConfig,
 } from '../support/kice-process.ts';
 import { createTopic, endOffsets, produce, readTopic } from '../support/produce.ts';
 import {
+  duckdbQuery,
   duckdbRows,
   pyicebergHistory,
   pyicebergRows,
@@ -207,6 +213,121 @@ describe('schema evolution', () => {
     const meta = await latestMetadata(warehouse, 'e2e.schema_mixed');
     expect(sortBy(await pyicebergRows(meta), 'id')).toEqual(
       Array.from({ length: 20 }, (_, id) => ({ id: BigInt(id), value: value(id) })),
+    );
+  });
+
+  it('a field only ever [] / {} in the first commit reads empty, never null, and keeps later elements', async () => {
+    const topic = `${TOPIC}-empties`;
+    const table = 'e2e.schema_empties';
+    await createTopic(brokers, topic, 1);
+    const config = await writeConfig(
+      dir,
+      {
+        kafka: { brokers, groupId: `${GROUP}-empties` },
+        catalog: { type: 'filesystem', warehouse },
+        tables: [{ topic, table, columns: { 'hinted[]': 'long' } }],
+        deadLetter: { topic: `${DLQ}-empties` },
+      },
+      'empties.yaml',
+    );
+    // Commit 1: only empties (id 2: items null, to tell null from empty).
+    const empty = (id: number) =>
+      id === 2
+        ? { id, items: null, meta: {}, nested: [[]], hinted: [] }
+        : { id, items: [], meta: {}, nested: [[]], hinted: [] };
+    await produce({ brokers, topic, partitions: 1, first: 0, count: 4, record: json(empty) });
+    const first = await runOnce(config);
+    expect(first.process.withMsg('records dead-lettered')).toEqual([]);
+    // Commit 2: elements of every kind.
+    const full = (id: number) => ({
+      id,
+      items: [id, `s${id}`, { sku: `k${id}` }],
+      meta: { n: id, o: { p: [true] } },
+      nested: [[id], []],
+      hinted: [id],
+    });
+    await produce({ brokers, topic, partitions: 1, first: 4, count: 2, record: json(full) });
+    const second = await runOnce(config);
+    expect(second.process.withMsg('records dead-lettered')).toEqual([]);
+
+    const meta = await latestMetadata(warehouse, table);
+    const sql = `SELECT id, items IS NULL AS items_null, items, meta IS NULL AS meta_null,
+      map_keys(meta) AS meta_keys, map_values(meta) AS meta_values, nested, hinted
+      FROM {t} ORDER BY id`;
+    const emptyRow = (id: number): Row => ({
+      id: BigInt(id),
+      items_null: id === 2,
+      items: id === 2 ? null : [],
+      meta_null: false,
+      meta_keys: [],
+      meta_values: [],
+      nested: [[]],
+      hinted: [],
+    });
+    const fullRow = (id: number): Row => ({
+      id: BigInt(id),
+      items_null: false,
+      items: [String(id), `s${id}`, `{"sku":"k${id}"}`],
+      meta_null: false,
+      meta_keys: ['n', 'o'],
+      meta_values: [String(id), '{"p":[true]}'],
+      nested: [[String(id)], []],
+      hinted: [BigInt(id)],
+    });
+    const expected = [0, 1, 2, 3].map(emptyRow).concat([4, 5].map(fullRow));
+    expect(await duckdbQuery(meta, sql)).toEqual(expected);
+    // The Parquet files themselves (no Iceberg projection filling in missing columns).
+    const files = join(tableDir(warehouse, table), 'data', '**', '*.parquet').replaceAll("'", "''");
+    const raw = await duckdbQuery(
+      meta,
+      `SELECT id, items IS NULL AS items_null, len(items) AS n, meta IS NULL AS meta_null,
+        hinted IS NULL AS hinted_null FROM read_parquet('${files}') ORDER BY id`,
+    );
+    expect(raw).toEqual(
+      [0, 1, 2, 3, 4, 5].map((id) => ({
+        id: BigInt(id),
+        items_null: id === 2,
+        n: id === 2 ? null : BigInt(id < 4 ? 0 : 3),
+        meta_null: false,
+        hinted_null: false,
+      })),
+    );
+  });
+
+  // Partition 0 only empties, partition 1 elements: two batches of one commit, in either order.
+  it('a placeholder from one partition gives way to the type another partition finds in the same commit', async () => {
+    const topic = `${TOPIC}-empties2`;
+    const table = 'e2e.schema_empties2';
+    await createTopic(brokers, topic, 2);
+    const config = await writeConfig(
+      dir,
+      {
+        kafka: { brokers, groupId: `${GROUP}-empties2` },
+        catalog: { type: 'filesystem', warehouse },
+        tables: [{ topic, table }],
+        commit: { intervalMs: 120_000 },
+        deadLetter: { topic: `${DLQ}-empties2` },
+      },
+      'empties2.yaml',
+    );
+    const event = (id: number) =>
+      id % 2 === 0 ? { id, items: [], meta: {} } : { id, items: [id], meta: { k: `v${id}` } };
+    await produce({ brokers, topic, partitions: 2, first: 0, count: 6, record: json(event) });
+    const run = await runOnce(config);
+    expect(run.process.withMsg('records dead-lettered')).toEqual([]);
+    expect(run.process.withMsg('committed')).toHaveLength(1);
+    const meta = await latestMetadata(warehouse, table);
+    const rows = await duckdbQuery(
+      meta,
+      'SELECT id, items, meta IS NULL AS meta_null, meta.k AS k FROM {t} ORDER BY id',
+    );
+    expect(rows).toEqual(
+      [0, 1, 2, 3, 4, 5].map((id) => ({
+        id: BigInt(id),
+        items: id % 2 === 0 ? [] : [BigInt(id)],
+        meta_null: false,
+        k: id % 2 === 0 ? null : `v${id}`,
+      })),
     );
   });
 });

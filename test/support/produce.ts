@@ -18,19 +18,31 @@ export interface OutRecord {
   readonly headers?: Record<string, string>;
 }
 
+/** A broker list, or one with the TLS and SASL settings to reach it (the SASL_SSL listener). */
+export type Brokers =
+  | readonly string[]
+  | {
+      readonly brokers: readonly string[];
+      readonly ssl?: kafkajs.KafkaConfig['ssl'];
+      readonly sasl?: kafkajs.SASLOptions;
+    };
+
 /** A kafkajs client that logs nothing. */
-export function kafkaClient(brokers: readonly string[], clientId = 'kice-e2e'): kafkajs.Kafka {
+export function kafkaClient(target: Brokers, clientId = 'kice-e2e'): kafkajs.Kafka {
+  const t = 'brokers' in target ? target : { brokers: target };
   return new kafkajs.Kafka({
     clientId,
-    brokers: [...brokers],
+    brokers: [...t.brokers],
     logLevel: kafkajs.logLevel.NOTHING,
     retry: { retries: 10 },
+    ...(t.ssl !== undefined ? { ssl: t.ssl } : {}),
+    ...(t.sasl !== undefined ? { sasl: t.sasl } : {}),
   });
 }
 
 /** Creates `topic` with `partitions` partitions (and topic configs, e.g. max.message.bytes). */
 export async function createTopic(
-  brokers: readonly string[],
+  brokers: Brokers,
   topic: string,
   partitions: number,
   config: Record<string, string> = {},
@@ -55,10 +67,7 @@ export async function createTopic(
 }
 
 /** Next offset (high watermark) of every partition of `topic`, keyed by partition number as a string. */
-export async function endOffsets(
-  brokers: readonly string[],
-  topic: string,
-): Promise<Record<string, string>> {
+export async function endOffsets(brokers: Brokers, topic: string): Promise<Record<string, string>> {
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
   try {
@@ -171,7 +180,7 @@ export function richExpected(id: number): Record<string, unknown> {
 }
 
 export interface ProduceOptions {
-  readonly brokers: readonly string[];
+  readonly brokers: Brokers;
   readonly topic: string;
   /** Number of partitions of the topic (records go to `id % partitions`). */
   readonly partitions: number;
@@ -290,7 +299,7 @@ export interface InRecord {
  * Reads every record of `topic` up to its end offsets as they are now (a fresh consumer
  * group, from the beginning), sorted by partition and offset.
  */
-export async function readTopic(brokers: readonly string[], topic: string): Promise<InRecord[]> {
+export async function readTopic(brokers: Brokers, topic: string): Promise<InRecord[]> {
   const ends = await endOffsets(brokers, topic);
   const left = new Map(
     Object.entries(ends)

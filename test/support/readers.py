@@ -33,6 +33,11 @@ another writer would: PyIceberg writes the data, manifests and the next metadata
 then committed the Hadoop way (see cmd_pyiceberg_append_hadoop). It prints the new
 metadata file's path.
 
+Tables on S3 (s3:// metadata locations): set KICE_S3_ENDPOINT (and optionally
+KICE_S3_ACCESS_KEY_ID, KICE_S3_SECRET_ACCESS_KEY, KICE_S3_REGION; default test/test/
+us-east-1) to the test S3 server's URL; PyIceberg then gets s3.* FileIO properties
+(path-style) and DuckDB loads httpfs with an S3 secret for that endpoint.
+
 pyiceberg-write reads rows in the same format (untagged numbers and strings are accepted
 too; the table's Arrow type decides, and {"$l": n} for a decimal is the unscaled value).
 """
@@ -40,6 +45,7 @@ too; the table's Arrow type decides, and {"$l": n} for a decimal is the unscaled
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 from decimal import Decimal
@@ -258,10 +264,36 @@ def build_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
 # ----------------------------------------------------------------- commands
 
 
+def s3_settings() -> dict[str, str] | None:
+    """The test S3 server (test/infra/s3.sh) from KICE_S3_ENDPOINT (+ _ACCESS_KEY_ID,
+    _SECRET_ACCESS_KEY, _REGION; defaults test/test/us-east-1), or None when unset."""
+    endpoint = os.environ.get("KICE_S3_ENDPOINT")
+    if not endpoint:
+        return None
+    return {
+        "endpoint": endpoint,
+        "key": os.environ.get("KICE_S3_ACCESS_KEY_ID", "test"),
+        "secret": os.environ.get("KICE_S3_SECRET_ACCESS_KEY", "test"),
+        "region": os.environ.get("KICE_S3_REGION", "us-east-1"),
+    }
+
+
 def static_table(location: str):
     from pyiceberg.table import StaticTable
 
-    return StaticTable.from_metadata(location)
+    s3 = s3_settings()
+    if s3 is None or not location.startswith("s3"):
+        return StaticTable.from_metadata(location)
+    return StaticTable.from_metadata(
+        location,
+        properties={
+            "s3.endpoint": s3["endpoint"],
+            "s3.access-key-id": s3["key"],
+            "s3.secret-access-key": s3["secret"],
+            "s3.region": s3["region"],
+            "s3.force-virtual-addressing": "false",
+        },
+    )
 
 
 def option(args: list[str], name: str) -> str | None:
@@ -410,7 +442,24 @@ def duckdb_connect():
     duckdb_ext.init(con)
     con.execute("LOAD avro")
     con.execute("LOAD iceberg")
+    s3 = s3_settings()
+    if s3 is not None:
+        con.execute("LOAD httpfs")
+        endpoint = s3["endpoint"]
+        ssl = endpoint.startswith("https://")
+        host = endpoint.split("://", 1)[-1].rstrip("/")
+        con.execute(
+            "CREATE SECRET kice_s3 (TYPE s3, KEY_ID ?, SECRET ?, REGION ?, ENDPOINT ?,"
+            " URL_STYLE 'path', USE_SSL ?)".replace("?", "{}").format(
+                *[sql_str(v) for v in (s3["key"], s3["secret"], s3["region"], host)],
+                "true" if ssl else "false",
+            )
+        )
     return con
+
+
+def sql_str(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
 
 
 def scan_sql(location: str) -> str:

@@ -2,7 +2,7 @@
  * kice command line: `kice <command> [options]`.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError } from '@kice/core';
+import { ConfigError, redactSecrets } from '@kice/core';
 import { demoCommand } from './demo.ts';
 import { runCommand } from './run.ts';
 import { tablesCommand } from './tables.ts';
@@ -72,10 +72,10 @@ export async function main(argv: string[]): Promise<number> {
     if ((e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
       return usageError((e as Error).message);
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      process.stderr.write(`kice: ${(e as Error).message}\n`);
+      process.stderr.write(`kice: ${redactSecrets((e as Error).message)}\n`);
       return 2;
     }
-    process.stderr.write(`kice: ${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`kice: ${redactSecrets((e as Error).stack ?? String(e))}\n`);
     return 1;
   }
 }

@@ -7,7 +7,7 @@
  * active resources) and exits 1, whether the engine's stop is still running or something
  * it left behind keeps the process alive. A second signal exits 1 at once.
  */
-import { createEngine, loadConfigFile } from '@kice/core';
+import { createEngine, loadConfigFile, redactSecrets } from '@kice/core';
 
 /** "TCPWRAP ×2, Timeout ×3": what keeps the event loop alive. */
 function openResources(): string {
@@ -69,7 +69,7 @@ export async function runCommand(configPath: string, options: { once: boolean })
   await engine.stop();
   stopFinished = true;
   if (failed) {
-    process.stderr.write(`kice: stopped after a fatal error: ${failed.message}\n`);
+    process.stderr.write(`kice: stopped after a fatal error: ${redactSecrets(failed.message)}\n`);
     return 1;
   }
   return 0;

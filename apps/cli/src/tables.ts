@@ -5,11 +5,12 @@
 import {
   type CatalogConfig,
   createCatalog,
+  createFileIO,
   LocalFileIO,
   loadConfigFile,
   readOffsets,
 } from '@kice/core';
-import { currentSnapshot, identifierToString } from '@kice/iceberg';
+import { currentSnapshot, type FileIO, identifierToString } from '@kice/iceberg';
 
 export interface TableInfo {
   readonly table: string;
@@ -23,8 +24,9 @@ export interface TableInfo {
 export async function listTables(
   catalogConfig: CatalogConfig,
   groupId: string,
+  io: FileIO = new LocalFileIO(),
 ): Promise<TableInfo[]> {
-  const catalog = createCatalog(catalogConfig, new LocalFileIO());
+  const catalog = createCatalog(catalogConfig, io);
   const out: TableInfo[] = [];
   for (const ns of await catalog.listNamespaces()) {
     for (const id of await catalog.listTables(ns)) {
@@ -83,7 +85,7 @@ export async function tablesCommand(
   options: { json: boolean },
 ): Promise<number> {
   const config = await loadConfigFile(configPath);
-  const rows = await listTables(config.catalog, config.kafka.groupId);
+  const rows = await listTables(config.catalog, config.kafka.groupId, createFileIO(config.storage));
   process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatTables(rows));
   return 0;
 }

@@ -304,7 +304,9 @@ export class Coordinator extends EventEmitter {
 
   // ------------------------------------------------------------------ batches
 
+  /** Offsets a fetch skipped without records; ignored once stopping or failed, as batches are. */
   private onProgress(tp: TopicPartition, next: bigint): void {
+    if (this.stopping || this.fatal) return;
     const lane = this.lanes.get(tpKey(tp.topic, tp.partition));
     const range = lane?.claimProgress(next);
     if (!lane || !range) return;

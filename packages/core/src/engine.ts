@@ -17,6 +17,8 @@ import { Piscina } from 'piscina';
 import { startCommitterThread } from './commit/committer-client.ts';
 import { ConfigError } from './config/load.ts';
 import type { KiceConfig } from './config/schema.ts';
+import { REDACTED, redact } from './config/secrets.ts';
+import { tlsOptions } from './config/tls.ts';
 import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
 import { DeadLetterSink } from './pipeline/dead-letters.ts';
 import type { KafkaClientOptions } from './source/client.ts';
@@ -25,7 +27,10 @@ import { createDeadLetterProducer } from './source/producer.ts';
 import { workerBundle } from './workers/bundle.ts';
 
 export interface EngineOptions {
-  /** A pino-like logger; default: pino at config.log.level, credentials redacted. */
+  /**
+   * A pino-like logger; default: pino at config.log.level, secrets redacted
+   * (config/secrets.ts: by key, and every registered secret in every line's text).
+   */
   readonly logger?: Logger;
 }
 
@@ -41,7 +46,13 @@ export interface Engine {
    * after logging what it could not do; the table's commit is what counts.
    */
   stop(): Promise<void>;
-  /** Consumes every routed partition up to its end offset as seen at start, commits, stops. */
+  /**
+   * Consumes every routed partition this member owns up to its end offset as seen at start,
+   * commits, stops. Partitions other members of the group own when it has caught up are
+   * not waited for (nor ones a rebalance the broker has started but not yet announced
+   * would bring: a member learns of a rebalance only at its next heartbeat or fetch); they
+   * are logged as `run --once: partitions of other members not consumed`.
+   */
   runOnce(): Promise<void>;
   metrics(): Readonly<EngineMetrics>;
   /** Per-partition positions (next offset fetched, next offset committed to the table). */
@@ -53,9 +64,10 @@ export interface Engine {
   on(event: 'assigned', listener: (tps: { topic: string; partition: number }[]) => void): this;
 }
 
-export function createLogger(config: KiceConfig): Logger {
-  return pino({
-    level: config.log.level,
+/** The pino options of kice's default logger (exported for the redaction tests). */
+export function createLoggerOptions(level: string = 'info'): Parameters<typeof pino>[0] {
+  return {
+    level,
     base: { app: 'kice' },
     redact: {
       paths: [
@@ -67,10 +79,21 @@ export function createLogger(config: KiceConfig): Logger {
         'catalog.credential',
         'catalog.token',
         'catalog.headers',
+        '*.passphrase',
+        '*.secretAccessKey',
+        '*.sessionToken',
+        'storage.s3.secretAccessKey',
+        'storage.s3.sessionToken',
       ],
-      censor: '[redacted]',
+      censor: REDACTED,
     },
-  });
+    // The last line of defence: a secret in any message, error or field, at any depth.
+    hooks: { streamWrite: (line) => redact(line) },
+  };
+}
+
+export function createLogger(config: KiceConfig): Logger {
+  return pino(createLoggerOptions(config.log.level));
 }
 
 function kafkaClientOptions(config: KiceConfig, log: Logger): KafkaClientOptions {
@@ -78,7 +101,7 @@ function kafkaClientOptions(config: KiceConfig, log: Logger): KafkaClientOptions
   return {
     brokers: k.brokers,
     clientId: k.clientId,
-    ssl: k.ssl,
+    ssl: tlsOptions(k.ssl),
     ...(k.sasl
       ? {
           sasl: {
@@ -178,6 +201,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
       committer = startCommitterThread(bundle.committerThread, {
         catalog: config.catalog,
         groupId: config.kafka.groupId,
+        storage: config.storage,
       });
       coordinator = new Coordinator({
         config,
@@ -260,6 +284,14 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
           if (c.metrics.refusedCommits === refused) break;
         }
         if (failure) throw failure;
+        const owned = new Set(c.positions().map((p) => p.key));
+        const others = [...ends.keys()].filter((k) => !owned.has(k)).sort();
+        if (others.length > 0) {
+          log.warn(
+            { partitions: others, groupId: config.kafka.groupId },
+            'run --once: partitions of other members not consumed',
+          );
+        }
       } finally {
         events.off('error', onError);
         await engine.stop();

@@ -8,6 +8,12 @@ export { Committer, type TableState } from './commit/committer.ts';
 export { OFFSETS_PROPERTY_PREFIX, offsetsProperty, readOffsets } from './commit/offsets.ts';
 export { ConfigError, loadConfigFile, parseConfig, validateConfig } from './config/load.ts';
 export type { CatalogConfig, KiceConfig, KiceConfigInput, TableConfig } from './config/schema.ts';
+export {
+  isSecretKey,
+  redact as redactSecrets,
+  redactConfig,
+  registerSecrets,
+} from './config/secrets.ts';
 export type { EngineMetrics, Logger } from './coordinator.ts';
 export {
   type CommitEvent,
@@ -17,3 +23,4 @@ export {
   type EngineOptions,
 } from './engine.ts';
 export { KiceError, type KiceErrorCode } from './errors.ts';
+export { createFileIO } from './storage/file-io.ts';

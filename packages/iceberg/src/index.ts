@@ -29,9 +29,31 @@ export { openTable } from './catalog/static.ts';
 export type { TableRequirement, TableUpdate } from './catalog/updates.ts';
 export * from './errors.ts';
 // io
-export { type FileIO, joinPath, type WriteOptions } from './io/file-io.ts';
+export { DispatchingFileIO, type DispatchTargets } from './io/dispatch.ts';
+export {
+  bufferedOutput,
+  type FileIO,
+  joinPath,
+  type OutputStream,
+  type WriteOptions,
+} from './io/file-io.ts';
 export { LocalFileIO, toFileUri, toLocalPath } from './io/local.ts';
 export { MemoryFileIO } from './io/memory.ts';
+export {
+  DEFAULT_PART_SIZE,
+  DEFAULT_PARTS_IN_FLIGHT,
+  MIN_PART_SIZE,
+  type S3FileIOOptions,
+} from './io/s3/options.ts';
+export {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  isRetryableS3Error,
+  type RetryPolicy,
+  withRetry,
+} from './io/s3/retry.ts';
+export { S3FileIO, s3ClientConfig } from './io/s3/s3-file-io.ts';
+export { formatS3Uri, isS3Uri, parseS3Uri } from './io/s3/uri.ts';
 // scan
 export * from './scan/expressions.ts';
 export { planFiles, type ScanOptions, type ScanPlan } from './scan/planner.ts';

@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import type { CatalogConfig } from '../config/schema.ts';
+import type { CommitterThreadData } from '../workers/committer-thread.ts';
 import type { Committer } from './committer.ts';
 import { nodeEndpoint } from './node-endpoint.ts';
 
@@ -15,10 +15,7 @@ export interface CommitterClient {
 
 /** Starts the committer thread from `file`: the bundled committer-thread module
  * (../workers/bundle.ts). */
-export function startCommitterThread(
-  file: string,
-  options: { catalog: CatalogConfig; groupId: string },
-): CommitterClient {
+export function startCommitterThread(file: string, options: CommitterThreadData): CommitterClient {
   // The committer handles metadata (manifests, manifest lists, table metadata JSON), never
   // data: a small young generation keeps its idle heap small.
   const worker = new Worker(file, {

@@ -1,17 +1,27 @@
 /**
- * Loading and validating configuration: YAML text → frozen KiceConfig, or a ConfigError
- * listing every problem by path.
+ * Loading and validating configuration: YAML text → `${env:NAME}` substituted
+ * (config/env.ts) → validated (config/schema.ts) → TLS files resolved and checked
+ * (config/tls.ts) → frozen KiceConfig, or a ConfigError listing every problem by path.
+ * Secrets (config/secrets.ts) are registered before validation, so that no problem text
+ * shows one.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { KiceError } from '../errors.ts';
+import { substituteEnv } from './env.ts';
+import { formatPath } from './path.ts';
 import { configSchema, type KiceConfig } from './schema.ts';
+import { collectSecrets, isSecretKey, redact, registerSecrets } from './secrets.ts';
+import { resolveSslFiles } from './tls.ts';
+
+export { formatPath };
 
 export class ConfigError extends KiceError {
   readonly problems: readonly string[];
   constructor(problems: readonly string[], source?: string) {
+    problems = problems.map((p) => redact(p));
     super(
       'CONFIG_INVALID',
       `invalid configuration${source ? ` in ${source}` : ''}:\n  - ${problems.join('\n  - ')}`,
@@ -24,16 +34,6 @@ export class ConfigError extends KiceError {
   }
 }
 
-/** `["tables", 0, "topic"]` → `tables[0].topic`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out ? `.${String(p)}` : String(p);
-  }
-  return out || '(root)';
-}
-
 function describe(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
@@ -41,7 +41,9 @@ function describe(issue: z.core.$ZodIssue): string {
       .join('\n  - ');
   }
   if (issue.code === 'invalid_value') {
-    const got = issue.input === undefined ? '' : `, got ${JSON.stringify(issue.input)}`;
+    const key = issue.path.at(-1);
+    const secret = typeof key === 'string' && isSecretKey(key);
+    const got = issue.input === undefined || secret ? '' : `, got ${JSON.stringify(issue.input)}`;
     return `${formatPath(issue.path)}: must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${got}`;
   }
   if (issue.code === 'invalid_union' && issue.discriminator && 'options' in issue) {
@@ -66,11 +68,15 @@ function freeze<T>(v: T): T {
   return v;
 }
 
-/** Validates a parsed config object. `baseDir` resolves a relative warehouse path. */
+/**
+ * Validates a parsed config object. `baseDir` resolves a relative warehouse path and
+ * relative `kafka.ssl` files.
+ */
 export function validateConfig(
   input: unknown,
   options: { baseDir?: string; source?: string } = {},
 ): KiceConfig {
+  registerSecrets(collectSecrets(input));
   const result = configSchema.safeParse(input, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(result.error.issues.map(describe), options.source);
@@ -98,6 +104,7 @@ export function validateConfig(
         `deadLetter.topic: "${dlq}" matches tables[${i}].topicPattern "${t.topicPattern}"; dead letters would be consumed as input`,
       );
   });
+  problems.push(...resolveSslFiles(cfg.kafka.ssl, options.baseDir ?? process.cwd()));
   if (problems.length > 0) throw new ConfigError(problems, options.source);
   if (cfg.catalog.type === 'filesystem') {
     const warehouse = cfg.catalog.warehouse;
@@ -108,18 +115,27 @@ export function validateConfig(
   return freeze(cfg);
 }
 
-/** Parses YAML text and validates it. */
+/** Parses YAML text, substitutes `${env:NAME}` from `options.env` (default process.env), validates. */
 export function parseConfig(
   text: string,
-  options: { baseDir?: string; source?: string } = {},
+  options: {
+    baseDir?: string;
+    source?: string;
+    env?: Readonly<Record<string, string | undefined>>;
+  } = {},
 ): KiceConfig {
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (e) {
-    throw new ConfigError([`(yaml): ${(e as Error).message}`], options.source);
+    // Only the first line: the rest quotes the YAML around the error, which may hold a secret.
+    const first = (e as Error).message.split('\n', 1)[0]?.replace(/:$/, '');
+    throw new ConfigError([`(yaml): ${first}`], options.source);
   }
-  return validateConfig(doc, options);
+  const substituted = substituteEnv(doc, options.env ?? process.env);
+  registerSecrets(substituted.secrets);
+  if (substituted.problems.length > 0) throw new ConfigError(substituted.problems, options.source);
+  return validateConfig(substituted.doc, options);
 }
 
 /** Reads a YAML config file; a relative warehouse path is relative to the file's folder. */

@@ -157,6 +157,80 @@ const tableSchema = z
     });
   });
 
+const S3_RETRY_DEFAULTS = {
+  maxAttempts: 8,
+  baseDelayMs: 100,
+  maxDelayMs: 5_000,
+  totalTimeoutMs: 60_000,
+};
+
+const s3RetrySchema = z
+  .object({
+    /** Attempts per request in total, the first included. */
+    maxAttempts: positiveInt.max(100).default(S3_RETRY_DEFAULTS.maxAttempts),
+    baseDelayMs: positiveInt.default(S3_RETRY_DEFAULTS.baseDelayMs),
+    maxDelayMs: positiveInt.default(S3_RETRY_DEFAULTS.maxDelayMs),
+    /** No new attempt starts this long after a request's first one. */
+    totalTimeoutMs: positiveInt.default(S3_RETRY_DEFAULTS.totalTimeoutMs),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.baseDelayMs > r.maxDelayMs) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must not exceed storage.s3.retry.maxDelayMs (${r.maxDelayMs})`,
+        path: ['baseDelayMs'],
+      });
+    }
+  });
+
+const S3_DEFAULTS = {
+  partSizeBytes: 8 * 1024 * 1024,
+  partsInFlight: 4,
+  requestTimeoutMs: 30_000,
+  retry: S3_RETRY_DEFAULTS,
+};
+
+const s3Schema = z
+  .object({
+    /** An S3-compatible store's endpoint URL; AWS S3 when absent. */
+    endpoint: z.string().url().optional(),
+    region: z.string().min(1).optional(),
+    /** Path-style requests (http://host/bucket/key), which most S3-compatible stores need. */
+    forcePathStyle: z.boolean().optional(),
+    /** Explicit credentials; the AWS SDK's default provider chain when absent. */
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+    sessionToken: z.string().min(1).optional(),
+    /** Multipart part size; objects up to this size are one PUT. S3 needs ≥ 5 MiB. */
+    partSizeBytes: positiveInt
+      .min(5 * 1024 * 1024, 'must be at least 5242880 (5 MiB, the S3 minimum part size)')
+      .max(5 * 1024 * 1024 * 1024)
+      .default(S3_DEFAULTS.partSizeBytes),
+    /** Parts uploading at once per file (memory per file ≤ partSizeBytes × partsInFlight). */
+    partsInFlight: positiveInt.max(64).default(S3_DEFAULTS.partsInFlight),
+    /** Per-attempt socket timeout. */
+    requestTimeoutMs: positiveInt.default(S3_DEFAULTS.requestTimeoutMs),
+    retry: s3RetrySchema.default(S3_RETRY_DEFAULTS),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if ((s.accessKeyId === undefined) !== (s.secretAccessKey === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set both accessKeyId and secretAccessKey, or neither (default credential chain)',
+        path: [s.accessKeyId === undefined ? 'accessKeyId' : 'secretAccessKey'],
+      });
+    }
+    if (s.sessionToken !== undefined && s.accessKeyId === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'sessionToken needs accessKeyId and secretAccessKey',
+        path: ['sessionToken'],
+      });
+    }
+  });
+
 export const configSchema = z
   .object({
     kafka: z
@@ -197,7 +271,40 @@ export const configSchema = z
             }
           })
           .default({ initialDelayMs: 250, maxDelayMs: 5_000, timeoutMs: 300_000 }),
-        ssl: z.boolean().default(false),
+        /**
+         * TLS to the brokers: `true` trusts the system's CAs; an object adds a CA, a client
+         * certificate and key (each a file path relative to the config file, or inline PEM).
+         * Read and checked by config/tls.ts.
+         */
+        ssl: z
+          .union([
+            z.boolean(),
+            z
+              .object({
+                ca: z.string().min(1).optional(),
+                cert: z.string().min(1).optional(),
+                key: z.string().min(1).optional(),
+                passphrase: z.string().min(1).optional(),
+                rejectUnauthorized: z.boolean().default(true),
+                servername: z.string().min(1).optional(),
+              })
+              .strict()
+              .superRefine((t, ctx) => {
+                if (t.cert !== undefined && t.key === undefined)
+                  ctx.addIssue({
+                    code: 'custom',
+                    message: 'required with kafka.ssl.cert',
+                    path: ['key'],
+                  });
+                if (t.key !== undefined && t.cert === undefined)
+                  ctx.addIssue({
+                    code: 'custom',
+                    message: 'required with kafka.ssl.key',
+                    path: ['cert'],
+                  });
+              }),
+          ])
+          .default(false),
         sasl: z
           .object({
             mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
@@ -210,6 +317,13 @@ export const configSchema = z
       .strict(),
     catalog: z.discriminatedUnion('type', [filesystemCatalogSchema, restCatalogSchema]),
     tables: z.array(tableSchema).min(1),
+    /** Object-store settings for warehouses and data files at s3:// URIs (docs/config.md). */
+    storage: z
+      .object({
+        s3: s3Schema.default(S3_DEFAULTS),
+      })
+      .strict()
+      .default({ s3: S3_DEFAULTS }),
     commit: z
       .object({
         /** A table flushes and commits when this much time passed since its last commit… */
@@ -298,3 +412,4 @@ export const configSchema = z
 export type KiceConfigInput = z.input<typeof configSchema>;
 export type KiceConfig = z.output<typeof configSchema>;
 export type TableConfig = KiceConfig['tables'][number];
+export type StorageConfig = KiceConfig['storage'];

@@ -92,6 +92,8 @@ export interface AppendContext {
   readonly conflicts?: Set<string>;
   /** Paths of new fields seen only as [] / {} so far (no column yet). */
   readonly emptied?: Set<string>;
+  /** Paths a whole earlier pass saw only as [] / {}: placeholder columns (infer.ts). */
+  readonly empties?: ReadonlySet<string>;
   /** Set when a column was made after rows that held [] / {} for it (decode again). */
   refill?: boolean;
   /** Field count of the column tree, against limits.maxColumns. */
@@ -225,7 +227,7 @@ function appendUnknown(
   cx: AppendContext,
 ): string | undefined | null {
   const path = childPath(n.path, name);
-  const f = inferField(name, v, n.path, cx.ids, cx.hints, cx.forced);
+  const f = inferField(name, v, n.path, cx.ids, cx.hints, cx.forced, cx.empties);
   if (f === undefined) {
     if (v !== null && v !== undefined) cx.emptied?.add(path); // [] or {}: no type yet
     return null;

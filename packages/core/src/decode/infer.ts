@@ -7,9 +7,14 @@
  *   the digits; an integer literal beyond int64 is then refused by the long column)
  *   other number → double    string → string (or the column's hint)
  *   object → struct (keys in order)
- *   array → list of the first inferable element (elements optional)
+ *   array → list of the first inferable element (elements optional); an empty one with a
+ *   hint for its element path ("tags[]") → list of the hinted type
  *   null, [], {}, arrays of those → nothing yet (no column until a real value shows up;
  *   json-decoder.ts decodes the batch again when such a column shows up later in it)
+ *   [] / {} at a path in `empties` (a whole batch saw nothing else there) → placeholders,
+ *   so that an empty value is never written as null: [] → list<string>, {} →
+ *   map<string, string>, inside those too ([[]] → list<list<string>>, {"a":[]} →
+ *   struct<a: list<string>>); a later value of any kind fits them as JSON text
  *   a path in `forced` (a type conflict made it a string column) → string
  *
  * New fields are optional. IDs are handed out in first-seen order, parent before children
@@ -67,7 +72,8 @@ export function elementPath(list: string): string {
 /**
  * The Iceberg type for a JSON value at `path`, or undefined when the value says nothing
  * yet (null, empty array/object). Allocates IDs for nested fields from `ids`; on
- * undefined, no IDs are consumed.
+ * undefined, no IDs are consumed. Under a path in `empties` (or with `loose`), empty
+ * arrays and objects get placeholder types instead (see above).
  */
 export function inferType(
   v: unknown,
@@ -75,6 +81,8 @@ export function inferType(
   ids: IdSource,
   hints?: TypeHints,
   forced?: ReadonlySet<string>,
+  empties?: ReadonlySet<string>,
+  loose = false,
 ): IcebergType | undefined {
   if (v === null) return undefined;
   const hint = hintFor(hints, path);
@@ -90,24 +98,33 @@ export function inferType(
     case 'string':
       return 'string';
   }
+  const placeholder = loose || empties?.has(path) === true;
   const mark = ids.next;
   if (Array.isArray(v)) {
     const elementId = ids.next++;
     const ePath = elementPath(path);
     for (const e of v) {
-      const element = inferType(e, ePath, ids, hints, forced);
+      const element = inferType(e, ePath, ids, hints, forced, empties, placeholder);
       if (element !== undefined)
         return { type: 'list', elementId, element, elementRequired: false };
     }
+    const element = hintFor(hints, ePath) ?? (placeholder ? 'string' : undefined);
+    if (element !== undefined) return { type: 'list', elementId, element, elementRequired: false };
     ids.next = mark;
     return undefined;
   }
   const fields: NestedField[] = [];
   for (const name in v as Record<string, unknown>) {
-    const field = inferField(name, (v as Record<string, unknown>)[name], path, ids, hints, forced);
+    const value = (v as Record<string, unknown>)[name];
+    const field = inferField(name, value, path, ids, hints, forced, empties, placeholder);
     if (field !== undefined) fields.push(field);
   }
   if (fields.length === 0) {
+    if (placeholder) {
+      const keyId = ids.next++;
+      const valueId = ids.next++;
+      return { type: 'map', keyId, key: 'string', valueId, value: 'string', valueRequired: false };
+    }
     ids.next = mark;
     return undefined;
   }
@@ -122,11 +139,13 @@ export function inferField(
   ids: IdSource,
   hints?: TypeHints,
   forced?: ReadonlySet<string>,
+  empties?: ReadonlySet<string>,
+  loose = false,
 ): NestedField | undefined {
   if (v === null) return undefined;
   const mark = ids.next;
   const id = ids.next++;
-  const type = inferType(v, childPath(parent, name), ids, hints, forced);
+  const type = inferType(v, childPath(parent, name), ids, hints, forced, empties, loose);
   if (type === undefined) {
     ids.next = mark;
     return undefined;

@@ -18,7 +18,8 @@
  *
  * A batch may be decoded more than once (at most MAX_PASSES): again when a column first seen
  * as [] / {} got its type later in the batch (so the earlier rows hold empty values, not
- * null), and, with typeConflicts asString, when an uncommitted column met a value of another
+ * null), again when a field was only ever [] / {} in the whole batch (it then gets a
+ * placeholder column, list<string> / map<string, string>: infer.ts), and, with typeConflicts asString, when an uncommitted column met a value of another
  * JSON kind (the column is then a string column from the batch's first row; append.ts).
  */
 
@@ -31,6 +32,7 @@ import {
   type StructType,
 } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
+import { columnPaths } from '../schema/paths.ts';
 import { type AppendContext, appendObject } from './append.ts';
 import { loneSurrogate, Malformed, parseErrorOf, parseExact, preScan } from './exact.ts';
 import { childPath, elementPath, jsonKind } from './infer.ts';
@@ -82,6 +84,8 @@ export interface DecodeResult {
   readonly schema: StructType;
   /** True when `schema` differs from the input schema. */
   readonly changed: boolean;
+  /** Paths of the placeholder columns this batch made (fields only ever [] / {} in it). */
+  readonly placeholders: readonly string[];
 }
 
 let fastScan = true;
@@ -111,12 +115,24 @@ export function decodeJsonBatch(input: DecodeInput): DecodeResult {
   const firstNewId = maxFieldId(input.schema) + 1;
   let schema = input.schema;
   const forced = new Set<string>();
+  const empties = new Set<string>();
   for (let pass = 1; ; pass++) {
     const last = pass >= MAX_PASSES;
-    const r = decodePass(input, schema, firstNewId, forced, last);
-    if (last || (r.conflicts.size === 0 && !r.refill)) {
+    const r = decodePass(input, schema, firstNewId, forced, empties, last);
+    // Fields the whole batch saw only as [] / {}: placeholder columns on the next pass.
+    let placeholders = false;
+    if (r.emptied.size > 0) {
+      const have = columnPaths(r.schema);
+      for (const p of r.emptied) {
+        if (have.has(p) || empties.has(p)) continue;
+        empties.add(p);
+        placeholders = true;
+      }
+    }
+    if (last || (r.conflicts.size === 0 && !r.refill && !placeholders)) {
       const changed = JSON.stringify(r.schema) !== JSON.stringify(input.schema);
-      return { ...r.result, changed };
+      const have = empties.size > 0 ? columnPaths(r.schema) : new Set<string>();
+      return { ...r.result, changed, placeholders: [...empties].filter((p) => have.has(p)) };
     }
     // Again, from the first row: with the columns this pass found (typed, so earlier [] / {}
     // land as empty values) and the conflicting ones as strings.
@@ -165,10 +181,11 @@ function forceString(schema: StructType, paths: ReadonlySet<string>): StructType
 }
 
 interface Pass {
-  readonly result: Omit<DecodeResult, 'changed'>;
+  readonly result: Omit<DecodeResult, 'changed' | 'placeholders'>;
   readonly schema: StructType;
   readonly conflicts: ReadonlySet<string>;
   readonly refill: boolean;
+  readonly emptied: ReadonlySet<string>;
 }
 
 function decodePass(
@@ -176,6 +193,7 @@ function decodePass(
   schema: StructType,
   firstNewId: number,
   forced: ReadonlySet<string>,
+  empties: ReadonlySet<string>,
   last: boolean,
 ): Pass {
   const { bytes, offsets } = input;
@@ -194,6 +212,7 @@ function decodePass(
     stamp: 0,
     asString,
     forced,
+    empties,
     conflicts: asString && !last ? new Set() : undefined,
     emptied: last ? undefined : new Set(),
     refill: false,
@@ -284,5 +303,6 @@ function decodePass(
     schema: out,
     conflicts: cx.conflicts ?? new Set(),
     refill: cx.refill === true,
+    emptied: cx.emptied ?? new Set(),
   };
 }

@@ -7,6 +7,7 @@
 import { indexById, maxFieldId } from '@kice/iceberg';
 import { fromPlainError, KiceError } from '../errors.ts';
 import { evolveSchema } from '../schema/evolve.ts';
+import { columnPaths, withoutPaths } from '../schema/paths.ts';
 import { type DecodeTask, type DecodeTaskResult, unpackDecodeResult } from '../workers/tasks.ts';
 import type { PreparedBatch } from './prepare-batch.ts';
 import type { TableRuntime } from './routing.ts';
@@ -36,12 +37,14 @@ export interface DecodeLimits {
   readonly maxColumns?: number;
 }
 
-function task(t: TableRuntime, b: PreparedBatch, limits: DecodeLimits): DecodeTask {
+/** The decode task of a batch; `hide`: without the table's placeholder columns, so the
+ * batch infers their real type (a re-decode fits the batch to the columns as they are). */
+function task(t: TableRuntime, b: PreparedBatch, limits: DecodeLimits, hide = true): DecodeTask {
   return {
     kind: 'decode',
     bytes: b.bytes,
     offsets: b.offsets,
-    schema: t.observed,
+    schema: hide && t.placeholders.size > 0 ? withoutPaths(t.observed, t.placeholders) : t.observed,
     hints: t.hints,
     relaxedFieldIds: relaxedIds(t),
     options: { typeConflicts: t.config.typeConflicts, ...limits },
@@ -78,10 +81,17 @@ export async function finishDecode(
       // Before anything is committed, long and double observations make a double column;
       // afterwards only Iceberg's promotions (int→long, float→double) apply.
       const relaxed = !t.state && !t.flushing;
+      const before = result.placeholders.length > 0 ? columnPaths(t.observed) : undefined;
+      const yielding = new Set(t.placeholders);
       t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {
         allowLongToDouble: relaxed,
         conflictsAsString: relaxed && t.config.typeConflicts === 'asString',
+        placeholders: new Set(result.placeholders),
+        tablePlaceholders: yielding,
       }).schema;
+      t.placeholders = yielding;
+      // Placeholders this batch added (not ones merged into an existing column).
+      for (const p of result.placeholders) if (!before?.has(p)) t.placeholders.add(p);
       return result;
     } catch (e) {
       if (!(e instanceof KiceError) || e.code !== 'SCHEMA_INCOMPATIBLE' || attempt >= MAX_REDECODES)
@@ -90,7 +100,7 @@ export async function finishDecode(
         { table: t.name, reason: e.message },
         're-decoding a batch under the current schema',
       );
-      result = unpackDecodeResult((await pool.run(task(t, b, limits))) as Uint8Array);
+      result = unpackDecodeResult((await pool.run(task(t, b, limits, false))) as Uint8Array);
     }
   }
 }

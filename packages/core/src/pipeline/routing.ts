@@ -16,6 +16,9 @@ export interface TableRuntime {
   readonly hints: Readonly<Record<string, PrimitiveType>>;
   /** Everything seen so far, by name; field IDs provisional until the committer returns. */
   observed: Schema;
+  /** Paths of placeholder columns in `observed` (fields only ever [] / {} so far) that no
+   * flush has taken yet: hidden from decoding, so that a real type can replace them. */
+  placeholders: Set<string>;
   /** The table as last read or committed; undefined until read (or while it does not exist). */
   state: TableState | undefined;
   readonly buffer: TableBuffer;
@@ -68,6 +71,7 @@ export class TableRegistry {
           Object.entries(cfg.columns).map(([k, v]) => [k, parsePrimitive(v)]),
         ),
         observed: EMPTY_SCHEMA,
+        placeholders: new Set(),
         state: undefined,
         buffer: new TableBuffer(),
         lastCommitAt: Date.now(),

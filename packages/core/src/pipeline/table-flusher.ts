@@ -212,6 +212,8 @@ export class TableFlusher {
   /** Ensures the table holds the observed columns, then writes the batches as Parquet. */
   private async writeFiles(t: TableRuntime, ipcs: Uint8Array[]): Promise<DataFile[]> {
     const d = this.deps;
+    // The placeholders go into the table as they are now: no later type replaces them.
+    t.placeholders.clear();
     t.state = await d.committer.api.ensureTable(
       { table: t.name, partitionBy: t.partitionBy, properties: t.config.properties },
       t.observed as StructType,
@@ -227,6 +229,7 @@ export class TableFlusher {
       compression: d.config.parquet.compression,
       rowGroupSize: d.config.parquet.rowGroupSize,
       rowGroupBytes: rowGroupBytes(d.config),
+      storage: d.config.storage,
     };
     // The IPC buffers are transferred to the worker, not cloned.
     const transferList = [...new Set(ipcs.map((b) => b.buffer as ArrayBuffer))];

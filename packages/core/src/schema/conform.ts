@@ -7,7 +7,9 @@
  * typeConflicts asString) is written as each value's JSON text: integers with all their
  * digits, doubles as JavaScript writes them (-0 as "-0"), strings as themselves, lists
  * and maps as JSON, structs as JSON objects without their null fields (a decoded struct
- * cannot tell an absent field from a null one).
+ * cannot tell an absent field from a null one). A column with no values at all (a
+ * placeholder of [] / {} that gave way to another batch's type: schema/evolve.ts) takes the
+ * table's type: its empty lists and maps stay empty, a map of {} only becomes structs.
  *
  * Spec: https://iceberg.apache.org/spec/#schema-evolution (promotions) and
  * https://iceberg.apache.org/spec/#column-projection (columns missing from a file read as null).
@@ -66,6 +68,22 @@ function fail(path: string, from: arrow.DataType, to: IcebergType): never {
       context: { path },
     },
   );
+}
+
+/**
+ * What a column that cannot be read as the table's type becomes: all null when it holds no
+ * value at all (a placeholder column of [] / {} that gave way to the type another batch
+ * found: its lists and maps are empty, its leaves null), else an error naming the field.
+ */
+function misfit(
+  d: arrow.Data,
+  target: arrow.DataType,
+  path: string,
+  from: arrow.DataType,
+  to: IcebergType,
+): arrow.Data {
+  if (d.nullCount === d.length) return nullData(target, d.length);
+  return fail(path, from, to);
 }
 
 /** The validity bitmap of `d` re-based to offset 0. */
@@ -170,22 +188,28 @@ function conformData(
       const props = { length: d.length, nullCount: d.nullCount, nullBitmap: bitmapOf(d) };
       return arrow.makeData({ ...props, type: target as arrow.Float64, data: values });
     }
-    if (!sameShape(src, target)) fail(path, src, t);
+    if (!sameShape(src, target)) return misfit(d, target, path, src, t);
     return d.clone(target);
   }
   if (t.type === 'struct') {
-    if (!arrow.DataType.isStruct(src)) fail(path, src, t);
     const st = target as arrow.Struct;
+    if (arrow.DataType.isMap(src) && (d.children[0] as arrow.Data).length === 0) {
+      // A placeholder map of {} only: each {} is a struct whose fields are all null.
+      const children = st.children.map((f) => nullData(f.type, d.length));
+      const props = { length: d.length, nullCount: d.nullCount, nullBitmap: bitmapOf(d) };
+      return arrow.makeData({ ...props, type: st, children });
+    }
+    if (!arrow.DataType.isStruct(src)) return misfit(d, target, path, src, t);
     const children = conformChildren(d, src.children, t.fields, st.children, path);
     return d.clone(st, d.offset, d.length, d.nullCount, d.buffers, children);
   }
   if (t.type === 'list') {
-    if (!arrow.DataType.isList(src)) fail(path, src, t);
+    if (!arrow.DataType.isList(src)) return misfit(d, target, path, src, t);
     const el = (target as arrow.List).children[0] as arrow.Field;
     const child = conformData(d.children[0] as arrow.Data, t.element, el.type, `${path}[]`);
     return d.clone(target, d.offset, d.length, d.nullCount, d.buffers, [child]);
   }
-  if (!arrow.DataType.isMap(src)) fail(path, src, t);
+  if (!arrow.DataType.isMap(src)) return misfit(d, target, path, src, t);
   const entries = d.children[0] as arrow.Data;
   const tEntries = (target as arrow.Map_).children[0] as arrow.Field<arrow.Struct>;
   const [tk, tv] = tEntries.type.children as [arrow.Field, arrow.Field];

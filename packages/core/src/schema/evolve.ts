@@ -13,6 +13,12 @@
  * With `conflictsAsString` (before a table's first commit, typeConflicts asString): observations of
  * different kinds (long and string, a string and a list, a struct and a boolean…) make a
  * string column, which conform.ts fills with the JSON text of batches decoded earlier.
+ *
+ * A placeholder (a field a batch saw only as [] / {}: list<string>, map<string, string>,
+ * decode/infer.ts) gives way to the table's type when that type can hold its empty values
+ * (see `holds`); conform.ts then writes that batch's empties in the table's type. The
+ * other way round, a placeholder of the table not committed yet (`tablePlaceholders`) is
+ * replaced by the observed type when that one can hold its empties.
  */
 import {
   decimalParams,
@@ -37,6 +43,30 @@ interface State {
   allowLongToDouble: boolean;
   /** Different kinds make a string column (see above). */
   conflictsAsString: boolean;
+  /** Paths whose observed type is a placeholder of [] / {} only (see above). */
+  placeholders: Set<string>;
+  /** Paths whose table type is such a placeholder (not committed): a real type replaces
+   * it, and the path is removed from the set. */
+  tablePlaceholders: Set<string>;
+}
+
+/**
+ * Whether the table type can hold every value of a placeholder type: the placeholder's
+ * lists and maps are empty and its leaves null (decode/infer.ts), so a table list takes a
+ * placeholder list whose element it can take, a map or struct takes an empty map, a
+ * string takes anything (as JSON text), and any type takes a leaf.
+ */
+function holds(table: IcebergType, seen: IcebergType): boolean {
+  if (table === 'string' || typeof seen === 'string') return true;
+  if (typeof table === 'string') return false;
+  if (seen.type === 'map') return table.type === 'map' || table.type === 'struct';
+  if (seen.type === 'list') return table.type === 'list' && holds(table.element, seen.element);
+  if (table.type !== 'struct') return false;
+  const byName = new Map(table.fields.map((f) => [f.name, f.type]));
+  return seen.fields.every((f) => {
+    const t = byName.get(f.name);
+    return t === undefined || holds(t, f.type);
+  });
 }
 
 function kindName(t: IcebergType): string {
@@ -73,6 +103,25 @@ function freshField(f: NestedField, st: State): NestedField {
 
 /** The table type after merging the observed one at `path`. */
 function mergeType(table: IcebergType, seen: IcebergType, path: string, st: State): IcebergType {
+  // A placeholder in the table gives way to a real type that can hold its empties.
+  if (st.tablePlaceholders.has(path) && !st.placeholders.has(path) && holds(seen, table)) {
+    st.tablePlaceholders.delete(path);
+    const structs = typeof table !== 'string' && table.type === 'struct';
+    if (structs && typeof seen !== 'string' && seen.type === 'struct') {
+      // Field by field: each of the table's is a placeholder in turn.
+      for (const f of table.fields) st.tablePlaceholders.add(`${path}.${f.name}`);
+      return mergeStruct(table, seen, path, st);
+    }
+    st.changed = true;
+    return renumber(seen, st);
+  }
+  // A placeholder gives way to what the table has (its fields not in the table are added).
+  if (st.placeholders.has(path) && holds(table, seen)) {
+    if (typeof table === 'string' || table.type !== 'struct') return table;
+    if (typeof seen === 'string' || seen.type !== 'struct') return table;
+    for (const f of seen.fields) st.placeholders.add(`${path}.${f.name}`);
+    return mergeStruct(table, seen, path, st);
+  }
   if (st.conflictsAsString && table !== seen) {
     const t = kindName(table);
     const o = kindName(seen);
@@ -153,13 +202,22 @@ export function evolveSchema(
   table: Schema,
   observed: StructType,
   lastColumnId: number,
-  options: { allowLongToDouble?: boolean; conflictsAsString?: boolean } = {},
+  options: {
+    allowLongToDouble?: boolean;
+    conflictsAsString?: boolean;
+    /** Paths (decoder paths, decode/infer.ts) where `observed` has a placeholder type. */
+    placeholders?: ReadonlySet<string>;
+    /** Paths where `table` has an uncommitted placeholder type; updated in place. */
+    tablePlaceholders?: Set<string>;
+  } = {},
 ): EvolvedSchema {
   const st: State = {
     next: lastColumnId + 1,
     changed: false,
     allowLongToDouble: options.allowLongToDouble ?? false,
     conflictsAsString: options.conflictsAsString ?? false,
+    placeholders: new Set(options.placeholders),
+    tablePlaceholders: options.tablePlaceholders ?? new Set(),
   };
   const merged = mergeStruct(table, observed, '', st);
   if (!st.changed) return { schema: table, lastColumnId, changed: false };

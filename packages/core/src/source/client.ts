@@ -5,11 +5,13 @@
  * kafkajs logs every transient state it retries at error level (a coordinator loading at
  * start-up, a broker restarting, its own retry and restart chatter). Those lines go to
  * debug: kice retries them itself (retry.ts) and says so once, as a warning, when a state
- * lasts; what kafkajs logs about anything else keeps its level.
+ * lasts; what kafkajs logs about anything else keeps its level. Registered secrets
+ * (config/secrets.ts) are redacted from every entry before it reaches the logger.
  */
 
 import type { ConnectionOptions } from 'node:tls';
 import kafkajs, { type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { containsSecret, redact } from '../config/secrets.ts';
 import { registerCodecs } from './codecs.ts';
 import { isTransientText } from './retry.ts';
 import type { SourceLogger } from './types.ts';
@@ -54,7 +56,11 @@ export function isTransientLogEntry(log: LogEntry['log']): boolean {
 export function logCreator(logger: SourceLogger): NonNullable<KafkaConfig['logCreator']> {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
-      const { message, ...extra } = log;
+      const { message: raw, ...fields } = log;
+      // Whatever logger receives these, no registered secret goes with them.
+      const message = redact(raw);
+      const json = JSON.stringify(fields);
+      const extra = containsSecret(json) ? JSON.parse(redact(json)) : fields;
       const obj = { kafkajs: namespace, ...extra };
       if (level <= logLevel.WARN && isTransientLogEntry(log)) logger.debug(obj, message);
       else if (level <= logLevel.ERROR) logger.error(obj, message);

@@ -145,6 +145,40 @@ const SOCKET_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
+/**
+ * A certificate the client does not trust, or a TLS handshake the two sides cannot agree
+ * on: retrying changes nothing. Node's (OpenSSL's) verification codes, which kafkajs
+ * keeps as `code` on its KafkaJSConnectionError.
+ */
+const TLS_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_NO_PROTOCOLS_AVAILABLE',
+  'ERR_SSL_UNSUPPORTED_PROTOCOL',
+  'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+]);
+
+/** Authentication failures: a wrong password does not become right by retrying. */
+const AUTH_NAMES = new Set(['KafkaJSSASLAuthenticationError']);
+const AUTH_TYPES = new Set([
+  'SASL_AUTHENTICATION_FAILED',
+  'UNSUPPORTED_SASL_MECHANISM',
+  'ILLEGAL_SASL_STATE',
+]);
+
 /** Programming errors: never transient, whatever wraps them. */
 const BUGS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
 
@@ -182,6 +216,13 @@ export function isTransientKafkaError(e: unknown): boolean {
   const links = chain(e);
   if (links.length === 0) return false;
   if (links.some((l) => BUGS.has(text(l.name)))) return false;
+  if (
+    links.some(
+      (l) =>
+        TLS_CODES.has(text(l.code)) || AUTH_NAMES.has(text(l.name)) || AUTH_TYPES.has(text(l.type)),
+    )
+  )
+    return false;
   const rejoin = links.some(
     (l) => REJOIN_TYPES.has(text(l.type)) || REJOIN_MESSAGES.some((re) => re.test(text(l.message))),
   );

@@ -4,21 +4,26 @@
  * (KICE_TEST_COMMIT_PAUSE_AT / _MS, ../commit/test-pause.ts) is read here and nowhere else.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { LocalFileIO } from '@kice/iceberg';
 import * as Comlink from 'comlink';
 import { createCatalog } from '../catalog/create-catalog.ts';
 import { Committer } from '../commit/committer.ts';
 import { nodeEndpoint } from '../commit/node-endpoint.ts';
 import { commitPauseFromEnv } from '../commit/test-pause.ts';
-import type { CatalogConfig } from '../config/schema.ts';
+import type { CatalogConfig, StorageConfig } from '../config/schema.ts';
+import { createFileIO } from '../storage/file-io.ts';
 
 export interface CommitterThreadData {
   readonly catalog: CatalogConfig;
   readonly groupId: string;
+  readonly storage?: StorageConfig;
 }
 
 const data = workerData as CommitterThreadData;
 if (!parentPort) throw new Error('committer-thread must run in a worker thread');
 const pause = commitPauseFromEnv(process.env);
-const catalog = createCatalog(data.catalog, new LocalFileIO(), pause ? { observer: pause } : {});
+const catalog = createCatalog(
+  data.catalog,
+  createFileIO(data.storage),
+  pause ? { observer: pause } : {},
+);
 Comlink.expose(new Committer(catalog, data.groupId, undefined, pause), nodeEndpoint(parentPort));

@@ -5,12 +5,13 @@
  * DataFile descriptors. Errors never cross the boundary as exceptions: results are
  * `{ ok: false, error }` in plain data (../errors.ts toPlainError).
  */
-import { LocalFileIO, writePartitioned } from '@kice/iceberg';
+import { writePartitioned } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { Piscina } from 'piscina';
 import { decodeJsonBatch } from '../decode/json-decoder.ts';
 import { toPlainError } from '../errors.ts';
 import { conformToSchema } from '../schema/conform.ts';
+import { sharedFileIO } from '../storage/file-io.ts';
 import {
   type DecodeTask,
   type DecodeTaskResult,
@@ -20,8 +21,6 @@ import {
 } from './tasks.ts';
 
 export type { DecodeTask, DecodeTaskResult, FlushTask, FlushTaskResult } from './tasks.ts';
-
-const io = new LocalFileIO();
 
 function decode(task: DecodeTask): DecodeTaskResult {
   try {
@@ -40,6 +39,7 @@ function decode(task: DecodeTask): DecodeTaskResult {
       errors: r.errors,
       schema: r.schema,
       changed: r.changed,
+      placeholders: r.placeholders,
     };
   } catch (e) {
     return { ok: false, error: toPlainError(e) };
@@ -53,7 +53,7 @@ async function flush(task: FlushTask): Promise<FlushTaskResult> {
     for (let i = 1; i < tables.length; i++)
       table = (table as arrow.Table).concat(tables[i] as arrow.Table);
     if (!table || table.numRows === 0) return { ok: true, files: [], rows: 0 };
-    const files = await writePartitioned(io, {
+    const files = await writePartitioned(sharedFileIO(task.storage), {
       schema: task.schema,
       spec: task.spec,
       table,

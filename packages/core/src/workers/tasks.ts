@@ -11,6 +11,7 @@ import type {
   Schema,
   StructType,
 } from '@kice/iceberg';
+import type { StorageConfig } from '../config/schema.ts';
 import type { PlainError } from '../errors.ts';
 
 export interface DecodeTask {
@@ -37,6 +38,8 @@ export type DecodeTaskResult =
       readonly errors: { index: number; reason: string }[];
       readonly schema: StructType;
       readonly changed: boolean;
+      /** Placeholder columns the batch made (decode/json-decoder.ts). */
+      readonly placeholders: readonly string[];
     }
   | { readonly ok: false; readonly error: PlainError };
 
@@ -50,6 +53,8 @@ export interface FlushTask {
   readonly compression: ParquetCompression;
   readonly rowGroupSize: number;
   readonly rowGroupBytes: number;
+  /** Where data files may live (s3:// needs storage.s3); see ../storage/file-io.ts. */
+  readonly storage: StorageConfig;
 }
 
 export type FlushTaskResult =

@@ -2,7 +2,7 @@
  * Values exactly as written (empties, 64-bit integers, decimal digits, -0, 1e400) and
  * messy JSON (type conflicts), through decodeJsonBatch with the fast path on and off.
  */
-import type { StructType } from '@kice/iceberg';
+import type { IcebergType, StructType } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { afterEach, describe, expect, test } from 'vitest';
 import { type DecodeOptions, decodeJsonBatch, useFastScan } from '../../src/decode/json-decoder.ts';
@@ -34,6 +34,22 @@ const long = (id: number, name: string): StructType['fields'][number] => ({
   type: 'long',
 });
 
+const list = (elementId: number, element: IcebergType): IcebergType => ({
+  type: 'list',
+  elementId,
+  element,
+  elementRequired: false,
+});
+
+const stringMap = (keyId: number): IcebergType => ({
+  type: 'map',
+  keyId,
+  key: 'string',
+  valueId: keyId + 1,
+  value: 'string',
+  valueRequired: false,
+});
+
 describe.each([true, false])('fast path %s', (fast) => {
   test('an empty array or object first seen stays empty, never null', () => {
     useFastScan(fast);
@@ -45,6 +61,96 @@ describe.each([true, false])('fast path %s', (fast) => {
     expect(r.errors).toEqual([]);
     expect(column(r.table, 'items')).toEqual([[], [{ sku: 'a' }], null]);
     expect(column(r.table, 'meta')).toEqual([{ k: null }, { k: 'v' }, null]);
+  });
+
+  test('a field only ever [] / {} in the batch gets a column anyway: list<string>, map<string, string>', () => {
+    useFastScan(fast);
+    const r = decode(
+      [
+        '{"id":1,"items":[],"meta":{},"nested":[[]],"objs":[{}],"o":{"a":[]},"tags":[]}',
+        '{"id":2,"items":null}',
+        '{"id":3,"items":[],"meta":{},"nested":[],"objs":[],"o":{},"tags":[]}',
+      ],
+      EMPTY,
+      { hints: { 'tags[]': 'long' } },
+    );
+    expect(r.errors).toEqual([]);
+    // tags: its element is declared, so it is a column at once; the rest once the batch is
+    // over, in first-seen order
+    expect(r.schema.fields).toEqual([
+      long(1, 'id'),
+      { id: 2, name: 'tags', required: false, type: list(3, 'long') },
+      { id: 4, name: 'items', required: false, type: list(5, 'string') },
+      { id: 6, name: 'meta', required: false, type: stringMap(7) },
+      { id: 9, name: 'nested', required: false, type: list(10, list(11, 'string')) },
+      { id: 12, name: 'objs', required: false, type: list(13, stringMap(14)) },
+      {
+        id: 16,
+        name: 'o',
+        required: false,
+        type: {
+          type: 'struct',
+          fields: [{ id: 17, name: 'a', required: false, type: list(18, 'string') }],
+        },
+      },
+    ]);
+    expect(column(r.table, 'items')).toEqual([[], null, []]);
+    const meta = r.table.getChild('meta');
+    const sizes = [0, 1, 2].map((i) => (meta?.get(i) as Map<string, string> | null)?.size ?? null);
+    expect(sizes).toEqual([0, null, 0]);
+    expect(column(r.table, 'nested')).toEqual([[[]], null, []]);
+    expect(column(r.table, 'objs').map((x) => (x as unknown[] | null)?.length ?? null)).toEqual([
+      1,
+      null,
+      0,
+    ]);
+    expect(column(r.table, 'o')).toEqual([{ a: [] }, null, { a: null }]);
+    expect(column(r.table, 'tags')).toEqual([[], null, []]);
+  });
+
+  test('a declared string column takes [] / {} as JSON text from the first one on', () => {
+    useFastScan(fast);
+    const r = decode(['{"meta":{},"tags":[]}', '{"meta":{"k":[1]},"tags":["x",2]}'], EMPTY, {
+      hints: { meta: 'string', tags: 'string' },
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.schema.fields.map((f) => [f.name, f.type])).toEqual([
+      ['meta', 'string'],
+      ['tags', 'string'],
+    ]);
+    expect(column(r.table, 'meta')).toEqual(['{}', '{"k":[1]}']);
+    expect(column(r.table, 'tags')).toEqual(['[]', '["x",2]']);
+  });
+
+  test('later values of any kind fit the placeholders as JSON text (typeConflicts deadLetter: refused)', () => {
+    useFastScan(fast);
+    const committed: StructType = {
+      type: 'struct',
+      fields: [
+        { id: 1, name: 'items', required: false, type: list(2, 'string') },
+        { id: 3, name: 'meta', required: false, type: stringMap(4) },
+      ],
+    };
+    const values = [
+      '{"items":[1,2.5,"x",{"sku":"a","n":[1]},[],null],"meta":{"k":1,"s":"v","o":{"p":[true]}}}',
+      '{"items":[],"meta":{}}',
+    ];
+    const r = decode(values, committed);
+    expect(r.errors).toEqual([]);
+    expect(r.changed).toBe(false);
+    expect(column(r.table, 'items')).toEqual([
+      ['1', '2.5', 'x', '{"sku":"a","n":[1]}', '[]', null],
+      [],
+    ]);
+    const meta = r.table.getChild('meta');
+    expect([0, 1].map((i) => Object.fromEntries(meta?.get(i) ?? []))).toEqual([
+      { k: '1', s: 'v', o: '{"p":[true]}' },
+      {},
+    ]);
+    const strict = decode(values, committed, { options: { typeConflicts: 'deadLetter' } });
+    expect(strict.errors).toEqual([
+      { index: 0, reason: 'field "items[]": expected string, got number' },
+    ]);
   });
 
   test('64-bit integers land exactly in a long column; inference picks long', () => {

@@ -124,7 +124,7 @@ describe('inference', () => {
     expect(qty.metadata.get('PARQUET:field_id')).toBe('11');
   });
 
-  test('null, [] and {} create no column; ids continue above the input schema', () => {
+  test('null creates no column; [] and {} placeholders after the batch; ids continue above the input schema', () => {
     const schema: StructType = {
       type: 'struct',
       fields: [{ id: 7, name: 'a', required: false, type: 'long' }],
@@ -133,9 +133,14 @@ describe('inference', () => {
     expect(r.schema.fields.map((f) => [f.id, f.name])).toEqual([
       [7, 'a'],
       [8, 'b'],
+      [9, 'e'],
+      [11, 'o'],
+      [14, 'z'],
     ]);
     expect(column(r.table, 'a')).toEqual([1n, null]);
     expect(column(r.table, 'b')).toEqual([null, 'x']);
+    expect(column(r.table, 'e')).toEqual([[], null]);
+    expect(column(r.table, 'z')).toEqual([[null, []], null]);
   });
 
   test('nothing new: changed is false and the schema is the input', () => {

@@ -131,3 +131,39 @@ test('a column that became a string column after decoding is written as JSON tex
   // without the policy, the same merge is refused
   expect(() => evolveSchema(observed, later.schema, 20)).toThrow(KiceError);
 });
+
+test('a placeholder column ([] / {} only) gives way to the type other batches found; its rows stay empty', () => {
+  const empty: StructType = { type: 'struct', fields: [] };
+  // Decoded at the same time: one batch saw elements, the other only empties.
+  const real = decode(
+    ['{"items":[1,2],"meta":{"k":"v"},"s":"x","o":{"a":[3],"b":"y"},"nested":[4]}'],
+    empty,
+  );
+  const only = decode(
+    ['{"items":[],"meta":{},"s":[],"o":{"a":[]},"nested":[[]]}', '{"items":null,"meta":null}'],
+    empty,
+  );
+  expect(only.placeholders).toEqual(['items', 'meta', 's', 'o', 'nested']);
+  const observed: Schema = { ...real.schema, schemaId: 0 };
+  const merged = evolveSchema(observed, only.schema, 20, {
+    conflictsAsString: true,
+    placeholders: new Set(only.placeholders),
+  });
+  // All but `nested` give way: [[]] cannot be a list of longs, so it is a type conflict
+  // (typeConflicts asString: a list of JSON texts), as two real batches would be.
+  expect(merged.schema.fields.find((f) => f.name === 'nested')?.type).toMatchObject({
+    type: 'list',
+    element: 'string',
+  });
+  expect(merged.schema.fields.filter((f) => f.name !== 'nested').map((f) => f.type)).toEqual(
+    observed.fields.filter((f) => f.name !== 'nested').map((f) => f.type),
+  );
+  const table = conformToSchema(real.ipc, merged.schema).concat(
+    conformToSchema(only.ipc, merged.schema),
+  );
+  expect(column(table, 'items')).toEqual([[1n, 2n], [], null]);
+  expect(column(table, 'meta')).toEqual([{ k: 'v' }, { k: null }, null]);
+  expect(column(table, 's')).toEqual(['x', '[]', null]);
+  expect(column(table, 'o')).toEqual([{ a: [3n], b: 'y' }, { a: [], b: null }, null]);
+  expect(column(table, 'nested')).toEqual([['4'], ['[]'], null]);
+});

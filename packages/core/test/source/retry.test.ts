@@ -26,6 +26,7 @@ const KafkaJSConnectionError = errorClass('KafkaJSConnectionError');
 const KafkaJSTopicMetadataNotLoaded = errorClass('KafkaJSTopicMetadataNotLoaded');
 const KafkaJSGroupCoordinatorNotFound = errorClass('KafkaJSGroupCoordinatorNotFound');
 const KafkaJSRequestTimeoutError = errorClass('KafkaJSRequestTimeoutError');
+const KafkaJSSASLAuthenticationError = errorClass('KafkaJSSASLAuthenticationError');
 
 const protocol = (type: string, message: string, retriable: boolean) =>
   new KafkaJSProtocolError({ type, message, retriable, code: 1 });
@@ -106,6 +107,32 @@ describe('isTransientKafkaError', () => {
       new KafkaJSNonRetriableError(new TypeError('x is undefined'), {
         cause: new TypeError('x is undefined'),
       }),
+    ],
+    [
+      'an untrusted broker certificate (kafkajs keeps the TLS code on its connection error)',
+      new KafkaJSNumberOfRetriesExceeded(
+        new KafkaJSConnectionError(
+          'Connection error: self-signed certificate in certificate chain',
+          { broker: '127.0.0.1:9093', code: 'SELF_SIGNED_CERT_IN_CHAIN' } as never,
+        ),
+        { retryCount: 5, retryTime: 3000 },
+      ),
+    ],
+    [
+      'a certificate for another host',
+      new KafkaJSConnectionError('Connection error: Hostname/IP does not match', {
+        code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+      } as never),
+    ],
+    [
+      'a wrong SASL password',
+      new KafkaJSSASLAuthenticationError(
+        'SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512',
+      ),
+    ],
+    [
+      'a SASL_AUTHENTICATION_FAILED protocol error',
+      protocol('SASL_AUTHENTICATION_FAILED', 'SASL Authentication failed', false),
     ],
     ['a plain Error', new Error('something else')],
     ['a string', 'Topic metadata not loaded'],

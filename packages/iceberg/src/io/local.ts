@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { AlreadyExistsError, IcebergError, NotFoundError } from '../errors.ts';
-import type { FileIO, WriteOptions } from './file-io.ts';
+import type { FileIO, OutputStream, WriteOptions } from './file-io.ts';
 
 /**
  * `file:///a/b`, `file:/a/b` or `/a/b` → `/a/b`.
@@ -26,7 +26,7 @@ export function toLocalPath(path: string): string {
  * a relative path is resolved against the working directory first; URIs pass through.
  */
 export function toFileUri(path: string): string {
-  if (path.startsWith('file:')) return path;
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(path)) return path;
   return `file://${isAbsolute(path) ? path : resolve(path)}`;
 }
 
@@ -46,6 +46,73 @@ export class LocalFileIO implements FileIO {
         retryable: true,
       });
     }
+  }
+
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    let fh: Awaited<ReturnType<typeof open>>;
+    try {
+      fh = await open(toLocalPath(path), 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new NotFoundError(`file not found: ${path}`, { path });
+      throw e;
+    }
+    try {
+      const buf = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return buf.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Streams into a temp file beside the target, renamed into place on close. */
+  async create(path: string): Promise<OutputStream> {
+    const target = toLocalPath(path);
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = join(dirname(target), `.${randomUUID()}.tmp`);
+    const fh = await open(tmp, 'wx');
+    let done = false;
+    const abort = async () => {
+      if (done) return;
+      done = true;
+      await fh.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+    };
+    return {
+      async write(chunk) {
+        if (done) throw new Error(`output stream for ${path} is closed`);
+        try {
+          await fh.write(chunk);
+        } catch (e) {
+          await abort();
+          throw e;
+        }
+      },
+      async close() {
+        if (done) throw new Error(`output stream for ${path} is closed`);
+        try {
+          await fh.sync();
+          await fh.close();
+          done = true;
+          await rename(tmp, target);
+        } catch (e) {
+          done = false;
+          await abort();
+          throw e;
+        }
+      },
+      abort,
+    };
+  }
+
+  async deleteMany(paths: readonly string[]): Promise<void> {
+    for (const p of paths) await this.delete(p);
   }
 
   async write(path: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {

@@ -1,5 +1,5 @@
 import { AlreadyExistsError, NotFoundError } from '../errors.ts';
-import type { FileIO, WriteOptions } from './file-io.ts';
+import { bufferedOutput, type FileIO, type OutputStream, type WriteOptions } from './file-io.ts';
 
 /** FileIO held in memory, for unit tests and scratch tables. */
 export class MemoryFileIO implements FileIO {
@@ -9,6 +9,18 @@ export class MemoryFileIO implements FileIO {
     const data = this.files.get(path);
     if (!data) throw new NotFoundError(`file not found: ${path}`, { path });
     return data;
+  }
+
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return (await this.read(path)).slice(offset, offset + length);
+  }
+
+  async create(path: string): Promise<OutputStream> {
+    return bufferedOutput((data) => this.write(path, data));
+  }
+
+  async deleteMany(paths: readonly string[]): Promise<void> {
+    for (const p of paths) await this.delete(p);
   }
 
   async write(path: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {

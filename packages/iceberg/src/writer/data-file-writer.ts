@@ -14,7 +14,7 @@ import type { FileIO } from '../io/file-io.ts';
 import type { DataFile } from '../spec/manifest.ts';
 import { type Schema, schemaToJson } from '../spec/types.ts';
 import { computeMetrics } from './metrics.ts';
-import { type ParquetCompression, writeParquetStream } from './parquet.ts';
+import { type ParquetCompression, writeParquetChunks } from './parquet.ts';
 
 export interface WriteDataFileOptions {
   /** The table schema the Arrow table follows (same top-level fields, same order). */
@@ -41,9 +41,17 @@ export function checkTableMatchesSchema(schema: Schema, table: arrow.Table): voi
   }
 }
 
+/** Bytes of the file's end kept in memory while streaming, enough for most footers. */
+const TAIL_BYTES = 1 << 20;
+
 /**
  * Writes `table` as a Parquet file at `path` (snappy unless told otherwise) and returns the
  * DataFile describing it, with record count, file size and Java-compatible column metrics.
+ *
+ * The encoder's output is streamed into `io.create(path)` chunk by chunk (on S3: multipart
+ * parts), never collected into one buffer; only the file's last ~1 MiB is kept, for the
+ * footer metrics (column sizes, split offsets). A longer footer is read back with
+ * `readRange`. Any failure aborts the output, so no partial file is left.
  */
 export async function writeDataFile(
   io: FileIO,
@@ -52,14 +60,36 @@ export async function writeDataFile(
   opts: WriteDataFileOptions,
 ): Promise<DataFile> {
   checkTableMatchesSchema(opts.schema, table);
-  const bytes = await writeParquetStream(table, {
+  const chunks = writeParquetChunks(table, {
     icebergSchemaJson: JSON.stringify(schemaToJson(opts.schema)),
     ...(opts.compression === undefined ? {} : { compression: opts.compression }),
     ...(opts.rowGroupSize === undefined ? {} : { rowGroupSize: opts.rowGroupSize }),
     ...(opts.rowGroupBytes === undefined ? {} : { rowGroupBytes: opts.rowGroupBytes }),
   });
-  const m = computeMetrics(opts.schema, table, bytes);
-  await io.write(path, bytes);
+  const out = await io.create(path);
+  const tail: Uint8Array[] = [];
+  let tailSize = 0;
+  let size = 0;
+  try {
+    for await (const c of chunks) {
+      await out.write(c);
+      size += c.byteLength;
+      tail.push(c);
+      tailSize += c.byteLength;
+      while (tail.length > 1 && tailSize - (tail[0] as Uint8Array).byteLength >= TAIL_BYTES)
+        tailSize -= (tail.shift() as Uint8Array).byteLength;
+    }
+    await out.close();
+  } catch (e) {
+    await out.abort().catch(() => {});
+    throw e;
+  }
+  let end = concat(tail, tailSize);
+  const footerLength =
+    end.length >= 8 ? new DataView(end.buffer, end.byteOffset).getUint32(end.length - 8, true) : 0;
+  if (footerLength + 8 > end.length)
+    end = await io.readRange(path, size - footerLength - 8, footerLength + 8);
+  const m = computeMetrics(opts.schema, table, end);
   return {
     content: 0,
     filePath: path,
@@ -67,7 +97,7 @@ export async function writeDataFile(
     specId: opts.specId,
     partition: [...opts.partition],
     recordCount: m.recordCount,
-    fileSizeInBytes: bytes.length,
+    fileSizeInBytes: size,
     columnSizes: m.columnSizes,
     valueCounts: m.valueCounts,
     nullValueCounts: m.nullValueCounts,
@@ -76,4 +106,15 @@ export async function writeDataFile(
     upperBounds: m.upperBounds,
     splitOffsets: m.splitOffsets,
   };
+}
+
+function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }

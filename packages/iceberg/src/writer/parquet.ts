@@ -108,12 +108,13 @@ const STREAM_SLICE_ROWS = 16_384;
  * Same file as `writeParquet`, written through parquet-wasm's streaming writer: the table
  * goes to WebAssembly memory a slice at a time and only the row group being encoded is
  * held there, so its memory is bounded by the row group size (`rowGroupSize` rows, and
- * `rowGroupBytes` of Arrow data when given), not by the table size.
+ * `rowGroupBytes` of Arrow data when given), not by the table size. The file comes out as
+ * chunks in order (the footer last), to be written to storage as they come.
  */
-export async function writeParquetStream(
+export async function* writeParquetChunks(
   table: arrow.Table,
   opts: ParquetWriteOptions = {},
-): Promise<Uint8Array> {
+): AsyncGenerator<Uint8Array> {
   let rows = opts.rowGroupSize;
   if (opts.rowGroupBytes !== undefined) {
     if (!(opts.rowGroupBytes > 0)) {
@@ -126,7 +127,10 @@ export async function writeParquetStream(
     rows = rows === undefined ? byBytes : Math.min(rows, byBytes);
   }
   // parquet-wasm's stream writer takes its schema from the first batch: none when empty.
-  if (table.numRows === 0) return writeParquet(table, opts);
+  if (table.numRows === 0) {
+    yield writeParquet(table, opts);
+    return;
+  }
   const pw = parquetWasm();
   const props = writerProperties(opts, rows);
   const slice = Math.min(STREAM_SLICE_ROWS, rows ?? STREAM_SLICE_ROWS);
@@ -152,9 +156,17 @@ export async function writeParquetStream(
     { highWaterMark: 0 },
   );
   const out = await pw.transformParquetStream(source, props);
+  for await (const c of out as unknown as AsyncIterable<Uint8Array>) yield c;
+}
+
+/** `writeParquetChunks` collected into one buffer. */
+export async function writeParquetStream(
+  table: arrow.Table,
+  opts: ParquetWriteOptions = {},
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const c of out as unknown as AsyncIterable<Uint8Array>) {
+  for await (const c of writeParquetChunks(table, opts)) {
     chunks.push(c);
     size += c.byteLength;
   }

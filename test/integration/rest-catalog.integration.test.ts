@@ -199,12 +199,13 @@ describe('REST catalog', () => {
         oauth2ServerUri: `http://127.0.0.1:${port}/token`,
         fetch: spy,
       });
-      await catalog.listNamespaces();
-      expect(auths.every((a) => a === 'Bearer t1')).toBe(true);
-      // Refreshed at half the 1 s lifetime: wait past it.
-      const later = Date.now() + 600;
+      const ns = fresh();
+      expect(await catalog.namespaceExists([ns])).toBe(false);
+      expect(auths).toEqual(['Bearer t1', 'Bearer t1']);
+      // Refreshed at half the 4 s lifetime (the 60 s margin is longer than the lifetime).
+      const later = Date.now() + 2_100;
       while (Date.now() < later) await new Promise((r) => setTimeout(r, 50));
-      await catalog.listNamespaces();
+      expect(await catalog.namespaceExists([ns])).toBe(false);
       expect(auths.at(-1)).toBe('Bearer t2');
       expect(issued).toBe(2);
       expect(new URLSearchParams(forms[0]).get('scope')).toBe('catalog sign');

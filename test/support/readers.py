@@ -319,7 +319,19 @@ def cmd_rest_rows(args: list[str]) -> None:
     """rest-rows <uri> <ns.table>: the table loaded through a REST catalog, scanned."""
     from pyiceberg.catalog import load_catalog
 
-    catalog = load_catalog("rest", type="rest", uri=args[0])
+    props = {"type": "rest", "uri": args[0]}
+    s3 = s3_settings()
+    if s3 is not None:
+        props.update(
+            {
+                "s3.endpoint": s3["endpoint"],
+                "s3.access-key-id": s3["key"],
+                "s3.secret-access-key": s3["secret"],
+                "s3.region": s3["region"],
+                "s3.force-virtual-addressing": "false",
+            }
+        )
+    catalog = load_catalog("rest", **props)
     print_rows(catalog.load_table(args[1]).scan().to_arrow())
 
 

@@ -22,20 +22,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Row, sortBy } from '../support/readers.ts';
 import { sparkBatch } from '../support/spark.ts';
-import { ALL_TYPES_SCHEMA, allTypesRow } from './all-types.ts';
+import { SPARK_TYPES_SCHEMA, sparkTypesRow } from './all-types.ts';
 import { appendRows, newWarehouse } from './helpers.ts';
-
-/** The all-types schema without `time` (Spark cannot read it). */
-export const SPARK_TYPES_SCHEMA: Schema = {
-  ...ALL_TYPES_SCHEMA,
-  fields: ALL_TYPES_SCHEMA.fields.filter((f) => f.type !== 'time'),
-};
-
-/** Row `id` of the all-types fixture without its `time` column. */
-export function sparkTypesRow(id: number): Row {
-  const { tm: _, ...row } = allTypesRow(id);
-  return row;
-}
 
 interface Case {
   readonly name: string;

@@ -25,6 +25,8 @@ export type SparkRequest =
   | { readonly op: 'sql'; readonly warehouse?: string; readonly sql: string }
   | { readonly op: 'rows'; readonly warehouse: string; readonly table: string }
   | { readonly op: 'load'; readonly location: string }
+  /** Top-level primitive columns through Iceberg Java's generic reader (reads `time`). */
+  | { readonly op: 'java-generic'; readonly location: string; readonly columns: readonly string[] }
   | {
       readonly op: 'append';
       readonly warehouse: string;

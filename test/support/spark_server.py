@@ -23,6 +23,11 @@ a catalog name of its own on first use; `{k}` in SQL stands for that catalog's n
   {"op": "load", "location": L}
       spark.read.format("iceberg").load(L): L is a table folder (read through its
       version-hint.text) or a metadata JSON file (read as a static table)
+  {"op": "java-generic", "location": L, "columns": ["id", "tm", ...]}
+      the named top-level primitive columns read by Iceberg Java's own generic reader
+      (IcebergGenerics over HadoopTables.load(L)), without Spark's type mapping: the way
+      to read a `time` column (Spark has no TIME type); long, int, string, boolean, time
+      and date columns only
   {"op": "append", "warehouse": W, "table": "ns.t", "rows": [tagged row, ...]}
       appends the rows (keyed by column name, tagged as test/support/readers.py reads
       them) as one Spark write task: one data file per partition; result {"rows": []}
@@ -103,6 +108,44 @@ def tagged_rows(df) -> list[dict[str, Any]]:
     return [{names[j]: cols[j][i] for j in range(len(names))} for i in range(table.num_rows)]
 
 
+def java_generic_rows(spark, location: str, columns: list[str]) -> list[dict[str, Any]]:
+    jvm = spark._jvm
+    table = jvm.org.apache.iceberg.hadoop.HadoopTables(spark._jsc.hadoopConfiguration()).load(location)
+    schema = table.schema()
+    kinds = {}
+    for name in columns:
+        field = schema.findField(name)
+        if field is None:
+            raise ValueError(f"no column {name!r} in {location}")
+        kinds[name] = field.type().typeId().toString()
+    names = spark.sparkContext._gateway.new_array(jvm.java.lang.String, len(columns))
+    for i, name in enumerate(columns):
+        names[i] = name
+    records = jvm.org.apache.iceberg.data.IcebergGenerics.read(table).select(names).build()
+    out = []
+    it = records.iterator()
+    try:
+        while it.hasNext():
+            rec = it.next()
+            row = {}
+            for name in columns:
+                v, kind = rec.getField(name), kinds[name]
+                if v is None or kind in ("INTEGER", "STRING", "BOOLEAN"):
+                    row[name] = v
+                elif kind == "LONG":
+                    row[name] = {"$l": str(v)}
+                elif kind == "TIME":
+                    row[name] = {"$time": str(v.toNanoOfDay() // 1000)}
+                elif kind == "DATE":
+                    row[name] = {"$date": v.toEpochDay()}
+                else:
+                    raise ValueError(f"java-generic reads no {kind} column ({name!r})")
+            out.append(row)
+    finally:
+        records.close()
+    return out
+
+
 def qualified(catalogs: Catalogs, req: dict[str, Any]) -> str:
     return f"{catalogs.name(req['warehouse'])}.{req['table']}"
 
@@ -118,6 +161,8 @@ def handle(spark, catalogs: Catalogs, req: dict[str, Any]) -> dict[str, Any]:
         return {"rows": tagged_rows(spark.table(qualified(catalogs, req)))}
     if op == "load":
         return {"rows": tagged_rows(spark.read.format("iceberg").load(req["location"]))}
+    if op == "java-generic":
+        return {"rows": java_generic_rows(spark, req["location"], req["columns"])}
     if op == "append":
         from pyspark.sql.pandas.types import to_arrow_schema
 

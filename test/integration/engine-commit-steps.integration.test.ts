@@ -32,7 +32,14 @@ import {
   tableIdStats,
   writeConfig,
 } from '../support/kice-process.ts';
-import { createTopic, endOffsets, type IdStats, idRange, idStats, produce } from '../support/produce.ts';
+import {
+  createTopic,
+  endOffsets,
+  type IdStats,
+  idRange,
+  idStats,
+  produce,
+} from '../support/produce.ts';
 import { duckdbQuery } from '../support/readers.ts';
 import { sparkSql, startSpark } from '../support/spark.ts';
 

@@ -130,7 +130,8 @@ function byColumn(schema: Schema, f: SparkFile): Record<string, ColumnMetrics> {
   for (const m of [f.lowerBounds, f.upperBounds]) for (const id of m?.keys() ?? []) ids.add(id);
   for (const id of [...ids].sort((a, b) => a - b)) {
     const field = fields.get(id);
-    const type = field && typeof field.type === 'string' ? (field.type as PrimitiveType) : undefined;
+    const type =
+      field && typeof field.type === 'string' ? (field.type as PrimitiveType) : undefined;
     const decode = (b: Uint8Array | undefined) => {
       if (b === undefined) return undefined;
       try {
@@ -199,7 +200,8 @@ describe.each(CASES)('column metrics of kice and Java for the same rows: $name',
 
   it('Java computed what the case is about', () => {
     const cols = byColumn(schema, java[0] as SparkFile);
-    for (const [col, want] of Object.entries(c.java ?? {})) expect(cols[col], col).toMatchObject(want);
+    for (const [col, want] of Object.entries(c.java ?? {}))
+      expect(cols[col], col).toMatchObject(want);
     if (c.name === 'no_upper') {
       expect(cols['2:s']?.upper).toBeUndefined();
       expect(cols['3:bin']?.upper).toBeUndefined();
@@ -207,8 +209,6 @@ describe.each(CASES)('column metrics of kice and Java for the same rows: $name',
   });
 
   it('kice computes the counts and bounds Java computes, column by column', () => {
-    expect(byColumn(schema, kice[0] as SparkFile)).toEqual(
-      byColumn(schema, java[0] as SparkFile),
-    );
+    expect(byColumn(schema, kice[0] as SparkFile)).toEqual(byColumn(schema, java[0] as SparkFile));
   });
 });

@@ -11,8 +11,8 @@ import { planFiles, scanRows, snapshotById, type Table } from '@kice/iceberg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTagged, type Row, sortBy } from '../support/readers.ts';
 import { sparkBatch, sparkFiles } from '../support/spark.ts';
-import { newWarehouse } from './helpers.ts';
 import { sparkTypesRow } from './all-types.ts';
+import { newWarehouse } from './helpers.ts';
 
 const warehouse = await newWarehouse('spark-writes');
 afterAll(() => warehouse.cleanup());

@@ -29,9 +29,14 @@ export * from './errors.ts';
 export { type FileIO, joinPath, type WriteOptions } from './io/file-io.ts';
 export { LocalFileIO, toFileUri, toLocalPath } from './io/local.ts';
 export { MemoryFileIO } from './io/memory.ts';
+export {
+  DELETE_FILE_PATH_ID,
+  DELETE_POS_ID,
+  POSITION_DELETE_SCHEMA,
+} from './scan/deletes.ts';
 // scan
 export * from './scan/expressions.ts';
-export { planFiles, type ScanOptions, type ScanPlan } from './scan/planner.ts';
+export { type FileScanTask, planFiles, type ScanOptions, type ScanPlan } from './scan/planner.ts';
 export { arrowTableToRows, readParquet } from './scan/read-parquet.ts';
 export { type Row, scanRows } from './scan/table-scan.ts';
 export { parseJson, stringifyJson } from './spec/json.ts';

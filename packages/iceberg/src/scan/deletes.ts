@@ -19,8 +19,8 @@
 import { IcebergError } from '../errors.ts';
 import type { FileIO } from '../io/file-io.ts';
 import type { DataFile, ManifestEntry, ManifestFile } from '../spec/manifest.ts';
-import { fromBytes } from '../spec/values.ts';
 import type { Schema } from '../spec/types.ts';
+import { fromBytes } from '../spec/values.ts';
 import { arrowTableToRows, readParquet } from './read-parquet.ts';
 
 /** Reserved field IDs of a position delete file's columns. */

@@ -27,6 +27,7 @@ import {
 } from '../spec/table-metadata.ts';
 import { indexById, type PrimitiveType, type Schema, type StructType } from '../spec/types.ts';
 import { fromBytes } from '../spec/values.ts';
+import { dataSequenceNumber, PositionDeleteIndex } from './deletes.ts';
 import {
   alwaysTrue,
   type Bound,
@@ -35,7 +36,6 @@ import {
   type Expr,
   mightMatch,
 } from './expressions.ts';
-import { dataSequenceNumber, PositionDeleteIndex } from './deletes.ts';
 import { projectInclusive } from './projection.ts';
 
 export interface ScanOptions {
@@ -176,7 +176,10 @@ export async function planFiles(table: Table, options: ScanOptions = {}): Promis
   for (const mf of manifests) {
     if (mf.content === 1) continue;
     if (mf.content !== 0) {
-      throw new IcebergError('INVALID_METADATA', `manifest content ${mf.content}: ${mf.manifestPath}`);
+      throw new IcebergError(
+        'INVALID_METADATA',
+        `manifest content ${mf.content}: ${mf.manifestPath}`,
+      );
     }
     const spec = specById(m, mf.partitionSpecId);
     const ptype = partitionType(spec, schema);

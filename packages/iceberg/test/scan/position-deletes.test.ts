@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { icebergRowsToArrow } from '../../src/arrow/values.ts';
 import type { Table } from '../../src/catalog/catalog.ts';
-import { eq, gtEq } from '../../src/scan/expressions.ts';
 import { DELETE_FILE_PATH_ID, POSITION_DELETE_SCHEMA } from '../../src/scan/deletes.ts';
+import { eq, gtEq } from '../../src/scan/expressions.ts';
 import { planFiles } from '../../src/scan/planner.ts';
 import { scanRows } from '../../src/scan/table-scan.ts';
 import type { DataFile, ManifestFile } from '../../src/spec/manifest.ts';
@@ -185,7 +185,10 @@ describe('scan with position delete files', () => {
   it('refuses equality delete files', async () => {
     let { table } = await newTable();
     table = (await appendWith(fastAppend, table, rows(0, 2))).table;
-    const eqDelete = { ...(await positionDeleteFile(table, 'eq.parquet', [])), content: 2 as const };
+    const eqDelete = {
+      ...(await positionDeleteFile(table, 'eq.parquet', [])),
+      content: 2 as const,
+    };
     table = await commitDeletes(table, [{ file: { ...eqDelete, equalityIds: [1] } }]);
     await expect(scanRows(table)).rejects.toThrow(/equality delete files are not supported yet/);
   });

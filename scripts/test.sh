@@ -14,8 +14,9 @@ KICE_PYTHON="$(bash test/infra/python-env.sh)" || { echo "0 passed, 1 failed"; e
 export KICE_PYTHON
 
 # Integration tests start the local Kafka broker on demand (test/infra/kafka.sh) and leave
-# it running for the next test file; stop it when the suite ends.
-trap 'bash "$root/test/infra/kafka.sh" stop >/dev/null 2>&1 || true' EXIT
+# it running for the next test file; stop it (and the shared Spark server, which the
+# integration project's global teardown stops too) when the suite ends.
+trap 'bash "$root/test/infra/kafka.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/spark.sh" stop >/dev/null 2>&1 || true' EXIT
 
 status=0
 echo "== lint"

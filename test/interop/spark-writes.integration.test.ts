@@ -5,14 +5,16 @@
  *   holding every type of the all-types fixture Spark can write (no `time`; `uuid` and
  *   `fixed` are string and binary columns in Spark DDL, read with the same values);
  * - a format-v2 table with `write.delete.mode=merge-on-read`: DELETE and UPDATE write
- *   position delete files, which kice's scan applies; time travel to each snapshot too.
+ *   position delete files, which kice's scan applies (and PyIceberg and DuckDB agree);
+ *   time travel to each snapshot too; then kice appends to that table and Spark reads the
+ *   old rows (deletes still applied) and the new ones.
  */
 import { planFiles, scanRows, snapshotById, type Table } from '@kice/iceberg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeTagged, type Row, sortBy } from '../support/readers.ts';
+import { duckdbRows, encodeTagged, pyicebergRows, type Row, sortBy } from '../support/readers.ts';
 import { sparkBatch, sparkFiles } from '../support/spark.ts';
 import { sparkTypesRow } from './all-types.ts';
-import { newWarehouse } from './helpers.ts';
+import { appendRows, newWarehouse } from './helpers.ts';
 
 const warehouse = await newWarehouse('spark-writes');
 afterAll(() => warehouse.cleanup());
@@ -104,6 +106,28 @@ describe('kice reads what Spark (Java) wrote', () => {
       const [spark] = await sparkBatch([{ op: 'rows', warehouse: warehouse.dir, table: 'db.pd' }]);
       expect(sortBy(spark as Row[], 'id')).toEqual(expected);
       expect((await planFiles(table)).deleteFiles).toBeGreaterThanOrEqual(3);
+    });
+
+    it('PyIceberg and DuckDB read the same rows (they apply position deletes too)', async () => {
+      const table = await load('pd');
+      const expected = sortBy(await scanRows(table), 'id');
+      expect(sortBy(await pyicebergRows(table.metadataLocation), 'id')).toEqual(expected);
+      expect(sortBy(await duckdbRows(table.metadataLocation), 'id')).toEqual(expected);
+    });
+
+    it('kice appends to the table with deletes, and Spark and kice read old and new rows', async () => {
+      let table = await load('pd');
+      const before = sortBy(await scanRows(table), 'id');
+      const added = [row(100, 'kice'), row(101, 'kice')];
+      table = (await appendRows(table, added)).table;
+      const summary = table.metadata.snapshots.at(-1)?.summary ?? {};
+      const parent = table.metadata.snapshots.at(-2)?.summary ?? {};
+      expect(summary['total-delete-files']).toBe(parent['total-delete-files']);
+      expect(summary['total-position-deletes']).toBe(parent['total-position-deletes']);
+      expect(summary['total-records']).toBe(String(Number(parent['total-records']) + 2));
+      const [spark] = await sparkBatch([{ op: 'rows', warehouse: warehouse.dir, table: 'db.pd' }]);
+      expect(sortBy(spark as Row[], 'id')).toEqual([...before, ...added]);
+      expect(sortBy(await scanRows(table), 'id')).toEqual([...before, ...added]);
     });
 
     it('reads each older snapshot as it was', async () => {

@@ -236,6 +236,7 @@ describe('Spark (Java) reads a table whose schema kice evolved', () => {
     added: null,
   }));
   let table: Table;
+  let firstMetadata: string;
 
   beforeAll(async () => {
     await warehouse.catalog.createNamespace(['evo']);
@@ -244,6 +245,7 @@ describe('Spark (Java) reads a table whose schema kice evolved', () => {
       { schema: V0, spec: { specId: 0, fields: [] } },
     );
     table = (await appendRows(table, before)).table;
+    firstMetadata = table.metadataLocation;
     table = await warehouse.catalog.commitTable(
       { namespace: ['evo'], name: 't' },
       [{ type: 'assert-current-schema-id', currentSchemaId: 0 }],
@@ -261,5 +263,33 @@ describe('Spark (Java) reads a table whose schema kice evolved', () => {
     expect(sortBy(rows as Row[], 'id')).toEqual([...beforeAsV1, ...after]);
     // kice's own reader agrees.
     expect(sortBy(await scanRows(table), 'id')).toEqual([...beforeAsV1, ...after]);
+  });
+
+  it('reads an older metadata file as a static table, with its own schema', async () => {
+    expect(firstMetadata).toMatch(/\/v2\.metadata\.json$/);
+    const [old, folder] = await sparkBatch([
+      { op: 'load', location: firstMetadata },
+      { op: 'load', location: `${warehouse.dir}/evo/t` },
+    ]);
+    expect(sortBy(old as Row[], 'id')).toEqual(before);
+    expect(sortBy(folder as Row[], 'id')).toEqual([...beforeAsV1, ...after]);
+  });
+
+  it("sees kice's snapshot history (ids, parents, operations, summaries)", async () => {
+    const [snaps] = await sparkBatch([
+      {
+        op: 'sql',
+        warehouse: warehouse.dir,
+        sql: 'SELECT snapshot_id, parent_id, operation, summary FROM {k}.evo.t.snapshots ORDER BY committed_at',
+      },
+    ]);
+    expect(snaps).toEqual(
+      table.metadata.snapshots.map((s) => ({
+        snapshot_id: s.snapshotId,
+        parent_id: s.parentSnapshotId ?? null,
+        operation: s.summary.operation,
+        summary: new Map(Object.entries(s.summary).filter(([k]) => k !== 'operation')),
+      })),
+    );
   });
 });

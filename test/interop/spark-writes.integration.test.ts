@@ -9,11 +9,11 @@
  *   time travel to each snapshot too; then kice appends to that table and Spark reads the
  *   old rows (deletes still applied) and the new ones.
  */
-import { planFiles, scanRows, snapshotById, type Table } from '@kice/iceberg';
+import { and, eq, gtEq, lt, planFiles, scanRows, snapshotById, type Table } from '@kice/iceberg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duckdbRows, encodeTagged, pyicebergRows, type Row, sortBy } from '../support/readers.ts';
 import { sparkBatch, sparkFiles } from '../support/spark.ts';
-import { sparkTypesRow } from './all-types.ts';
+import { BASE_TS, DAY_US, sparkTypesRow } from './all-types.ts';
 import { appendRows, newWarehouse } from './helpers.ts';
 
 const warehouse = await newWarehouse('spark-writes');
@@ -54,6 +54,24 @@ describe('kice reads what Spark (Java) wrote', () => {
     const plan = await planFiles(table);
     expect(plan.files.length).toBeGreaterThan(4); // 4 buckets × several days
     expect(sortBy(await scanRows(table), 'id')).toEqual(written);
+  });
+
+  it("prunes Spark's files with its own transforms (bucket of id, day of tstz) and finds the rows", async () => {
+    const table = await load('types');
+    const total = (await planFiles(table)).files.length;
+    for (const id of [1n, 7n, 24n]) {
+      const plan = await planFiles(table, { filter: eq('id', id) });
+      expect(plan.files.length).toBeLessThan(total);
+      expect(await scanRows(table, { filter: eq('id', id) })).toEqual(
+        written.filter((r) => r.id === id),
+      );
+    }
+    const day = BASE_TS; // tstz is BASE_TS + id in most rows
+    const inDay = (r: Row) => typeof r.tstz === 'bigint' && r.tstz >= day && r.tstz < day + DAY_US;
+    expect(written.some(inDay)).toBe(true);
+    const filter = and(gtEq('tstz', day), lt('tstz', day + DAY_US));
+    expect((await planFiles(table, { filter })).files.length).toBeLessThan(total);
+    expect(sortBy(await scanRows(table, { filter }), 'id')).toEqual(written.filter(inDay));
   });
 
   describe('merge-on-read DELETE and UPDATE (position delete files)', () => {

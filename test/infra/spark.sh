@@ -30,6 +30,7 @@ artifact="org.apache.iceberg:iceberg-spark-runtime-4.0_2.13:$iceberg_version"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kice/iceberg-spark-$iceberg_version"
 jar="$cache/iceberg-spark-runtime-4.0_2.13-$iceberg_version.jar"
 state="${KICE_SPARK_STATE:-${KICE_STATE:-$root/.state}/spark}"
+[[ "$state" == /* ]] || state="$PWD/$state"
 pidfile="$state/server.pid"
 log="$state/server.log"
 server="$root/test/support/spark_server.py"
@@ -125,8 +126,10 @@ start_server() {
   ensure_jar
   rm -f "$state/port"
   say "starting Spark (pyspark, Iceberg $iceberg_version) (state $state)"
-  # setsid: the server outlives this script and ignores the caller's terminal signals;
+  # Run from the state folder, so that whatever Spark leaves in its working directory stays
+  # there. setsid: the server outlives this script and ignores the caller's terminal signals;
   # the lock descriptors are closed so that the server does not hold the locks.
+  cd "$state"
   setsid "$py" "$server" "$state" "$jar" >>"$log" 2>&1 </dev/null 8>&- 9>&- &
   pid=$!
   echo "$pid" >"$pidfile"

@@ -103,26 +103,48 @@ export class PositionDeleteIndex {
 }
 
 /**
- * The positions that `deletes` delete from the data file at `dataPath` (rows of the
- * delete files whose file_path is exactly `dataPath`).
+ * Reads position delete files for one scan, each file once: its rows grouped by the data
+ * file they name.
  */
-export async function deletedPositions(
-  io: FileIO,
-  dataPath: string,
-  deletes: readonly DataFile[],
-): Promise<Set<number>> {
-  const out = new Set<number>();
-  for (const d of deletes) {
+export class PositionDeleteReader {
+  private readonly files = new Map<string, Promise<Map<string, number[]>>>();
+
+  constructor(private readonly io: FileIO) {}
+
+  /** The positions that `deletes` delete from the data file at `dataPath`. */
+  async positions(dataPath: string, deletes: readonly DataFile[]): Promise<Set<number>> {
+    const out = new Set<number>();
+    for (const d of deletes) {
+      for (const pos of (await this.read(d)).get(dataPath) ?? []) out.add(pos);
+    }
+    return out;
+  }
+
+  private read(d: DataFile): Promise<Map<string, number[]>> {
+    let file = this.files.get(d.filePath);
+    if (!file) {
+      file = this.load(d);
+      this.files.set(d.filePath, file);
+    }
+    return file;
+  }
+
+  private async load(d: DataFile): Promise<Map<string, number[]>> {
     if (d.fileFormat !== 'PARQUET') {
       throw new IcebergError(
         'UNSUPPORTED',
         `${d.fileFormat} delete files are not supported: ${d.filePath}`,
       );
     }
-    const table = readParquet(await io.read(d.filePath), POSITION_DELETE_SCHEMA);
+    const table = readParquet(await this.io.read(d.filePath), POSITION_DELETE_SCHEMA);
+    const byPath = new Map<string, number[]>();
     for (const row of arrowTableToRows(POSITION_DELETE_SCHEMA, table)) {
-      if (row.file_path === dataPath) out.add(Number(row.pos as bigint));
+      const path = row.file_path as string;
+      const list = byPath.get(path);
+      const pos = Number(row.pos as bigint);
+      if (list) list.push(pos);
+      else byPath.set(path, [pos]);
     }
+    return byPath;
   }
-  return out;
 }

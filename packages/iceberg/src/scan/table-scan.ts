@@ -5,7 +5,7 @@
  */
 import type { Table } from '../catalog/catalog.ts';
 import type { StructType } from '../spec/types.ts';
-import { deletedPositions } from './deletes.ts';
+import { PositionDeleteReader } from './deletes.ts';
 import { evalRow } from './expressions.ts';
 import { planFiles, type ScanOptions } from './planner.ts';
 import { arrowTableToRows, readParquet } from './read-parquet.ts';
@@ -18,12 +18,13 @@ export async function scanRows(table: Table, options: ScanOptions = {}): Promise
   const plan = await planFiles(table, options);
   const paths = structPaths(plan.schema);
   const out: Row[] = [];
+  const deleteReader = new PositionDeleteReader(table.io);
   for (const { file: f, deletes } of plan.tasks) {
     const rows = arrowTableToRows(
       plan.schema,
       readParquet(await table.io.read(f.filePath), plan.schema),
     );
-    const deleted = await deletedPositions(table.io, f.filePath, deletes);
+    const deleted = await deleteReader.positions(f.filePath, deletes);
     rows.forEach((row, pos) => {
       if (deleted.has(pos)) return;
       if (plan.filter.op === 'true' || evalRow(plan.filter, (id) => valueAt(row, paths.get(id))))

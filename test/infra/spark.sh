@@ -13,8 +13,9 @@
 #   jar     fetches the runtime jar (once) and prints its path.
 #
 # Environment:
-#   KICE_SPARK_STATE    state folder (default ${KICE_STATE:-<repo>/.state}/spark): pid,
-#                       port, server.log
+#   KICE_SPARK_STATE    state folder (default <repo>/.state/spark: one server per checkout,
+#                       since it runs that checkout's spark_server.py, even where several
+#                       checkouts share one KICE_STATE for Kafka): pid, port, server.log
 #   KICE_SPARK_PORT     port on 127.0.0.1 (default 0: a free one, written to <state>/port)
 #   KICE_SPARK_MEMORY   driver heap (default 1g)
 #   KICE_SPARK_IDLE_S   the server stops itself after this many idle seconds (default 1800)
@@ -29,7 +30,7 @@ iceberg_version=1.10.1
 artifact="org.apache.iceberg:iceberg-spark-runtime-4.0_2.13:$iceberg_version"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kice/iceberg-spark-$iceberg_version"
 jar="$cache/iceberg-spark-runtime-4.0_2.13-$iceberg_version.jar"
-state="${KICE_SPARK_STATE:-${KICE_STATE:-$root/.state}/spark}"
+state="${KICE_SPARK_STATE:-$root/.state/spark}"
 [[ "$state" == /* ]] || state="$PWD/$state"
 pidfile="$state/server.pid"
 log="$state/server.log"

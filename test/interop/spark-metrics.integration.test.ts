@@ -17,11 +17,12 @@ import {
   indexById,
   type PrimitiveType,
   type Schema,
+  scanRows,
   schemaFromJson,
   type Table,
 } from '@kice/iceberg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeTagged, type Row } from '../support/readers.ts';
+import { encodeTagged, type Row, sortBy } from '../support/readers.ts';
 import { type SparkFile, sparkBatch, sparkFilesSql, toSparkFile } from '../support/spark.ts';
 import { SPARK_TYPES_SCHEMA, sparkTypesRow } from './all-types.ts';
 import { appendRows, newWarehouse } from './helpers.ts';
@@ -206,6 +207,11 @@ describe.each(CASES)('column metrics of kice and Java for the same rows: $name',
       expect(cols['2:s']?.upper).toBeUndefined();
       expect(cols['3:bin']?.upper).toBeUndefined();
     }
+  });
+
+  it('kice reads the file Java wrote into its table (uuid and fixed columns included)', async () => {
+    const table = await warehouse.catalog.loadTable({ namespace: ['db'], name: `${c.name}_java` });
+    expect(sortBy(await scanRows(table), 'id')).toEqual(c.rows);
   });
 
   it('kice computes the counts and bounds Java computes, column by column', () => {

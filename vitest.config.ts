@@ -42,6 +42,8 @@ export default defineConfig({
           testTimeout: 900_000,
           hookTimeout: 900_000,
           fileParallelism: false,
+          // Stops the shared Spark server (started by the first test that uses it).
+          globalSetup: ['test/support/spark-global-setup.ts'],
         },
       },
     ],

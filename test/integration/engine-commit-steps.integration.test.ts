@@ -8,7 +8,11 @@
  * says. Then `kice run --once` restarts from what the table records: every produced id is
  * in the table exactly once, the recorded offsets are the end offsets, version-hint.text
  * names the newest metadata file, and DuckDB reading the table FOLDER (through the hint,
- * as folder-based readers do) sees exactly the produced rows. Last, a kill at `metadata`
+ * as folder-based readers do) sees exactly the produced rows. Spark (Java's Hadoop catalog,
+ * which reads the hint and then probes forward for v<N+1>) reads the table after each kill
+ * and after each restart: after a kill before `metadata` it sees exactly the rows committed
+ * before; after a kill at `metadata` or `version-hint` exactly the rows of the new version
+ * (it probes past the stale hint); after the restart exactly the produced ids. Last, a kill at `metadata`
  * in the commit that covers every produced event: the restart has nothing to commit and
  * must still leave the hint naming that version.
  */
@@ -28,8 +32,16 @@ import {
   tableIdStats,
   writeConfig,
 } from '../support/kice-process.ts';
-import { createTopic, endOffsets, idRange, idStats, produce } from '../support/produce.ts';
+import {
+  createTopic,
+  endOffsets,
+  type IdStats,
+  idRange,
+  idStats,
+  produce,
+} from '../support/produce.ts';
 import { duckdbQuery } from '../support/readers.ts';
+import { sparkSql, startSpark } from '../support/spark.ts';
 
 const RUN = randomBytes(4).toString('hex');
 const TOPIC = `kice-e2e-steps-${RUN}`;
@@ -47,6 +59,8 @@ let dir: string;
 let configPath: string;
 
 beforeAll(async () => {
+  // The shared Spark server starts in the background while Kafka starts and the first run goes.
+  startSpark().catch(() => undefined);
   brokers = [await startKafka()];
   await createTopic(brokers, TOPIC, PARTITIONS);
   await createTopic(brokers, `${GROUP}-dlq`, 1);
@@ -75,6 +89,12 @@ async function latestVersion(): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+/** The ids Spark reads through the Hadoop catalog (version-hint.text, then probing forward). */
+async function sparkIdStats(): Promise<IdStats> {
+  const rows = await sparkSql(warehouse, `SELECT id FROM {k}.${TABLE}`);
+  return idStats(rows.map((r) => Number(r.id)));
 }
 
 async function hint(): Promise<string | undefined> {
@@ -130,9 +150,16 @@ describe('kill -9 at each step of a commit', () => {
             : join(folder, 'metadata', 'version-hint.text'),
         );
         expect(await hint(), step).toBe(String(step === 'metadata' ? before : after));
+        // Java follows the new version past the stale hint: exactly the rows it holds.
+        const killed = await tableIdStats(await latestMetadata(warehouse, TABLE), 'id');
+        expect(killed.count, step).toBeGreaterThan(produced - PER_STEP);
+        expect(await sparkIdStats(), `${step}: Spark after the kill`).toEqual(killed);
       } else {
         expect(after, step).toBe(before);
         expect(await hint(), step).toBe(hintBefore);
+        expect(await sparkIdStats(), `${step}: Spark after the kill`).toEqual(
+          idStats(idRange(0, produced - PER_STEP)),
+        );
       }
 
       const restart = await runOnce(configPath);
@@ -153,6 +180,7 @@ describe('kill -9 at each step of a commit', () => {
       ).toEqual([
         { n: BigInt(expected.count), d: BigInt(expected.distinct), s: BigInt(expected.sum) },
       ]);
+      expect(await sparkIdStats(), `${step}: Spark after the restart`).toEqual(expected);
       console.log(
         `engine-commit-steps: killed at ${step} (v${before} -> v${after}), paused after ${pausedAfterMs} ms; restart committed ${restart.process.withMsg('committed').length} time(s) in ${restart.exit.ms} ms`,
       );
@@ -179,6 +207,8 @@ describe('kill -9 at each step of a commit', () => {
     await p.kill9();
     const last = await latestVersion();
     expect(await hint()).toBe(String(last - 1));
+    const all = idStats(idRange(0, produced));
+    expect(await sparkIdStats(), 'Spark after the last kill').toEqual(all);
     const restart = await runOnce(configPath);
     expect(restart.process.withMsg('committed')).toEqual([]);
     expect(await latestVersion()).toBe(last);
@@ -193,5 +223,6 @@ describe('kill -9 at each step of a commit', () => {
     ).toEqual([
       { n: BigInt(expected.count), d: BigInt(expected.distinct), s: BigInt(expected.sum) },
     ]);
+    expect(await sparkIdStats(), 'Spark after the last restart').toEqual(expected);
   });
 });

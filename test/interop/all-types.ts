@@ -245,3 +245,16 @@ export function allTypesRow(id: number): Record<string, unknown> {
     ),
   };
 }
+
+/** The all-types schema without `time`: Spark has no TIME type and cannot read a table
+ * with a `time` column at all. */
+export const SPARK_TYPES_SCHEMA: Schema = {
+  ...ALL_TYPES_SCHEMA,
+  fields: ALL_TYPES_SCHEMA.fields.filter((f) => f.type !== 'time'),
+};
+
+/** Row `id` of the all-types fixture without its `time` column. */
+export function sparkTypesRow(id: number): Record<string, unknown> {
+  const { tm: _, ...row } = allTypesRow(id);
+  return row;
+}

@@ -10,7 +10,8 @@ import type { Row } from '../support/readers.ts';
  * rebuilds such lists with `pa.LargeListArray.from_arrays(offsets, values)` and drops
  * the validity bitmap (pyiceberg/io/pyarrow.py `ArrowProjectionVisitor.list`;
  * apache/iceberg-python#251, #3833). Its writer has the same defect: it stores [] for a
- * null list<struct>. DuckDB and our own reader see the null.
+ * null list<struct>. DuckDB, Spark (Iceberg Java, the reference) and our own reader see
+ * the null.
  */
 export function asPyicebergReads(schema: Schema, row: Row): Row {
   return convertStruct(schema.fields, row) as Row;

@@ -7,6 +7,8 @@
  *    (the filter projected onto the manifest's spec).
  * 3. Manifest entries (not DELETED) → skip files whose partition tuple or column
  *    bounds/null counts cannot match.
+ * 4. Delete manifests (every one is read) → position delete files, attached to each data
+ *    file they apply to (./deletes.ts; equality deletes are not supported).
  */
 import type { Table } from '../catalog/catalog.ts';
 import { IcebergError } from '../errors.ts';
@@ -25,6 +27,7 @@ import {
 } from '../spec/table-metadata.ts';
 import { indexById, type PrimitiveType, type Schema, type StructType } from '../spec/types.ts';
 import { fromBytes } from '../spec/values.ts';
+import { dataSequenceNumber, PositionDeleteIndex } from './deletes.ts';
 import {
   alwaysTrue,
   type Bound,
@@ -41,6 +44,15 @@ export interface ScanOptions {
   readonly filter?: Expr;
 }
 
+/** A data file to read and the position delete files that apply to it. */
+export interface FileScanTask {
+  readonly file: DataFile;
+  /** Its data sequence number. */
+  readonly sequenceNumber: number;
+  /** Position delete files whose sequence number is ≥ the data file's. */
+  readonly deletes: readonly DataFile[];
+}
+
 export interface ScanPlan {
   /** undefined for a table without snapshots (nothing to read). */
   readonly snapshot: Snapshot | undefined;
@@ -48,6 +60,10 @@ export interface ScanPlan {
   readonly schema: Schema;
   readonly filter: Bound;
   readonly files: DataFile[];
+  /** One task per file of `files`, in the same order. */
+  readonly tasks: FileScanTask[];
+  /** Live position delete files in the snapshot. */
+  readonly deleteFiles: number;
   /** Live data files in the snapshot before pruning. */
   readonly totalFiles: number;
   readonly manifestsScanned: number;
@@ -131,6 +147,8 @@ export async function planFiles(table: Table, options: ScanOptions = {}): Promis
     schema,
     filter,
     files: [],
+    tasks: [],
+    deleteFiles: 0,
     totalFiles: 0,
     manifestsScanned: 0,
     manifestsSkipped: 0,
@@ -141,15 +159,26 @@ export async function planFiles(table: Table, options: ScanOptions = {}): Promis
   for (const [id, f] of indexById(schema)) if (typeof f.type === 'string') types.set(id, f.type);
 
   const manifests: ManifestFile[] = readManifestList(await table.io.read(snapshot.manifestList));
+  const deletes = new PositionDeleteIndex();
+  for (const mf of manifests) {
+    if (mf.content !== 1) continue;
+    const ptype = partitionType(specById(m, mf.partitionSpecId), schema);
+    const { entries } = readManifest(await table.io.read(mf.manifestPath), ptype);
+    for (const e of entries) {
+      if (e.status !== 2) deletes.add(e.dataFile, dataSequenceNumber(e, mf));
+    }
+  }
   const files: DataFile[] = [];
+  const tasks: FileScanTask[] = [];
   let totalFiles = 0;
   let scanned = 0;
   let skipped = 0;
   for (const mf of manifests) {
+    if (mf.content === 1) continue;
     if (mf.content !== 0) {
       throw new IcebergError(
-        'UNSUPPORTED',
-        `delete manifests are not supported yet: ${mf.manifestPath}`,
+        'INVALID_METADATA',
+        `manifest content ${mf.content}: ${mf.manifestPath}`,
       );
     }
     const spec = specById(m, mf.partitionSpecId);
@@ -180,7 +209,17 @@ export async function planFiles(table: Table, options: ScanOptions = {}): Promis
       if (!mightMatch(projected, tupleStats(ptype, f.partition))) continue;
       if (!mightMatch(filter, fileStats(types, f))) continue;
       files.push(f);
+      const seq = dataSequenceNumber(e, mf);
+      tasks.push({ file: f, sequenceNumber: seq, deletes: deletes.forDataFile(f.filePath, seq) });
     }
   }
-  return { ...empty, files, totalFiles, manifestsScanned: scanned, manifestsSkipped: skipped };
+  return {
+    ...empty,
+    files,
+    tasks,
+    deleteFiles: deletes.size,
+    totalFiles,
+    manifestsScanned: scanned,
+    manifestsSkipped: skipped,
+  };
 }

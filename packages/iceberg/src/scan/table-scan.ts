@@ -1,10 +1,11 @@
 /**
  * Reading a table: plan the files, read each Parquet file into rows (columns matched to
- * the read schema by field ID; columns added later read as null), and apply the filter
- * exactly.
+ * the read schema by field ID; columns added later read as null), drop the rows the
+ * file's position delete files delete (./deletes.ts), and apply the filter exactly.
  */
 import type { Table } from '../catalog/catalog.ts';
 import type { StructType } from '../spec/types.ts';
+import { PositionDeleteReader } from './deletes.ts';
 import { evalRow } from './expressions.ts';
 import { planFiles, type ScanOptions } from './planner.ts';
 import { arrowTableToRows, readParquet } from './read-parquet.ts';
@@ -17,15 +18,18 @@ export async function scanRows(table: Table, options: ScanOptions = {}): Promise
   const plan = await planFiles(table, options);
   const paths = structPaths(plan.schema);
   const out: Row[] = [];
-  for (const f of plan.files) {
+  const deleteReader = new PositionDeleteReader(table.io);
+  for (const { file: f, deletes } of plan.tasks) {
     const rows = arrowTableToRows(
       plan.schema,
       readParquet(await table.io.read(f.filePath), plan.schema),
     );
-    for (const row of rows) {
+    const deleted = await deleteReader.positions(f.filePath, deletes);
+    rows.forEach((row, pos) => {
+      if (deleted.has(pos)) return;
       if (plan.filter.op === 'true' || evalRow(plan.filter, (id) => valueAt(row, paths.get(id))))
         out.push(row);
-    }
+    });
   }
   return out;
 }

@@ -13,11 +13,11 @@ echo "== python readers (.venv)"
 KICE_PYTHON="$(bash test/infra/python-env.sh)" || { echo "0 passed, 1 failed"; exit 1; }
 export KICE_PYTHON
 
-# Integration tests start the local Kafka broker (test/infra/kafka.sh) and the S3 server
-# (test/infra/s3.sh) on demand and leave them running for the next test file; stop them
-# (and the shared Spark server, which the integration project's global teardown stops
-# too) when the suite ends.
-trap 'bash "$root/test/infra/kafka.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/s3.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/spark.sh" stop >/dev/null 2>&1 || true' EXIT
+# Integration tests start the local Kafka broker (test/infra/kafka.sh), the S3 server
+# (test/infra/s3.sh) and the Iceberg REST catalog (test/infra/iceberg-rest.sh) on demand
+# and leave them running for the next test file; stop them (and the shared Spark server,
+# which the integration project's global teardown stops too) when the suite ends.
+trap 'bash "$root/test/infra/kafka.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/s3.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/spark.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/iceberg-rest.sh" stop >/dev/null 2>&1 || true' EXIT
 
 status=0
 echo "== lint"

@@ -315,6 +315,26 @@ def cmd_pyiceberg_rows(args: list[str]) -> None:
     print_rows(table.scan(**kwargs).to_arrow())
 
 
+def cmd_rest_rows(args: list[str]) -> None:
+    """rest-rows <uri> <ns.table>: the table loaded through a REST catalog, scanned."""
+    from pyiceberg.catalog import load_catalog
+
+    props = {"type": "rest", "uri": args[0]}
+    s3 = s3_settings()
+    if s3 is not None:
+        props.update(
+            {
+                "s3.endpoint": s3["endpoint"],
+                "s3.access-key-id": s3["key"],
+                "s3.secret-access-key": s3["secret"],
+                "s3.region": s3["region"],
+                "s3.force-virtual-addressing": "false",
+            }
+        )
+    catalog = load_catalog("rest", **props)
+    print_rows(catalog.load_table(args[1]).scan().to_arrow())
+
+
 def cmd_pyiceberg_plan(args: list[str]) -> None:
     table = static_table(args[0])
     row_filter = option(args, "--filter")
@@ -477,6 +497,7 @@ COMMANDS = {
     "pyiceberg-append-hadoop": (cmd_pyiceberg_append_hadoop, 2),
     "duckdb-rows": (cmd_duckdb_rows, 1),
     "duckdb-query": (cmd_duckdb_query, 2),
+    "rest-rows": (cmd_rest_rows, 2),
 }
 
 

@@ -77,6 +77,11 @@ export async function pyicebergRows(
   return parseTaggedRows(await runReaders('pyiceberg-rows', ...args));
 }
 
+/** Rows of a table as PyIceberg reads it through a REST catalog (`load_catalog("rest", uri=...)`). */
+export async function restRows(uri: string, table: string): Promise<Row[]> {
+  return parseTaggedRows(await runReaders('rest-rows', uri, table));
+}
+
 /** Rows of a table as DuckDB's `iceberg_scan` reads them. */
 export async function duckdbRows(metadataPath: string): Promise<Row[]> {
   return parseTaggedRows(await runReaders('duckdb-rows', metadataPath));

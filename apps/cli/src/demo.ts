@@ -273,7 +273,7 @@ export async function demoCommand(options: { seconds: number; rate: number }): P
     await new Promise((r) => setTimeout(r, 100));
   await engine.stop();
 
-  const tables = await listTables(warehouse, config.kafka.groupId);
+  const tables = await listTables({ type: 'filesystem', warehouse }, config.kafka.groupId);
   out.write(`\nTables in ${warehouse}:\n${formatTables(tables)}`);
   const expected: Record<string, number> = {
     'demo.orders': produced.orders,

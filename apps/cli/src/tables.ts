@@ -3,12 +3,12 @@
  * count, rows, data files, bytes and the Kafka offsets it records for the group.
  */
 import {
+  type CatalogConfig,
+  createCatalog,
   createFileIO,
-  FilesystemCatalog,
   LocalFileIO,
   loadConfigFile,
   readOffsets,
-  toFileUri,
 } from '@kice/core';
 import { currentSnapshot, type FileIO, identifierToString } from '@kice/iceberg';
 
@@ -22,11 +22,11 @@ export interface TableInfo {
 }
 
 export async function listTables(
-  warehouse: string,
+  catalogConfig: CatalogConfig,
   groupId: string,
   io: FileIO = new LocalFileIO(),
 ): Promise<TableInfo[]> {
-  const catalog = new FilesystemCatalog({ warehouse: toFileUri(warehouse), io });
+  const catalog = createCatalog(catalogConfig, io);
   const out: TableInfo[] = [];
   for (const ns of await catalog.listNamespaces()) {
     for (const id of await catalog.listTables(ns)) {
@@ -85,11 +85,7 @@ export async function tablesCommand(
   options: { json: boolean },
 ): Promise<number> {
   const config = await loadConfigFile(configPath);
-  const rows = await listTables(
-    config.catalog.warehouse,
-    config.kafka.groupId,
-    createFileIO(config.storage),
-  );
+  const rows = await listTables(config.catalog, config.kafka.groupId, createFileIO(config.storage));
   process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatTables(rows));
   return 0;
 }

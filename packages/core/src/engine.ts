@@ -76,6 +76,9 @@ export function createLoggerOptions(level: string = 'info'): Parameters<typeof p
         'sasl',
         'password',
         'kafka.sasl',
+        'catalog.credential',
+        'catalog.token',
+        'catalog.headers',
         '*.passphrase',
         '*.secretAccessKey',
         '*.sessionToken',
@@ -196,7 +199,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
         },
       });
       committer = startCommitterThread(bundle.committerThread, {
-        warehouse: config.catalog.warehouse,
+        catalog: config.catalog,
         groupId: config.kafka.groupId,
         storage: config.storage,
       });

@@ -12,6 +12,8 @@ export type IcebergErrorCode =
   | 'ALREADY_EXISTS'
   | 'COMMIT_CONFLICT'
   | 'REQUIREMENT_FAILED'
+  /** A commit whose outcome could not be determined (the server failed mid-commit). */
+  | 'COMMIT_STATE_UNKNOWN'
   | 'IO';
 
 export class IcebergError extends Error {

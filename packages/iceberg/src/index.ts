@@ -21,6 +21,9 @@ export { arrowValueToIceberg, icebergRowsToArrow } from './arrow/values.ts';
 export * from './catalog/catalog.ts';
 export type { CommitObserver, CommitStep, CommitStepEvent } from './catalog/commit-steps.ts';
 export { FilesystemCatalog, type FilesystemCatalogOptions } from './catalog/filesystem.ts';
+// catalog: the Iceberg REST protocol
+export { RestCatalog, type RestTable, type StorageCredential } from './catalog/rest/catalog.ts';
+export type { RestCatalogOptions } from './catalog/rest/config.ts';
 // catalog: a table opened (and committed to) from its metadata file
 export { openTable } from './catalog/static.ts';
 export type { TableRequirement, TableUpdate } from './catalog/updates.ts';

@@ -46,6 +46,14 @@ function describe(issue: z.core.$ZodIssue): string {
     const got = issue.input === undefined || secret ? '' : `, got ${JSON.stringify(issue.input)}`;
     return `${formatPath(issue.path)}: must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${got}`;
   }
+  if (issue.code === 'invalid_union' && issue.discriminator && 'options' in issue) {
+    // No option of a discriminated union (catalog.type) matched.
+    const input = issue.input as Record<string, unknown> | undefined;
+    const got = input && typeof input === 'object' ? input[issue.discriminator] : undefined;
+    if (got === undefined) return `${formatPath(issue.path)}: required`;
+    const expected = (issue.options ?? []).map((v) => JSON.stringify(v)).join(', ');
+    return `${formatPath(issue.path)}: must be one of ${expected}, got ${JSON.stringify(got)}`;
+  }
   if (issue.code === 'invalid_type' && issue.input === undefined) {
     return `${formatPath(issue.path)}: required`;
   }
@@ -98,9 +106,11 @@ export function validateConfig(
   });
   problems.push(...resolveSslFiles(cfg.kafka.ssl, options.baseDir ?? process.cwd()));
   if (problems.length > 0) throw new ConfigError(problems, options.source);
-  const warehouse = cfg.catalog.warehouse;
-  if (!warehouse.includes('://') && !isAbsolute(warehouse)) {
-    cfg.catalog.warehouse = resolve(options.baseDir ?? process.cwd(), warehouse);
+  if (cfg.catalog.type === 'filesystem') {
+    const warehouse = cfg.catalog.warehouse;
+    if (!warehouse.includes('://') && !isAbsolute(warehouse)) {
+      cfg.catalog.warehouse = resolve(options.baseDir ?? process.cwd(), warehouse);
+    }
   }
   return freeze(cfg);
 }

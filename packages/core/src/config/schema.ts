@@ -26,6 +26,63 @@ function rejoinSplitCalls(v: unknown): unknown {
   return out;
 }
 
+/** An http(s) URL (the REST catalog's `uri`, `oauth2ServerUri`). */
+const httpUrl = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected http(s) URL' },
+);
+
+const filesystemCatalogSchema = z
+  .object({
+    type: z.literal('filesystem'),
+    /** A local folder (relative to the config file) or a file:// URI. */
+    warehouse: z.string().min(1),
+  })
+  .strict();
+
+/** An Iceberg REST catalog (docs/config.md#catalog). */
+const restCatalogSchema = z
+  .object({
+    type: z.literal('rest'),
+    /** Base URI; requests go to `<uri>/v1/...`. */
+    uri: httpUrl,
+    /** Sent as `GET /v1/config?warehouse=`; meaning is the server's. */
+    warehouse: z.string().min(1).optional(),
+    /** OAuth2 client credentials `client_id:client_secret` (or just a secret). */
+    credential: z.string().min(1).optional(),
+    /** A static bearer token. */
+    token: z.string().min(1).optional(),
+    /** Path prefix; default: the server's `prefix` from /v1/config. */
+    prefix: z.string().min(1).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    /** OAuth2 scope (default `catalog`). */
+    scope: z.string().min(1).optional(),
+    /** Token endpoint (default `<uri>/v1/oauth/tokens`). */
+    oauth2ServerUri: httpUrl.optional(),
+    /** Sent as X-Iceberg-Access-Delegation. */
+    accessDelegation: z.enum(['vended-credentials', 'remote-signing']).optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.credential !== undefined && c.token !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set either credential or token, not both',
+        path: ['token'],
+      });
+  });
+
+export type CatalogConfig =
+  | z.output<typeof filesystemCatalogSchema>
+  | z.output<typeof restCatalogSchema>;
+
 const tableSchema = z
   .object({
     topic: z.string().min(1).optional(),
@@ -258,13 +315,7 @@ export const configSchema = z
           .optional(),
       })
       .strict(),
-    catalog: z
-      .object({
-        type: z.enum(['filesystem']),
-        /** A local folder (relative to the config file) or a file:// URI. */
-        warehouse: z.string().min(1),
-      })
-      .strict(),
+    catalog: z.discriminatedUnion('type', [filesystemCatalogSchema, restCatalogSchema]),
     tables: z.array(tableSchema).min(1),
     /** Object-store settings for warehouses and data files at s3:// URIs (docs/config.md). */
     storage: z

@@ -3,6 +3,8 @@
  * - the value of a setting whose key names one: password, secret, token, credential(s),
  *   passphrase, secretAccessKey, sessionToken (case-insensitive, also as a suffix:
  *   `apiToken`), and inline PEM private keys;
+ * - every value of a `headers` map (the REST catalog's extra HTTP headers, which
+ *   typically carry credentials);
  * - every value substituted from the environment (`${env:NAME}`, config/env.ts), whatever
  *   its key.
  *
@@ -32,6 +34,14 @@ function isSecretValue(key: string, value: unknown): value is string {
   return typeof value === 'string' && (isSecretKey(key) || PRIVATE_KEY.test(value));
 }
 
+/** Settings whose values are all secrets, whatever their keys (`catalog.headers`). */
+const SECRET_MAPS = new Set(['headers']);
+
+function secretMapValues(key: string, value: unknown): string[] | undefined {
+  if (!SECRET_MAPS.has(key) || value === null || typeof value !== 'object') return undefined;
+  return Object.values(value).filter((x): x is string => typeof x === 'string');
+}
+
 /** The secret values in a config object (by key, see above). */
 export function collectSecrets(config: unknown): string[] {
   const out: string[] = [];
@@ -39,7 +49,9 @@ export function collectSecrets(config: unknown): string[] {
     if (Array.isArray(v)) v.forEach(walk);
     else if (v !== null && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
-        if (isSecretValue(k, x)) out.push(x);
+        const map = secretMapValues(k, x);
+        if (map) out.push(...map);
+        else if (isSecretValue(k, x)) out.push(x);
         else walk(x);
       }
     }
@@ -87,6 +99,8 @@ export function containsSecret(text: string): boolean {
 export function redactConfig<T>(config: T): T {
   const walk = (v: unknown, key: string): unknown => {
     if (isSecretValue(key, v)) return REDACTED;
+    if (secretMapValues(key, v))
+      return Object.fromEntries(Object.keys(v as object).map((k) => [k, REDACTED]));
     if (typeof v === 'string') return redact(v);
     if (Array.isArray(v)) return v.map((x) => walk(x, ''));
     if (v !== null && typeof v === 'object') {

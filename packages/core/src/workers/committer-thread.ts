@@ -4,16 +4,16 @@
  * (KICE_TEST_COMMIT_PAUSE_AT / _MS, ../commit/test-pause.ts) is read here and nowhere else.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FilesystemCatalog, toFileUri } from '@kice/iceberg';
 import * as Comlink from 'comlink';
+import { createCatalog } from '../catalog/create-catalog.ts';
 import { Committer } from '../commit/committer.ts';
 import { nodeEndpoint } from '../commit/node-endpoint.ts';
 import { commitPauseFromEnv } from '../commit/test-pause.ts';
-import type { StorageConfig } from '../config/schema.ts';
+import type { CatalogConfig, StorageConfig } from '../config/schema.ts';
 import { createFileIO } from '../storage/file-io.ts';
 
 export interface CommitterThreadData {
-  readonly warehouse: string;
+  readonly catalog: CatalogConfig;
   readonly groupId: string;
   readonly storage?: StorageConfig;
 }
@@ -21,9 +21,9 @@ export interface CommitterThreadData {
 const data = workerData as CommitterThreadData;
 if (!parentPort) throw new Error('committer-thread must run in a worker thread');
 const pause = commitPauseFromEnv(process.env);
-const catalog = new FilesystemCatalog({
-  warehouse: toFileUri(data.warehouse),
-  io: createFileIO(data.storage),
-  ...(pause ? { observer: pause } : {}),
-});
+const catalog = createCatalog(
+  data.catalog,
+  createFileIO(data.storage),
+  pause ? { observer: pause } : {},
+);
 Comlink.expose(new Committer(catalog, data.groupId, undefined, pause), nodeEndpoint(parentPort));

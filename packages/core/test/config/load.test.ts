@@ -77,7 +77,7 @@ deadLetter: { topic: dlq }
     const p = problems(text);
     expect(p).toContain('kafka.brokers[0]: expected host:port');
     expect(p).toContain('kafka.bogus: unknown setting');
-    expect(p).toContain('catalog.type: must be one of "filesystem", got "hive"');
+    expect(p).toContain('catalog.type: must be one of "filesystem", "rest", got "hive"');
     expect(p).toContain('tables[0].topic: set exactly one of topic or topicPattern');
     expect(p).toContain(
       'tables[1].table: "notqualified" is not namespace.name (letters, digits, underscores)',
@@ -195,5 +195,41 @@ limits: { maxNestingDepth: 0, maxColumns: 2.5 }
 
   it('reports YAML syntax errors', () => {
     expect(problems('kafka: [unclosed\n')[0]).toMatch(/^\(yaml\): /);
+  });
+
+  it('reads a REST catalog and names its bad settings by path', () => {
+    const rest = (catalog: string): string =>
+      GOOD.replace('catalog:\n  type: filesystem\n  warehouse: ./wh', `catalog: ${catalog}`);
+    const c = parseConfig(
+      rest(
+        '{ type: rest, uri: "http://127.0.0.1:19181", warehouse: wh, credential: "id:secret", prefix: p, headers: { X-A: b }, scope: catalog, oauth2ServerUri: "https://auth.example/token", accessDelegation: vended-credentials }',
+      ),
+      { baseDir: '/base' },
+    );
+    expect(c.catalog).toEqual({
+      type: 'rest',
+      uri: 'http://127.0.0.1:19181',
+      warehouse: 'wh',
+      credential: 'id:secret',
+      prefix: 'p',
+      headers: { 'X-A': 'b' },
+      scope: 'catalog',
+      oauth2ServerUri: 'https://auth.example/token',
+      accessDelegation: 'vended-credentials',
+    });
+    expect(problems(rest('{ type: rest, uri: "ftp://h/x" }'))).toEqual([
+      'catalog.uri: expected http(s) URL',
+    ]);
+    expect(problems(rest('{ type: rest }'))).toEqual(['catalog.uri: required']);
+    expect(problems(rest('{ uri: "http://h" }'))).toEqual(['catalog.type: required']);
+    expect(
+      problems(rest('{ type: rest, uri: "http://h", token: t, credential: "a:b", warehous: x }')),
+    ).toEqual([
+      'catalog.warehous: unknown setting',
+      'catalog.token: set either credential or token, not both',
+    ]);
+    expect(problems(rest('{ type: rest, uri: "http://h", accessDelegation: yes }'))).toEqual([
+      'catalog.accessDelegation: must be one of "vended-credentials", "remote-signing", got "yes"',
+    ]);
   });
 });

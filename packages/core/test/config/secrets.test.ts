@@ -176,6 +176,31 @@ describe('redaction', () => {
     expect(printed).toContain('"clientId":"c-[redacted]"');
   });
 
+  it('treats the REST catalog credential, token and every header value as secrets', () => {
+    const base = yaml('');
+    const c = parseConfig(
+      base.replace(
+        'catalog: { type: filesystem, warehouse: ./wh }',
+        'catalog: { type: rest, uri: "http://127.0.0.1:1", credential: "id:cred-secret-1", headers: { X-Api-Key: hdr-secret-2 } }',
+      ),
+    );
+    const printed = JSON.stringify(redactConfig(c));
+    expect(printed).not.toContain('cred-secret-1');
+    expect(printed).not.toContain('hdr-secret-2');
+    expect(printed).toContain('"X-Api-Key":"[redacted]"');
+    expect(redact('failed with id:cred-secret-1 and hdr-secret-2')).toBe(
+      'failed with [redacted] and [redacted]',
+    );
+    const t = parseConfig(
+      base.replace(
+        'catalog: { type: filesystem, warehouse: ./wh }',
+        'catalog: { type: rest, uri: "http://127.0.0.1:1", token: tok-secret-3 }',
+      ),
+    );
+    expect(JSON.stringify(redactConfig(t))).not.toContain('tok-secret-3');
+    expect(redact('Bearer tok-secret-3')).toBe('Bearer [redacted]');
+  });
+
   it("kice's logger and the kafkajs log route never write a secret", () => {
     const c = parseConfig(
       yaml('  sasl: { mechanism: scram-sha-512, username: u, password: "${env:KICE_T_LOGPW}" }'),

@@ -9,7 +9,7 @@
 import type { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator } from '../../src/coordinator.ts';
-import { type Bench, bench, quietLog, TABLE, until } from './harness.ts';
+import { type Bench, bench, quietLog, settleTick, TABLE, until } from './harness.ts';
 
 const T0 = { topic: 't', partition: 0 };
 const T1 = { topic: 't', partition: 1 };
@@ -185,3 +185,56 @@ describe.each(['asString', 'deadLetter'] as const)(
     });
   },
 );
+
+describe('a batch whose columns other partitions keep changing while it is re-decoded', () => {
+  it.each(['asString', 'deadLetter'] as const)(
+    'typeConflicts %s: dead-letters naming the field; the engine keeps running',
+    async (policy) => {
+      const { b, c } = await started(policy);
+      const lanes = [1, 2, 3, 4].map((p) => ({ topic: 't', partition: p }));
+      await b.source.join([T0, ...lanes], [T0, T1]);
+      b.pool.hold = true;
+      // Partitions 1-4 each add f<p> as a list; partition 0 has every f<p> as a number.
+      for (const tp of lanes) {
+        b.source.deliver(tp, 0n, json([{ id: tp.partition, [`f${tp.partition}`]: [1] }]));
+      }
+      b.source.deliver(T0, 1n, json([1, 2, 3, 4].map((p) => ({ id: 10 + p, [`f${p}`]: 1 }))));
+      await until(() => b.pool.pending.length === 5, 'five decodes started');
+      const ofT0 = (x: { task: { bytes?: Uint8Array } }) =>
+        new TextDecoder().decode(x.task.bytes).includes('"id":11');
+      // Each decode of partition 0's batch completes just after another f<p> became a list
+      // (before the fix: four refusals, then a fatal SCHEMA_INCOMPATIBLE naming f4).
+      for (let p = 1; p <= 4; p++) {
+        b.pool.release(
+          'decode',
+          b.pool.pending.findIndex((x) => !ofT0(x)),
+        ); // f<p>: a list
+        await settleTick();
+        const runs = b.pool.runs;
+        const at = b.pool.pending.findIndex(ofT0);
+        if (at < 0) break;
+        b.pool.release('decode', at); // partition 0's (re-)decode: f<p> no longer fits
+        await until(
+          () => c.error !== undefined || c.metrics.deadLetters > 0 || b.pool.runs > runs,
+          `partition 0 decoded again (${p})`,
+        );
+      }
+      b.pool.hold = false;
+      b.pool.releaseAll();
+      await until(() => c.error !== undefined || c.metrics.deadLetters === 4, 'the dead letters');
+      await c.settle();
+      expect(c.error).toBeUndefined();
+      // The re-decode under the current schema merges before partitions 2-4 (they wait for
+      // it): their lists no longer fit, and they are refused naming the field.
+      expect(deadLettered(b)).toEqual([
+        '0:1: field "f1": expected list, got number',
+        '2:0: field "f2": expected long, got array',
+        '3:0: field "f3": expected long, got array',
+        '4:0: field "f4": expected long, got array',
+      ]);
+      expect((await b.rows()).map((r) => r.id)).toEqual([0n, 1n, 12n, 13n, 14n]);
+      const offsets = await b.offsets();
+      expect([0, 1, 2, 3, 4].map((p) => offsets.get(`t:${p}`))).toEqual([5n, 1n, 1n, 1n, 1n]);
+    },
+  );
+});

@@ -3,6 +3,9 @@
  * schema and merges what the batch observed into it. A batch decoded under an older schema
  * in a way the table cannot take (SCHEMA_INCOMPATIBLE) is decoded again under the current
  * schema, so records that do not fit become per-record errors (dead letters), not a failure.
+ * A batch that still does not fit after MAX_REDECODES is dead-lettered whole, each record
+ * with the merge's reason (naming the field): never a fatal error, which would stop the
+ * engine on the same records at every restart.
  *
  * A re-decode holds the table's schema: batches of other partitions of the table merge only
  * after it (see `exclusive`), so the schema it was decoded under is still the table's when it
@@ -24,6 +27,7 @@ export interface TaskPool {
 
 export interface DebugLog {
   debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
 }
 
 export type Decoded = Extract<DecodeTaskResult, { ok: true }>;
@@ -74,6 +78,16 @@ export function startDecode(
   return pool.run(task(t, b, limits));
 }
 
+/** The batch with no rows: every record an error, `reason` where the decoder had none. */
+function refused(r: Decoded, b: PreparedBatch, reason: string): Decoded {
+  const known = new Map(r.errors.map((e) => [e.index, e.reason]));
+  const errors = Array.from({ length: b.offsets.length - 1 }, (_, index) => ({
+    index,
+    reason: known.get(index) ?? reason,
+  }));
+  return { ...r, ipc: new Uint8Array(0), rows: 0, errors, changed: false, placeholders: [] };
+}
+
 /**
  * Completes a decode started by `startDecode`: merges the batch's observed schema into the
  * table's (re-decoding when needed) and returns the result. Throws on a task failure.
@@ -110,12 +124,14 @@ export async function finishDecode(
         for (const p of result.placeholders) if (!before?.has(p)) t.placeholders.add(p);
         return result;
       } catch (e) {
-        if (
-          !(e instanceof KiceError) ||
-          e.code !== 'SCHEMA_INCOMPATIBLE' ||
-          attempt >= MAX_REDECODES
-        )
-          throw e;
+        if (!(e instanceof KiceError) || e.code !== 'SCHEMA_INCOMPATIBLE') throw e;
+        if (attempt >= MAX_REDECODES) {
+          log.warn(
+            { table: t.name, reason: e.message },
+            'a batch does not fit the table after re-decoding; dead-lettered',
+          );
+          return refused(result, b, e.message);
+        }
         log.debug(
           { table: t.name, reason: e.message },
           're-decoding a batch under the current schema',

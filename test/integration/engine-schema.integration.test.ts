@@ -11,6 +11,8 @@
  *   (list<string>, map<string, string>; a declared `hinted[]` its type), read back empty,
  *   not null, by DuckDB (Iceberg scan and the Parquet files themselves); a later commit's
  *   elements land in them as JSON text.
+ * - a number, a string and an object where a list column added since the first commit is
+ *   (typeConflicts deadLetter): dead-lettered naming the field; the run ends cleanly.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -329,5 +331,52 @@ describe('schema evolution', () => {
         k: id % 2 === 0 ? null : `v${id}`,
       })),
     );
+  });
+
+  it('a number, a string and an object where an uncommitted list column is: dead-lettered naming the field', async () => {
+    const topic = `${TOPIC}-relist`;
+    const table = 'e2e.schema_relist';
+    const dlq = `${DLQ}-relist`;
+    await createTopic(brokers, topic, 1);
+    const config = await writeConfig(
+      dir,
+      {
+        kafka: { brokers, groupId: `${GROUP}-relist` },
+        catalog: { type: 'filesystem', warehouse },
+        tables: [{ topic, table, typeConflicts: 'deadLetter' }],
+        deadLetter: { topic: dlq },
+      },
+      'relist.yaml',
+    );
+    const events: Record<string, unknown>[] = [
+      { id: 0, a: 'x' }, // run 1: the first commit
+      { id: 1, tags: [1] }, // run 2: tags, list<long>, not committed yet
+      { id: 2, tags: 5 },
+      { id: 3, tags: 'x' },
+      { id: 4, tags: { k: 1 } },
+      { id: 5, a: 'y' },
+    ];
+    const record = json((id) => events[id]);
+    await produce({ brokers, topic, partitions: 1, first: 0, count: 1, record });
+    await runOnce(config);
+    await produce({ brokers, topic, partitions: 1, first: 1, count: 5, record });
+    await runOnce(config);
+    const meta = await latestMetadata(warehouse, table);
+    expect(sortBy(await pyicebergRows(meta), 'id')).toEqual([
+      { id: 0n, a: 'x', tags: null },
+      { id: 1n, a: null, tags: [1n] },
+      { id: 5n, a: 'y', tags: null },
+    ]);
+    expect(await recordedOffsets(meta, `${GROUP}-relist`)).toEqual({
+      [topic]: await endOffsets(brokers, topic),
+    });
+    const dead = (await readTopic(brokers, dlq)).map(
+      (d) => `${d.headers['kice.source.offset']}: ${d.headers['kice.error']}`,
+    );
+    expect(dead.sort()).toEqual([
+      '2: field "tags": expected list, got number',
+      '3: field "tags": expected list, got string',
+      '4: field "tags": expected list, got object',
+    ]);
   });
 });

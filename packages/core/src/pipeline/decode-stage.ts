@@ -3,6 +3,14 @@
  * schema and merges what the batch observed into it. A batch decoded under an older schema
  * in a way the table cannot take (SCHEMA_INCOMPATIBLE) is decoded again under the current
  * schema, so records that do not fit become per-record errors (dead letters), not a failure.
+ * A batch that still does not fit after MAX_REDECODES is dead-lettered whole, each record
+ * with the merge's reason (naming the field): never a fatal error, which would stop the
+ * engine on the same records at every restart.
+ *
+ * A re-decode holds the table's schema: batches of other partitions of the table merge only
+ * after it (see `exclusive`), so the schema it was decoded under is still the table's when it
+ * merges and the merge succeeds. Without that, partitions adding columns of other types while
+ * a batch is decoded again could refuse it on every attempt and fail the engine.
  */
 import { indexById, maxFieldId } from '@kice/iceberg';
 import { fromPlainError, KiceError } from '../errors.ts';
@@ -19,11 +27,20 @@ export interface TaskPool {
 
 export interface DebugLog {
   debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
 }
 
 export type Decoded = Extract<DecodeTaskResult, { ok: true }>;
 
 const MAX_REDECODES = 3;
+
+/** Per table, while a batch re-decodes: settles once it has merged (or failed). */
+const exclusive = new WeakMap<TableRuntime, Promise<void>>();
+
+/** Waits until no other batch of the table is re-decoding. */
+async function mergeTurn(t: TableRuntime): Promise<void> {
+  for (let held = exclusive.get(t); held; held = exclusive.get(t)) await held;
+}
 
 /** Columns a fraction may still turn from long into double: all, until the table's first
  * commit starts; none after (Iceberg has no long → double promotion). */
@@ -61,6 +78,16 @@ export function startDecode(
   return pool.run(task(t, b, limits));
 }
 
+/** The batch with no rows: every record an error, `reason` where the decoder had none. */
+function refused(r: Decoded, b: PreparedBatch, reason: string): Decoded {
+  const known = new Map(r.errors.map((e) => [e.index, e.reason]));
+  const errors = Array.from({ length: b.offsets.length - 1 }, (_, index) => ({
+    index,
+    reason: known.get(index) ?? reason,
+  }));
+  return { ...r, ipc: new Uint8Array(0), rows: 0, errors, changed: false, placeholders: [] };
+}
+
 /**
  * Completes a decode started by `startDecode`: merges the batch's observed schema into the
  * table's (re-decoding when needed) and returns the result. Throws on a task failure.
@@ -74,33 +101,58 @@ export async function finishDecode(
   log: DebugLog,
 ): Promise<Decoded> {
   let result = unpackDecodeResult((await started) as Uint8Array);
-  for (let attempt = 0; ; attempt++) {
-    if (!result.ok) throw fromPlainError(result.error);
-    if (!result.changed) return result;
-    try {
-      // Before anything is committed, long and double observations make a double column;
-      // afterwards only Iceberg's promotions (int→long, float→double) apply.
-      const relaxed = !t.state && !t.flushing;
-      const before = result.placeholders.length > 0 ? columnPaths(t.observed) : undefined;
-      const yielding = new Set(t.placeholders);
-      t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {
-        allowLongToDouble: relaxed,
-        conflictsAsString: relaxed && t.config.typeConflicts === 'asString',
-        placeholders: new Set(result.placeholders),
-        tablePlaceholders: yielding,
-      }).schema;
-      t.placeholders = yielding;
-      // Placeholders this batch added (not ones merged into an existing column).
-      for (const p of result.placeholders) if (!before?.has(p)) t.placeholders.add(p);
-      return result;
-    } catch (e) {
-      if (!(e instanceof KiceError) || e.code !== 'SCHEMA_INCOMPATIBLE' || attempt >= MAX_REDECODES)
-        throw e;
-      log.debug(
-        { table: t.name, reason: e.message },
-        're-decoding a batch under the current schema',
-      );
-      result = unpackDecodeResult((await pool.run(task(t, b, limits, false))) as Uint8Array);
+  let release: (() => void) | undefined;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (!result.ok) throw fromPlainError(result.error);
+      if (!result.changed) return result;
+      if (!release && exclusive.has(t)) await mergeTurn(t);
+      try {
+        // Before anything is committed, long and double observations make a double column;
+        // afterwards only Iceberg's promotions (int→long, float→double) apply.
+        const relaxed = !t.state && !t.flushing;
+        const before = result.placeholders.length > 0 ? columnPaths(t.observed) : undefined;
+        const yielding = new Set(t.placeholders);
+        t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {
+          allowLongToDouble: relaxed,
+          conflictsAsString: relaxed && t.config.typeConflicts === 'asString',
+          placeholders: new Set(result.placeholders),
+          tablePlaceholders: yielding,
+        }).schema;
+        t.placeholders = yielding;
+        // Placeholders this batch added (not ones merged into an existing column).
+        for (const p of result.placeholders) if (!before?.has(p)) t.placeholders.add(p);
+        return result;
+      } catch (e) {
+        if (!(e instanceof KiceError) || e.code !== 'SCHEMA_INCOMPATIBLE') throw e;
+        if (attempt >= MAX_REDECODES) {
+          log.warn(
+            { table: t.name, reason: e.message },
+            'a batch does not fit the table after re-decoding; dead-lettered',
+          );
+          return refused(result, b, e.message);
+        }
+        log.debug(
+          { table: t.name, reason: e.message },
+          're-decoding a batch under the current schema',
+        );
+        if (!release) {
+          // Taken in the same turn as the check: no other batch can take it in between.
+          for (let held = exclusive.get(t); held; held = exclusive.get(t)) await held;
+          exclusive.set(
+            t,
+            new Promise<void>((r) => {
+              release = r;
+            }),
+          );
+        }
+        result = unpackDecodeResult((await pool.run(task(t, b, limits, false))) as Uint8Array);
+      }
+    }
+  } finally {
+    if (release) {
+      exclusive.delete(t);
+      release();
     }
   }
 }

@@ -155,6 +155,8 @@ function unwrapMovable(v: unknown): unknown {
 
 interface Pending {
   readonly kind: string;
+  /** The task (a decode's `bytes` tell which batch it is). */
+  readonly task: { kind: string; bytes?: Uint8Array };
   readonly result: Promise<unknown>;
   release(): void;
 }
@@ -179,7 +181,7 @@ export class ControlledPool {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    this.pending.push({ kind: task.kind, result, release });
+    this.pending.push({ kind: task.kind, task, result, release });
     return gate.then(() => result);
   }
 

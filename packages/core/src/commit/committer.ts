@@ -35,7 +35,15 @@ import {
 } from '@kice/iceberg';
 import type { PartitionByEntry } from '../config/partition-by.ts';
 import { KiceError } from '../errors.ts';
+import { DEAD_LETTER_SCHEMA } from '../pipeline/dead-letter-rows.ts';
 import { evolveSchema } from '../schema/evolve.ts';
+import {
+  ABSORBED_PREFIX,
+  absorbedProperty,
+  DEAD_LETTERS_PROPERTY,
+  deadLettersValue,
+  pendingDeadLetters,
+} from './dead-letter-files.ts';
 import {
   checkContinuity,
   type OffsetRange,
@@ -79,6 +87,23 @@ export type AppendResult =
     }
   | { readonly status: 'refused'; readonly kind: 'duplicate' | 'gap'; readonly reason: string };
 
+/** Dead-letter files an append names in its snapshot (./dead-letter-files.ts). */
+export interface AppendDeadLetters {
+  /** The dead-letter table they are written for. */
+  readonly table: string;
+  readonly files: readonly DataFile[];
+}
+
+/** What one `absorbDeadLetters` appended to the dead-letter table. */
+export interface AbsorbResult {
+  readonly files: number;
+  readonly records: number;
+  /** The T snapshots whose files were absorbed. */
+  readonly snapshots: number;
+  /** The dead-letter table's new snapshot, when one was committed. */
+  readonly snapshotId?: string;
+}
+
 /** Table properties kice sets on tables it creates (callers' properties win). */
 export const DEFAULT_TABLE_PROPERTIES: Readonly<Record<string, string>> = {
   'write.format.default': 'parquet',
@@ -108,6 +133,9 @@ export type CommitterObserver = (event: {
   readonly table: string;
   readonly path: string;
 }) => void | Promise<void>;
+
+/** The dead-letter table's marker moved between planning and committing: plan again. */
+class StaleMarkerError extends Error {}
 
 class OffsetContinuityError extends KiceError {
   constructor(
@@ -223,15 +251,19 @@ export class Committer {
     table: string,
     files: readonly DataFile[],
     ranges: readonly OffsetRange[],
+    deadLetters?: AppendDeadLetters,
   ): Promise<AppendResult> {
     const id = parseIdentifier(table);
-    const first = files[0];
+    const first = files[0] ?? deadLetters?.files[0];
     if (this.observer && first) await this.observer({ step: 'data', table, path: first.filePath });
     const t = await this.catalog.loadTable(id);
     // Merging manifests (commit.manifest-merge.enabled, Java's defaults) keeps the manifest
     // list short however many commits the table has had.
     const op = mergeAppend(t);
     for (const f of files) op.appendFile(f);
+    // The range's dead letters belong to this snapshot, atomically with its offsets.
+    if (deadLetters && deadLetters.files.length > 0)
+      op.set(DEAD_LETTERS_PROPERTY, deadLettersValue(deadLetters.table, deadLetters.files));
     if (this.observer) op.observe(this.observer);
     const prop = offsetsProperty(this.groupId);
     let recorded: [string, string][] = [];
@@ -271,6 +303,61 @@ export class Committer {
       if (e instanceof OffsetContinuityError)
         return { status: 'refused', kind: e.kind, reason: e.message };
       throw e;
+    }
+  }
+
+  /** Creates the dead-letter table (fixed schema, unpartitioned) if it does not exist. */
+  async ensureDeadLetterTable(table: string): Promise<TableState> {
+    return this.ensureTable({ table, partitionBy: [], properties: {} }, DEAD_LETTER_SCHEMA);
+  }
+
+  /**
+   * Appends to dead-letter table `deadLetterTable` every dead-letter file that snapshots of
+   * `sourceTable` name and that it does not hold yet, with the marker of the newest source
+   * snapshot absorbed, in one commit (./dead-letter-files.ts). Idempotent: run it any time,
+   * by any process; a concurrent absorb that moved the marker first makes this one plan
+   * again from the fresh marker.
+   */
+  async absorbDeadLetters(deadLetterTable: string, sourceTable: string): Promise<AbsorbResult> {
+    const none: AbsorbResult = { files: 0, records: 0, snapshots: 0 };
+    const source = await this.load(parseIdentifier(sourceTable));
+    if (!source || source.metadata.currentSnapshotId === null) return none;
+    const prop = absorbedProperty(source.metadata.tableUuid);
+    for (let attempt = 0; ; attempt++) {
+      const id = parseIdentifier(deadLetterTable);
+      let d = await this.load(id);
+      const markerOf = (m: Table['metadata']): number => {
+        const v = recordedProperties(m, ABSORBED_PREFIX).properties.get(prop);
+        return v === undefined ? 0 : Number(v);
+      };
+      const absorbed = d ? markerOf(d.metadata) : 0;
+      const plan = pendingDeadLetters(source.metadata, deadLetterTable, absorbed);
+      if (plan.files.length === 0) return none;
+      if (!d) {
+        await this.ensureDeadLetterTable(deadLetterTable);
+        d = await this.catalog.loadTable(id);
+      }
+      const op = mergeAppend(d);
+      for (const f of plan.files) op.appendFile(f);
+      if (this.observer) op.observe(this.observer);
+      op.validate(async (base) => {
+        if (markerOf(base) !== absorbed) throw new StaleMarkerError();
+        // Every source table's marker travels with every commit (like the offsets).
+        for (const [k, v] of recordedProperties(base, ABSORBED_PREFIX).properties)
+          if (k !== prop) op.set(k, v);
+        op.set(prop, String(plan.upTo));
+      });
+      try {
+        const committed = await op.commit();
+        return {
+          files: plan.files.length,
+          records: plan.files.reduce((a, f) => a + f.recordCount, 0),
+          snapshots: plan.snapshots,
+          snapshotId: String(committed.metadata.currentSnapshotId),
+        };
+      } catch (e) {
+        if (!(e instanceof StaleMarkerError) || attempt >= 20) throw e;
+      }
     }
   }
 

@@ -13,6 +13,12 @@
  *   partition of the table to the table's recorded offset (or, never committed, to where
  *   this owner started), dropping what is buffered.
  * - Buffered bytes are released from the memory budget whatever happens.
+ * - With `deadLetter.table`: the drained ranges' dead letters are written as a Parquet file
+ *   of the dead-letter table BEFORE the table's commit, and that commit names the file in
+ *   its snapshot (`kice.dead-letters`), atomically with the offsets; a refused commit
+ *   deletes it with the data files. After the commit the dead-letter table absorbs every
+ *   file the table's history names and it does not hold yet (committer.absorbDeadLetters);
+ *   a failure there is a warning, the next absorb (any flush, start, assignment) catches up.
  */
 import type { DataFile, StructType } from '@kice/iceberg';
 import { maxFieldId } from '@kice/iceberg';
@@ -23,7 +29,8 @@ import type { KiceConfig } from '../config/schema.ts';
 import { fromPlainError, KiceError } from '../errors.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import type { Source } from '../source/types.ts';
-import type { FlushTask, FlushTaskResult } from '../workers/tasks.ts';
+import type { DeadLetterTask, FlushTask, FlushTaskResult } from '../workers/tasks.ts';
+import { DEAD_LETTER_SCHEMA, type DeadLetterRow } from './dead-letter-rows.ts';
 import type { TaskPool } from './decode-stage.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import type { PartitionLane } from './partition-lane.ts';
@@ -31,6 +38,8 @@ import type { TableRuntime } from './routing.ts';
 
 export interface FlushMetrics {
   commits: number;
+  /** Dead letters committed to `deadLetter.table` (by this process's absorbs). */
+  deadLettersCommitted: number;
   refusedCommits: number;
   rowsCommitted: number;
   filesWritten: number;
@@ -76,6 +85,8 @@ export function rowGroupBytes(config: KiceConfig): number {
 
 export class TableFlusher {
   private readonly queues = new Map<string, { tail: Promise<void>; queued: number }>();
+  /** The dead-letter table's state, once ensured. */
+  private deadLetterState: TableState | undefined;
 
   constructor(private readonly deps: TableFlusherDeps) {}
 
@@ -119,6 +130,8 @@ export class TableFlusher {
     t.lastCommitAt = Date.now();
     let release = bytes;
     let files: DataFile[] = [];
+    let deadFiles: DataFile[] = [];
+    const dlTable = d.config.deadLetter.table;
     try {
       const ipcs = batches.flatMap((b) => (b.ipc ? [b.ipc] : []));
       if (ipcs.length > 0) {
@@ -133,6 +146,10 @@ export class TableFlusher {
           return;
         }
       }
+      const deadRows = batches.flatMap((b) => b.deadLetters ?? []);
+      if (dlTable !== undefined && deadRows.length > 0) {
+        deadFiles = await this.writeDeadLetters(dlTable, deadRows);
+      }
       for (const r of ranges) {
         const lane = owned(tpKey(r.topic, r.partition));
         if (lane && r.from !== lane.durable()) {
@@ -143,19 +160,28 @@ export class TableFlusher {
         }
       }
       if (d.failed()) {
-        await this.discard(t, files);
+        await this.discard(t.name, files);
+        if (dlTable !== undefined) await this.discard(dlTable, deadFiles);
         return;
       }
       const written = files.reduce((a, f) => a + f.fileSizeInBytes, 0);
       t.buffer.learnRatio(bytes, written);
-      const result = await d.committer.api.append(t.name, files, ranges);
+      const result = await d.committer.api.append(
+        t.name,
+        files,
+        ranges,
+        dlTable !== undefined && deadFiles.length > 0
+          ? { table: dlTable, files: deadFiles }
+          : undefined,
+      );
       if (result.status === 'refused') {
         d.metrics.refusedCommits++;
         d.log.warn(
           { table: t.name, reason: result.reason },
           'commit refused by offset continuity; re-seeking',
         );
-        await this.discard(t, files);
+        await this.discard(t.name, files);
+        if (dlTable !== undefined) await this.discard(dlTable, deadFiles);
         await this.resync(t);
         return;
       }
@@ -176,6 +202,7 @@ export class TableFlusher {
           toKafka.push({ topic: r.topic, partition: r.partition, offset: off });
         }
       }
+      if (dlTable !== undefined) await this.absorb(t.name);
       d.onCommit({
         table: t.name,
         snapshotId: result.snapshotId,
@@ -235,17 +262,67 @@ export class TableFlusher {
     return r.files;
   }
 
+  /** Writes dead letters as Parquet in the dead-letter table's location (not committed). */
+  private async writeDeadLetters(
+    table: string,
+    rows: readonly DeadLetterRow[],
+  ): Promise<DataFile[]> {
+    const d = this.deps;
+    this.deadLetterState ??= await d.committer.api.ensureDeadLetterTable(table);
+    const ingestedAt = BigInt(Date.now()) * 1000n;
+    const task: DeadLetterTask = {
+      kind: 'deadLetters',
+      rows: rows.map((r) => ({ ...r, ingested_at: ingestedAt })),
+      schema: this.deadLetterState.schema,
+      dataLocation: `${this.deadLetterState.location}/data`,
+      compression: d.config.parquet.compression,
+    };
+    const r = (await d.pool.run(task)) as FlushTaskResult;
+    if (!r.ok) throw fromPlainError(r.error);
+    return r.files;
+  }
+
+  /**
+   * Appends to `deadLetter.table` the dead-letter files `table`'s history names and it does
+   * not hold yet. Never throws: what fails now is absorbed by a later call.
+   */
+  async absorb(table: string): Promise<void> {
+    const d = this.deps;
+    const dlTable = d.config.deadLetter.table;
+    if (dlTable === undefined || d.failed()) return;
+    try {
+      const r = await d.committer.api.absorbDeadLetters(dlTable, table);
+      if (r.files === 0) return;
+      d.metrics.deadLettersCommitted += r.records;
+      d.log.info(
+        {
+          table: dlTable,
+          source: table,
+          files: r.files,
+          records: r.records,
+          snapshotId: r.snapshotId,
+        },
+        'dead letters committed',
+      );
+    } catch (e) {
+      d.log.warn(
+        { table: dlTable, source: table, err: e },
+        'dead-letter table commit failed (the dead letters are recorded in the source table; retried at the next commit)',
+      );
+    }
+  }
+
   /** Deletes data files that no snapshot references (a refused or abandoned commit). */
-  private async discard(t: TableRuntime, files: readonly DataFile[]): Promise<void> {
+  private async discard(table: string, files: readonly DataFile[]): Promise<void> {
     if (files.length === 0) return;
     try {
       await this.deps.committer.api.deleteFiles(
-        t.name,
+        table,
         files.map((f) => f.filePath),
       );
     } catch (e) {
       this.deps.log.warn(
-        { table: t.name, files: files.length, err: e },
+        { table, files: files.length, err: e },
         'could not delete data files of an uncommitted flush (orphans, harmless to readers)',
       );
     }

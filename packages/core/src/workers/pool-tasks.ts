@@ -5,13 +5,19 @@
  * DataFile descriptors. Errors never cross the boundary as exceptions: results are
  * `{ ok: false, error }` in plain data (../errors.ts toPlainError).
  */
-import { LocalFileIO, writePartitioned } from '@kice/iceberg';
+import {
+  icebergRowsToArrow,
+  LocalFileIO,
+  UNPARTITIONED_SPEC,
+  writePartitioned,
+} from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { Piscina } from 'piscina';
 import { decodeJsonBatch } from '../decode/json-decoder.ts';
 import { toPlainError } from '../errors.ts';
 import { conformToSchema } from '../schema/conform.ts';
 import {
+  type DeadLetterTask,
   type DecodeTask,
   type DecodeTaskResult,
   type FlushTask,
@@ -19,7 +25,13 @@ import {
   packDecodeResult,
 } from './tasks.ts';
 
-export type { DecodeTask, DecodeTaskResult, FlushTask, FlushTaskResult } from './tasks.ts';
+export type {
+  DeadLetterTask,
+  DecodeTask,
+  DecodeTaskResult,
+  FlushTask,
+  FlushTaskResult,
+} from './tasks.ts';
 
 const io = new LocalFileIO();
 
@@ -68,7 +80,24 @@ async function flush(task: FlushTask): Promise<FlushTaskResult> {
   }
 }
 
-export default async function run(task: DecodeTask | FlushTask): Promise<unknown> {
+async function deadLetters(task: DeadLetterTask): Promise<FlushTaskResult> {
+  try {
+    if (task.rows.length === 0) return { ok: true, files: [], rows: 0 };
+    const files = await writePartitioned(io, {
+      schema: task.schema,
+      spec: UNPARTITIONED_SPEC,
+      table: icebergRowsToArrow(task.schema, task.rows),
+      dataLocation: task.dataLocation,
+      compression: task.compression,
+    });
+    return { ok: true, files, rows: task.rows.length };
+  } catch (e) {
+    return { ok: false, error: toPlainError(e) };
+  }
+}
+
+export default async function run(task: DecodeTask | FlushTask | DeadLetterTask): Promise<unknown> {
   if (task.kind === 'decode') return Piscina.move(packDecodeResult(decode(task)));
+  if (task.kind === 'deadLetters') return deadLetters(task);
   return flush(task);
 }

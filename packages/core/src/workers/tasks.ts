@@ -52,6 +52,17 @@ export interface FlushTask {
   readonly rowGroupBytes: number;
 }
 
+/** Dead-letter rows → Parquet files in the dead-letter table (../pipeline/dead-letter-rows.ts). */
+export interface DeadLetterTask {
+  readonly kind: 'deadLetters';
+  /** DeadLetterRow values plus `ingested_at` (structured-cloned: bigint, Map, Uint8Array). */
+  readonly rows: readonly Record<string, unknown>[];
+  readonly schema: Schema;
+  /** `<dead-letter table location>/data`. */
+  readonly dataLocation: string;
+  readonly compression: ParquetCompression;
+}
+
 export type FlushTaskResult =
   | { readonly ok: true; readonly files: DataFile[]; readonly rows: number }
   | { readonly ok: false; readonly error: PlainError };

@@ -176,6 +176,7 @@ export class Coordinator extends EventEmitter {
     this.budget.freeze();
     this.deps.source.pause(this.owned());
     await this.settle();
+    await this.flusher.absorbsIdle();
     await this.deps.source.stop();
   }
 

@@ -30,7 +30,7 @@ import { fromPlainError, KiceError } from '../errors.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import type { Source } from '../source/types.ts';
 import type { DeadLetterTask, FlushTask, FlushTaskResult } from '../workers/tasks.ts';
-import { DEAD_LETTER_SCHEMA, type DeadLetterRow } from './dead-letter-rows.ts';
+import type { DeadLetterRow } from './dead-letter-rows.ts';
 import type { TaskPool } from './decode-stage.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import type { PartitionLane } from './partition-lane.ts';
@@ -87,6 +87,8 @@ export class TableFlusher {
   private readonly queues = new Map<string, { tail: Promise<void>; queued: number }>();
   /** The dead-letter table's state, once ensured. */
   private deadLetterState: TableState | undefined;
+  /** Absorbs running (a shutdown waits for them). */
+  private readonly absorbing = new Set<Promise<void>>();
 
   constructor(private readonly deps: TableFlusherDeps) {}
 
@@ -286,7 +288,18 @@ export class TableFlusher {
    * Appends to `deadLetter.table` the dead-letter files `table`'s history names and it does
    * not hold yet. Never throws: what fails now is absorbed by a later call.
    */
-  async absorb(table: string): Promise<void> {
+  absorb(table: string): Promise<void> {
+    const run = this.absorbOnce(table);
+    this.absorbing.add(run);
+    return run.finally(() => this.absorbing.delete(run));
+  }
+
+  /** Resolves when no absorb is running. */
+  async absorbsIdle(): Promise<void> {
+    while (this.absorbing.size > 0) await Promise.all(this.absorbing);
+  }
+
+  private async absorbOnce(table: string): Promise<void> {
     const d = this.deps;
     const dlTable = d.config.deadLetter.table;
     if (dlTable === undefined || d.failed()) return;

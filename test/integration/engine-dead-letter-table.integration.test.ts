@@ -168,7 +168,7 @@ describe('deadLetter.table under kill -9', () => {
     const dead = await pyicebergRows(await latestMetadata(warehouse, DLQ));
     const got = dead
       .map((r) => ({
-        partition: r.source_partition,
+        partition: r.source_partition as number,
         offset: Number(r.source_offset as bigint),
         value: hex(Buffer.from(r.value as Uint8Array)),
         key: Buffer.from(r.key as Uint8Array).toString(),

@@ -102,6 +102,9 @@ export interface AbsorbResult {
   readonly snapshots: number;
   /** The dead-letter table's new snapshot, when one was committed. */
   readonly snapshotId?: string;
+  /** Snapshots of the dead-letter table expired after the commit, if maintenance ran. */
+  readonly expired?: number;
+  readonly maintenanceError?: string;
 }
 
 /** Table properties kice sets on tables it creates (callers' properties win). */
@@ -287,22 +290,30 @@ export class Committer {
         snapshotId: String(committed.metadata.currentSnapshotId),
         offsets: recorded,
       };
-      const now = Date.now();
-      const last = this.maintainedAt.get(table);
-      if (last !== undefined && now - last < this.maintenanceIntervalMs) return done;
-      this.maintainedAt.set(table, now);
-      try {
-        // Expires snapshots past history.expire.max-snapshot-age-ms (keeping at least
-        // history.expire.min-snapshots-to-keep) and deletes the files only they reached.
-        const r = await maintainAfterCommit(committed, { nowMs: now });
-        return { ...done, expired: r.expiredSnapshotIds.length };
-      } catch (e) {
-        return { ...done, maintenanceError: e instanceof Error ? e.message : String(e) };
-      }
+      return { ...done, ...(await this.maintain(table, committed)) };
     } catch (e) {
       if (e instanceof OffsetContinuityError)
         return { status: 'refused', kind: e.kind, reason: e.message };
       throw e;
+    }
+  }
+
+  /** Table maintenance after a commit, at most once per interval per table. */
+  private async maintain(
+    table: string,
+    committed: Table,
+  ): Promise<{ expired?: number; maintenanceError?: string }> {
+    const now = Date.now();
+    const last = this.maintainedAt.get(table);
+    if (last !== undefined && now - last < this.maintenanceIntervalMs) return {};
+    this.maintainedAt.set(table, now);
+    try {
+      // Expires snapshots past history.expire.max-snapshot-age-ms (keeping at least
+      // history.expire.min-snapshots-to-keep) and deletes the files only they reached.
+      const r = await maintainAfterCommit(committed, { nowMs: now });
+      return { expired: r.expiredSnapshotIds.length };
+    } catch (e) {
+      return { maintenanceError: e instanceof Error ? e.message : String(e) };
     }
   }
 
@@ -354,6 +365,8 @@ export class Committer {
           records: plan.files.reduce((a, f) => a + f.recordCount, 0),
           snapshots: plan.snapshots,
           snapshotId: String(committed.metadata.currentSnapshotId),
+          // The markers travel with every commit: expiring older snapshots keeps them.
+          ...(await this.maintain(deadLetterTable, committed)),
         };
       } catch (e) {
         if (!(e instanceof StaleMarkerError) || attempt >= 20) throw e;

@@ -130,7 +130,7 @@ export class TableFlusher {
       return lane && !lane.revoked ? lane : undefined;
     };
     t.lastCommitAt = Date.now();
-    let release = bytes;
+    const release = bytes;
     let files: DataFile[] = [];
     let deadFiles: DataFile[] = [];
     const dlTable = d.config.deadLetter.table;
@@ -142,9 +142,14 @@ export class TableFlusher {
         t.state = await d.committer.api.tableState(t.name);
         if (!t.state) {
           // Nothing decodable yet and no table to record offsets in: keep the ranges of
-          // partitions still owned for the first commit with data.
-          t.buffer.requeue(batches.filter((b) => owned(tpKey(b.topic, b.partition))));
-          release = 0;
+          // partitions still owned (and their dead letters) for the first commit with data.
+          // Their dead letters leave the memory budget: counted, a topic whose first
+          // records are all bad would pause consumption before any good row could arrive.
+          t.buffer.requeue(
+            batches
+              .filter((b) => owned(tpKey(b.topic, b.partition)))
+              .map((b) => (b.deadLetterBytes ? { ...b, deadLetterBytes: 0 } : b)),
+          );
           return;
         }
       }

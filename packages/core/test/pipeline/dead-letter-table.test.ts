@@ -147,6 +147,7 @@ describe('deadLetter.table', () => {
     expect(typeof first.ingested_at).toBe('bigint');
     expect(b.deadLetters.sent).toEqual([]); // no topic configured
     expect(c.metrics.deadLettersCommitted).toBe(7);
+    expect(c.metrics.inFlightBytes).toBe(0);
     await c.stop();
   });
 
@@ -242,6 +243,28 @@ describe('deadLetter.table', () => {
       [5, '{'],
     ]);
     expect(ids(await b.rows())).toEqual([0, 1, 2]);
+    await c.stop();
+  });
+
+  it('dead letters before the table exists wait, outside the memory budget, for its first commit', async () => {
+    const b = setup();
+    const c = coordinator(b);
+    await c.start();
+    await b.source.join([T0], []);
+    b.source.deliver(T0, 0n, ['x', 'y']);
+    await c.settle(); // no table yet: nothing can record the offsets
+    expect(await dead(b)).toEqual([]);
+    expect(c.metrics.inFlightBytes).toBe(0);
+    b.source.deliver(T0, 2n, [...events(2, 2), 'z']);
+    await c.settle();
+    expect(ids(await b.rows())).toEqual([2, 3]);
+    expect(await dead(b)).toEqual([
+      [0, 'x'],
+      [1, 'y'],
+      [4, 'z'],
+    ]);
+    expect(await b.offsets()).toEqual(new Map([['t:0', 5n]]));
+    expect(c.metrics.inFlightBytes).toBe(0);
     await c.stop();
   });
 

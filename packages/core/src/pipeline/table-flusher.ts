@@ -130,26 +130,39 @@ export class TableFlusher {
       return lane && !lane.revoked ? lane : undefined;
     };
     t.lastCommitAt = Date.now();
-    const release = bytes;
+    let release = bytes;
     let files: DataFile[] = [];
     let deadFiles: DataFile[] = [];
     const dlTable = d.config.deadLetter.table;
     try {
       const ipcs = batches.flatMap((b) => (b.ipc ? [b.ipc] : []));
+      const hasDead = batches.some((b) => (b.deadLetters?.length ?? 0) > 0);
       if (ipcs.length > 0) {
         files = await this.writeFiles(t, ipcs);
       } else if (!t.state) {
         t.state = await d.committer.api.tableState(t.name);
-        if (!t.state) {
-          // Nothing decodable yet and no table to record offsets in: keep the ranges of
-          // partitions still owned (and their dead letters) for the first commit with data.
-          // Their dead letters leave the memory budget: counted, a topic whose first
-          // records are all bad would pause consumption before any good row could arrive.
-          t.buffer.requeue(
-            batches
-              .filter((b) => owned(tpKey(b.topic, b.partition)))
-              .map((b) => (b.deadLetterBytes ? { ...b, deadLetterBytes: 0 } : b)),
+        // Dead letters must not wait in memory for a first good row that may never come
+        // (a backlog of bad records): an unpartitioned table is created now, with the
+        // columns observed so far (perhaps none; later rows add theirs), to hold the offsets.
+        if (!t.state && hasDead && t.partitionBy.length === 0)
+          t.state = await d.committer.api.ensureTable(
+            { table: t.name, partitionBy: t.partitionBy, properties: t.config.properties },
+            t.observed as StructType,
           );
+        if (!t.state) {
+          // Nothing decodable yet and no table to record offsets in (a partitioned table
+          // needs its partition columns): keep the ranges of partitions still owned, and
+          // their dead letters, for the first commit with data. Their bytes stay reserved
+          // in the memory budget, so a backlog of bad records pauses consumption instead
+          // of growing without bound.
+          const kept = batches.filter((b) => owned(tpKey(b.topic, b.partition)));
+          t.buffer.requeue(kept);
+          release = bytes - kept.reduce((a, b) => a + (b.deadLetterBytes ?? 0), 0);
+          if (hasDead)
+            d.log.warn(
+              { table: t.name, partitionBy: t.config.partitionBy },
+              'dead letters wait in memory for the first good row: a partitioned table is created with its partition columns',
+            );
           return;
         }
       }

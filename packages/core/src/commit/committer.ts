@@ -121,6 +121,10 @@ export const DEFAULT_TABLE_PROPERTIES: Readonly<Record<string, string>> = {
   'write.metadata.previous-versions-max': '100',
 };
 
+/** Iceberg's snapshot age limit property, and its default (Java's: five days). */
+const MAX_SNAPSHOT_AGE = 'history.expire.max-snapshot-age-ms';
+const DEFAULT_MAX_SNAPSHOT_AGE_MS = 5 * 24 * 60 * 60 * 1000;
+
 /** Snapshot expiry runs at most this often per table (it is a second catalog commit). */
 export const MAINTENANCE_INTERVAL_MS = 5 * 60 * 1000;
 
@@ -290,7 +294,7 @@ export class Committer {
         snapshotId: String(committed.metadata.currentSnapshotId),
         offsets: recorded,
       };
-      return { ...done, ...(await this.maintain(table, committed)) };
+      return { ...done, ...(await this.maintain(table, committed, deadLetters?.table)) };
     } catch (e) {
       if (e instanceof OffsetContinuityError)
         return { status: 'refused', kind: e.kind, reason: e.message };
@@ -298,23 +302,53 @@ export class Committer {
     }
   }
 
-  /** Table maintenance after a commit, at most once per interval per table. */
+  /**
+   * Table maintenance after a commit, at most once per interval per table. With
+   * `deadLetterTable` (the table's dead letters go there), snapshots naming dead-letter
+   * files that table does not hold yet are kept, however old: expiring them would lose
+   * those dead letters (./dead-letter-files.ts).
+   */
   private async maintain(
     table: string,
     committed: Table,
+    deadLetterTable?: string,
   ): Promise<{ expired?: number; maintenanceError?: string }> {
     const now = Date.now();
     const last = this.maintainedAt.get(table);
     if (last !== undefined && now - last < this.maintenanceIntervalMs) return {};
     this.maintainedAt.set(table, now);
     try {
+      let olderThanMs: number | undefined;
+      if (deadLetterTable !== undefined) {
+        const pending = await this.unabsorbedSince(committed, deadLetterTable);
+        if (pending !== undefined) {
+          const raw = Number(committed.metadata.properties[MAX_SNAPSHOT_AGE]);
+          const maxAge = Number.isFinite(raw) && raw >= 0 ? raw : DEFAULT_MAX_SNAPSHOT_AGE_MS;
+          olderThanMs = Math.min(now - maxAge, pending);
+        }
+      }
       // Expires snapshots past history.expire.max-snapshot-age-ms (keeping at least
       // history.expire.min-snapshots-to-keep) and deletes the files only they reached.
-      const r = await maintainAfterCommit(committed, { nowMs: now });
+      const r = await maintainAfterCommit(committed, {
+        nowMs: now,
+        ...(olderThanMs !== undefined ? { olderThanMs } : {}),
+      });
       return { expired: r.expiredSnapshotIds.length };
     } catch (e) {
       return { maintenanceError: e instanceof Error ? e.message : String(e) };
     }
+  }
+
+  /**
+   * The timestamp of the oldest snapshot of `source` naming dead-letter files that
+   * `deadLetterTable` does not hold yet (undefined: none).
+   */
+  private async unabsorbedSince(source: Table, deadLetterTable: string): Promise<number | undefined> {
+    const d = await this.load(parseIdentifier(deadLetterTable));
+    const prop = absorbedProperty(source.metadata.tableUuid);
+    const v = d ? recordedProperties(d.metadata, ABSORBED_PREFIX).properties.get(prop) : undefined;
+    return pendingDeadLetters(source.metadata, deadLetterTable, v === undefined ? 0 : Number(v))
+      .oldestMs;
   }
 
   /** Creates the dead-letter table (fixed schema, unpartitioned) if it does not exist. */

@@ -104,18 +104,20 @@ export function deadLettersValue(table: string, files: readonly DataFile[]): str
 
 /**
  * The dead-letter files for `deadLetterTable` named by T snapshots in the ancestry of T's
- * current snapshot whose sequence number is above `absorbed`, oldest first, and the
- * sequence number to record once they are absorbed (T's current one).
+ * current snapshot whose sequence number is above `absorbed`, oldest first, the sequence
+ * number to record once they are absorbed (T's current one), and the timestamp of the
+ * oldest snapshot naming them (T's snapshot expiry must keep it until they are absorbed).
  */
 export function pendingDeadLetters(
   source: TableMetadata,
   deadLetterTable: string,
   absorbed: number,
-): { files: DataFile[]; upTo: number; snapshots: number } {
+): { files: DataFile[]; upTo: number; snapshots: number; oldestMs?: number } {
   if (source.currentSnapshotId === null) return { files: [], upTo: absorbed, snapshots: 0 };
   const chain = ancestors(source, source.currentSnapshotId).snapshots;
   const upTo = Math.max(absorbed, chain[0]?.sequenceNumber ?? absorbed);
   const batches: DataFile[][] = [];
+  let oldestMs: number | undefined;
   for (const s of chain) {
     if (s.sequenceNumber <= absorbed) break;
     const raw = s.summary[DEAD_LETTERS_PROPERTY];
@@ -123,6 +125,12 @@ export function pendingDeadLetters(
     const v = JSON.parse(raw) as { table: string; files: Json[] };
     if (v.table !== deadLetterTable) continue;
     batches.push(v.files.map(decodeDataFile));
+    oldestMs = s.timestampMs;
   }
-  return { files: batches.reverse().flat(), upTo, snapshots: batches.length };
+  return {
+    files: batches.reverse().flat(),
+    upTo,
+    snapshots: batches.length,
+    ...(oldestMs !== undefined ? { oldestMs } : {}),
+  };
 }

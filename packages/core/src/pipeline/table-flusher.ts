@@ -190,9 +190,9 @@ export class TableFlusher {
         t.name,
         files,
         ranges,
-        dlTable !== undefined && deadFiles.length > 0
-          ? { table: dlTable, files: deadFiles }
-          : undefined,
+        // Named even without files of its own: the table's snapshot expiry keeps the
+        // snapshots whose dead letters the dead-letter table does not hold yet.
+        dlTable !== undefined ? { table: dlTable, files: deadFiles } : undefined,
       );
       if (result.status === 'refused') {
         d.metrics.refusedCommits++;

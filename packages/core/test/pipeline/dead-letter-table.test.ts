@@ -48,16 +48,18 @@ function coordinator(b: Bench, api: Api = b.client.api) {
   });
 }
 
-function setup(deadLetter: Record<string, unknown> = { table: DLQ }, partitionBy?: string[]) {
-  const tables = partitionBy ? { tables: [{ topic: 't', table: TABLE, partitionBy }] } : {};
+function setup(
+  deadLetter: Record<string, unknown> = { table: DLQ },
+  table?: { partitionBy?: string[]; properties?: Record<string, string> },
+) {
+  const tables = table ? { tables: [{ topic: 't', table: TABLE, ...table }] } : {};
   const b = bench({ deadLetter, ...tables } as Parameters<typeof bench>[0]);
   current = b;
   return b;
 }
 
 /** A committer whose dead-letter commits fail, as a process killed right after T's commit. */
-function failingAbsorb(b: Bench): Api {
-  const c = b.committer;
+function failingAbsorb(b: Bench, c: Committer = b.committer): Api {
   return new Proxy(c, {
     get(target, prop, receiver) {
       if (prop === 'absorbDeadLetters')
@@ -189,6 +191,34 @@ describe('deadLetter.table', () => {
     await c3.stop();
   });
 
+  it("the table's snapshot expiry keeps the snapshots naming dead letters not yet absorbed", async () => {
+    const b = setup(
+      { table: DLQ },
+      { properties: { 'history.expire.max-snapshot-age-ms': '1' } },
+    );
+    // Maintenance after every commit; every dead-letter commit fails (its table unreachable).
+    const c1 = coordinator(b, failingAbsorb(b, new Committer(b.catalog, 'g', 0)));
+    await c1.start();
+    await b.source.join([T0], []);
+    b.source.deliver(T0, 0n, mixed(0));
+    await c1.settle();
+    for (const from of [10, 12, 14]) {
+      b.source.deliver(T0, BigInt(from), events(from, 2));
+      await c1.settle();
+    }
+    const named = (await b.catalog.loadTable(parseIdentifier(TABLE))).metadata.snapshots.filter(
+      (s) => s.summary[DEAD_LETTERS_PROPERTY],
+    );
+    expect(named.length).toBe(1);
+    await c1.stop();
+
+    const c2 = coordinator(b);
+    await c2.start();
+    await until(() => c2.metrics.deadLettersCommitted === 4, 'the catch-up commit');
+    expect(await dead(b)).toEqual(bad(0, 10));
+    await c2.stop();
+  });
+
   it('two absorbs racing for the same snapshots commit them once', async () => {
     const b = setup();
     const c1 = coordinator(b, failingAbsorb(b));
@@ -274,7 +304,7 @@ describe('deadLetter.table', () => {
   });
 
   it('a partitioned table not yet created holds its waiting dead letters inside the memory budget', async () => {
-    const b = setup({ table: DLQ }, ['id']);
+    const b = setup({ table: DLQ }, { partitionBy: ['id'] });
     const c = coordinator(b);
     await c.start();
     await b.source.join([T0], []);

@@ -343,7 +343,10 @@ export class Committer {
    * The timestamp of the oldest snapshot of `source` naming dead-letter files that
    * `deadLetterTable` does not hold yet (undefined: none).
    */
-  private async unabsorbedSince(source: Table, deadLetterTable: string): Promise<number | undefined> {
+  private async unabsorbedSince(
+    source: Table,
+    deadLetterTable: string,
+  ): Promise<number | undefined> {
     const d = await this.load(parseIdentifier(deadLetterTable));
     const prop = absorbedProperty(source.metadata.tableUuid);
     const v = d ? recordedProperties(d.metadata, ABSORBED_PREFIX).properties.get(prop) : undefined;

@@ -65,7 +65,8 @@ function record(id: number): OutRecord {
   return {
     value: isBad(id) ? badValue(id) : JSON.stringify({ id, v: `e${id}` }),
     key: `k${id}`,
-    headers: { src: `h${id}` },
+    // A repeated name and a value that is not UTF-8: the table keeps them exactly.
+    headers: { src: `h${id}`, raw: [Buffer.from([0xff, id % 256]), Buffer.from('second')] },
   };
 }
 
@@ -172,9 +173,9 @@ describe('deadLetter.table under kill -9', () => {
         offset: Number(r.source_offset as bigint),
         value: hex(Buffer.from(r.value as Uint8Array)),
         key: Buffer.from(r.key as Uint8Array).toString(),
-        headers: [...(r.headers as Map<string, Uint8Array>)].map(([h, v]) => [
-          h,
-          Buffer.from(v).toString(),
+        headers: (r.headers as { key: string; value: Uint8Array }[]).map((h) => [
+          h.key,
+          hex(Buffer.from(h.value)),
         ]),
         reason: typeof r.reason === 'string' && r.reason.length > 0,
         topic: r.source_topic,
@@ -188,7 +189,11 @@ describe('deadLetter.table under kill -9', () => {
         offset: Math.floor(id / PARTITIONS),
         value: hex(badValue(id)),
         key: `k${id}`,
-        headers: [['src', `h${id}`]],
+        headers: [
+          ['src', hex(Buffer.from(`h${id}`))],
+          ['raw', hex(Buffer.from([0xff, id % 256]))],
+          ['raw', hex(Buffer.from('second'))],
+        ],
         reason: true,
         topic: TOPIC,
         target: TABLE,

@@ -10,8 +10,8 @@
  *   4 timestamp         timestamptz  optional  the Kafka record timestamp
  *   5 key               binary       optional  raw key bytes (null key → null)
  *   6 value             binary       optional  raw value bytes (tombstone → null)
- *   7 headers           map<string, binary> optional (11 key, 12 value) — the record's headers
- *                       as the Source keeps them: UTF-8 text, the last of repeated names
+ *   7 headers           list<struct<12 key string, 13 value binary>> optional (element 11)
+ *                       the record's headers, exact bytes, repeated names kept (RecordHeader)
  *   8 reason            string       required
  *   9 target_table      string       required  the table the record was routed to
  *  10 ingested_at       timestamptz  required  when kice wrote the dead-letter file
@@ -21,7 +21,7 @@
  * batch's shared buffer can be released) and encoded to Parquet by a pool worker.
  */
 import type { Schema } from '@kice/iceberg';
-import type { SourceBatch } from '../source/types.ts';
+import type { RecordHeader, SourceBatch } from '../source/types.ts';
 
 export const DEAD_LETTER_SCHEMA: Schema = Object.freeze({
   type: 'struct',
@@ -38,12 +38,16 @@ export const DEAD_LETTER_SCHEMA: Schema = Object.freeze({
       name: 'headers',
       required: false,
       type: {
-        type: 'map',
-        keyId: 11,
-        key: 'string',
-        valueId: 12,
-        value: 'binary',
-        valueRequired: false,
+        type: 'list',
+        elementId: 11,
+        elementRequired: true,
+        element: {
+          type: 'struct',
+          fields: [
+            { id: 12, name: 'key', required: true, type: 'string' },
+            { id: 13, name: 'value', required: false, type: 'binary' },
+          ],
+        },
       },
     },
     { id: 8, name: 'reason', required: true, type: 'string' },
@@ -61,17 +65,15 @@ export interface DeadLetterRow {
   readonly timestamp: bigint | null;
   readonly key: Uint8Array | null;
   readonly value: Uint8Array | null;
-  readonly headers: Map<string, Uint8Array> | null;
+  readonly headers: readonly RecordHeader[] | null;
   readonly reason: string;
   readonly target_table: string;
 }
 
-const utf8 = new TextEncoder();
-
 /** Bytes a row holds (for the memory budget). */
 export function rowBytes(r: DeadLetterRow): number {
   let n = 64 + r.reason.length + (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
-  for (const [k, v] of r.headers ?? []) n += k.length + v.byteLength;
+  for (const h of r.headers ?? []) n += 16 + h.key.length + (h.value?.byteLength ?? 0);
   return n;
 }
 
@@ -102,7 +104,7 @@ export function buildDeadLetterRows(
       value: tombstone
         ? null
         : raw.bytes.slice(raw.offsets[index] as number, raw.offsets[index + 1] as number),
-      headers: h ? new Map(Object.entries(h).map(([k, v]) => [k, utf8.encode(v)])) : null,
+      headers: h ?? null,
       reason: tombstone ? 'tombstone (null value)' : reason,
       target_table: options.table,
     });

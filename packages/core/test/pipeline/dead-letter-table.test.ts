@@ -228,6 +228,38 @@ describe('deadLetter.table', () => {
     await c2.stop();
   });
 
+  it('a table snapshot rolled back before its absorb never reaches the dead-letter table', async () => {
+    const b = setup();
+    const c1 = coordinator(b, failingAbsorb(b));
+    await c1.start();
+    await b.source.join([T0], []);
+    b.source.deliver(T0, 0n, mixed(0));
+    await c1.settle();
+    b.source.deliver(T0, 10n, mixed(10));
+    await c1.settle();
+    await c1.stop();
+    // An operator rolls the table back to its first snapshot: [10, 20) is read again.
+    const id = parseIdentifier(TABLE);
+    const t = await b.catalog.loadTable(id);
+    const first = t.metadata.snapshots[0]?.snapshotId as bigint;
+    await b.catalog.commitTable(
+      id,
+      [],
+      [{ action: 'set-snapshot-ref', refName: 'main', ref: { snapshotId: first, type: 'branch' } }],
+    );
+    const c2 = coordinator(b);
+    await c2.start();
+    await until(() => c2.metrics.deadLettersCommitted === 4, 'the catch-up commit');
+    expect(await dead(b)).toEqual(bad(0, 10));
+    await b.source.join([T0], []);
+    expect(b.source.position.get('t:0')).toBe(10n);
+    b.source.deliver(T0, 10n, mixed(10));
+    await c2.settle();
+    expect(ids(await b.rows())).toEqual(good(0, 20));
+    expect(await dead(b)).toEqual(bad(0, 20));
+    await c2.stop();
+  });
+
   it('two absorbs racing for the same snapshots commit them once', async () => {
     const b = setup();
     const c1 = coordinator(b, failingAbsorb(b));
@@ -242,6 +274,47 @@ describe('deadLetter.table', () => {
     ]);
     expect(r.map((x) => x.records).sort()).toEqual([0, 4]);
     expect(await dead(b)).toEqual(bad(0, 10));
+  });
+
+  it('two source tables sharing one dead-letter table: concurrent absorbs keep both markers', async () => {
+    const b = bench({
+      deadLetter: { table: DLQ },
+      tables: [
+        { topic: 't', table: TABLE },
+        { topic: 'u', table: 'ns.other' },
+      ],
+    } as Parameters<typeof bench>[0]);
+    current = b;
+    const U0 = { topic: 'u', partition: 0 };
+    const c1 = coordinator(b, failingAbsorb(b));
+    await c1.start();
+    await b.source.join([T0, U0], []);
+    b.source.deliver(T0, 0n, mixed(0));
+    b.source.deliver(U0, 0n, mixed(100));
+    await c1.settle();
+    await c1.stop();
+    // Two processes absorb the two tables at once: their commits of the one table conflict.
+    const other = new Committer(b.catalog, 'g');
+    const r = await Promise.all([
+      b.committer.absorbDeadLetters(DLQ, TABLE),
+      other.absorbDeadLetters(DLQ, 'ns.other'),
+    ]);
+    expect(r.map((x) => x.records)).toEqual([4, 3]);
+    // Neither marker was lost: nothing is absorbed again.
+    const again = await Promise.all([
+      b.committer.absorbDeadLetters(DLQ, TABLE),
+      other.absorbDeadLetters(DLQ, 'ns.other'),
+    ]);
+    expect(again.map((x) => x.records)).toEqual([0, 0]);
+    const rows = (await dlqRows(b)).map(
+      (x) => `${x.target_table}@${x.source_offset}=${text(x.value)}`,
+    );
+    expect(rows.sort()).toEqual(
+      [
+        ...bad(0, 10).map(([o, v]) => `${TABLE}@${o}=${v}`),
+        ...bad(100, 110).map(([o, v]) => `ns.other@${o - 100}=${v}`),
+      ].sort(),
+    );
   });
 
   it('a refused table commit commits none of its dead letters and deletes their file', async () => {

@@ -27,6 +27,7 @@ import {
   mergeAppend,
   type PartitionSpec,
   parseIdentifier,
+  planFiles,
   type Schema,
   type StructType,
   specById,
@@ -381,6 +382,13 @@ export class Committer {
       const absorbed = d ? markerOf(d.metadata) : 0;
       const plan = pendingDeadLetters(source.metadata, deadLetterTable, absorbed);
       if (plan.files.length === 0) return none;
+      // No marker for this table but a dead-letter table with snapshots: a first absorb, or
+      // the marker was lost (another engine committed and expired every kice snapshot).
+      // Files it already holds are not appended again (the commit still sets the marker).
+      if (d && absorbed === 0 && d.metadata.currentSnapshotId !== null) {
+        const held = new Set((await planFiles(d)).files.map((f) => f.filePath));
+        plan.files = plan.files.filter((f) => !held.has(f.filePath));
+      }
       if (!d) {
         await this.ensureDeadLetterTable(deadLetterTable);
         d = await this.catalog.loadTable(id);

@@ -6,7 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseIdentifier, type Row, scanRows } from '@kice/iceberg';
+import { expireSnapshots, mergeAppend, parseIdentifier, type Row, scanRows } from '@kice/iceberg';
 import type { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Committer } from '../../src/commit/committer.ts';
@@ -258,6 +258,28 @@ describe('deadLetter.table', () => {
     expect(ids(await b.rows())).toEqual(good(0, 20));
     expect(await dead(b)).toEqual(bad(0, 20));
     await c2.stop();
+  });
+
+  it("markers lost to another engine's commit and expiry of the dead-letter table do not double its files", async () => {
+    const b = setup();
+    const c = coordinator(b);
+    await c.start();
+    await b.source.join([T0], []);
+    b.source.deliver(T0, 0n, mixed(0));
+    await c.settle();
+    await c.stop();
+    expect(await dead(b)).toEqual(bad(0, 10));
+    // Another engine commits to the dead-letter table (no kice markers), then expires every
+    // older snapshot: the markers are gone.
+    const id = parseIdentifier(DLQ);
+    await mergeAppend(await b.catalog.loadTable(id)).commit();
+    await expireSnapshots(await b.catalog.loadTable(id), {
+      olderThanMs: Date.now() + 1000,
+      retainLast: 1,
+    });
+    const r = await b.committer.absorbDeadLetters(DLQ, TABLE);
+    expect(r.records).toBe(0);
+    expect(await dead(b)).toEqual(bad(0, 10));
   });
 
   it('two absorbs racing for the same snapshots commit them once', async () => {

@@ -475,6 +475,7 @@ export class Coordinator extends EventEmitter {
       this.budget.paused,
     );
     for (const t of due) this.scheduleFlush(t);
+    if (!this.fatal) this.flusher.retryAbsorbs();
   }
 
   private scheduleFlush(t: TableRuntime): void {

@@ -18,7 +18,8 @@
  *   its snapshot (`kice.dead-letters`), atomically with the offsets; a refused commit
  *   deletes it with the data files. After the commit the dead-letter table absorbs every
  *   file the table's history names and it does not hold yet (committer.absorbDeadLetters);
- *   a failure there is a warning, the next absorb (any flush, start, assignment) catches up.
+ *   a failure there is a warning, retried with backoff (and by any later absorb: a flush,
+ *   a start, an assignment).
  */
 import type { DataFile, StructType } from '@kice/iceberg';
 import { maxFieldId } from '@kice/iceberg';
@@ -83,12 +84,18 @@ export function rowGroupBytes(config: KiceConfig): number {
   );
 }
 
+/** Backoff of a failed dead-letter commit's retries. */
+const ABSORB_RETRY_MIN_MS = 500;
+const ABSORB_RETRY_MAX_MS = 60_000;
+
 export class TableFlusher {
   private readonly queues = new Map<string, { tail: Promise<void>; queued: number }>();
   /** The dead-letter table's state, once ensured. */
   private deadLetterState: TableState | undefined;
   /** Absorbs running (a shutdown waits for them). */
   private readonly absorbing = new Set<Promise<void>>();
+  /** Tables whose last absorb failed: when to try again, and the delay after that. */
+  private readonly absorbRetries = new Map<string, { at: number; delayMs: number }>();
 
   constructor(private readonly deps: TableFlusherDeps) {}
 
@@ -312,6 +319,19 @@ export class TableFlusher {
     return run.finally(() => this.absorbing.delete(run));
   }
 
+  /**
+   * Runs again the absorbs that failed, once their backoff has passed (called on the
+   * coordinator's tick): a dead-letter table that was unreachable catches up even when its
+   * source table commits nothing more.
+   */
+  retryAbsorbs(now = Date.now()): void {
+    for (const [table, r] of this.absorbRetries)
+      if (r.at <= now) {
+        r.at = Number.POSITIVE_INFINITY; // not again while this one runs
+        void this.absorb(table);
+      }
+  }
+
   /** Resolves when no absorb is running. */
   async absorbsIdle(): Promise<void> {
     while (this.absorbing.size > 0) await Promise.all(this.absorbing);
@@ -323,6 +343,7 @@ export class TableFlusher {
     if (dlTable === undefined || d.failed()) return;
     try {
       const r = await d.committer.api.absorbDeadLetters(dlTable, table);
+      this.absorbRetries.delete(table);
       if (r.files === 0) return;
       d.metrics.deadLettersCommitted += r.records;
       d.log.info(
@@ -336,9 +357,13 @@ export class TableFlusher {
         'dead letters committed',
       );
     } catch (e) {
+      const prev = this.absorbRetries.get(table)?.delayMs;
+      const delayMs =
+        prev === undefined ? ABSORB_RETRY_MIN_MS : Math.min(prev * 2, ABSORB_RETRY_MAX_MS);
+      this.absorbRetries.set(table, { at: Date.now() + delayMs, delayMs });
       d.log.warn(
-        { table: dlTable, source: table, err: e },
-        'dead-letter table commit failed (the dead letters are recorded in the source table; retried at the next commit)',
+        { table: dlTable, source: table, err: e, retryInMs: delayMs },
+        'dead-letter table commit failed (the dead letters are recorded in the source table; retried with backoff)',
       );
     }
   }

@@ -72,6 +72,23 @@ function failingAbsorb(b: Bench, c: Committer = b.committer): Api {
   }) as unknown as Api;
 }
 
+/** A committer whose first `n` dead-letter commits fail (a transient outage), then work. */
+function flakyAbsorb(b: Bench, n: number): Api {
+  const c = b.committer;
+  let left = n;
+  return new Proxy(c, {
+    get(target, prop, receiver) {
+      if (prop === 'absorbDeadLetters')
+        return async (dl: string, source: string) => {
+          if (left-- > 0) throw new Error('injected: dead-letter table unreachable');
+          return c.absorbDeadLetters(dl, source);
+        };
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  }) as unknown as Api;
+}
+
 const ids = (rows: { id?: unknown }[]) => rows.map((r) => Number(r.id));
 const text = (v: unknown) => (v == null ? null : new TextDecoder().decode(v as Uint8Array));
 
@@ -280,6 +297,20 @@ describe('deadLetter.table', () => {
     const r = await b.committer.absorbDeadLetters(DLQ, TABLE);
     expect(r.records).toBe(0);
     expect(await dead(b)).toEqual(bad(0, 10));
+  });
+
+  it('a failed dead-letter commit is retried with backoff, without waiting for another table commit', async () => {
+    const b = setup();
+    const c = coordinator(b, flakyAbsorb(b, 2));
+    await c.start();
+    await b.source.join([T0], []);
+    b.source.deliver(T0, 0n, mixed(0));
+    await c.settle();
+    expect(await b.offsets()).toEqual(new Map([['t:0', 10n]]));
+    // No more records: only the retry can commit them.
+    await until(() => c.metrics.deadLettersCommitted === 4, 'the retried dead-letter commit');
+    expect(await dead(b)).toEqual(bad(0, 10));
+    await c.stop();
   });
 
   it('two absorbs racing for the same snapshots commit them once', async () => {

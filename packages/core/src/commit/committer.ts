@@ -101,6 +101,8 @@ export interface AbsorbResult {
   readonly records: number;
   /** The T snapshots whose files were absorbed. */
   readonly snapshots: number;
+  /** T snapshots whose `kice.dead-letters` could not be read (damaged): skipped. */
+  readonly unreadable?: readonly string[];
   /** The dead-letter table's new snapshot, when one was committed. */
   readonly snapshotId?: string;
   /** Snapshots of the dead-letter table expired after the commit, if maintenance ran. */
@@ -381,7 +383,7 @@ export class Committer {
       };
       const absorbed = d ? markerOf(d.metadata) : 0;
       const plan = pendingDeadLetters(source.metadata, deadLetterTable, absorbed);
-      if (plan.files.length === 0) return none;
+      if (plan.files.length === 0 && plan.unreadable.length === 0) return none;
       // No marker for this table but a dead-letter table with snapshots: a first absorb, or
       // the marker was lost (another engine committed and expired every kice snapshot).
       // Files it already holds are not appended again (the commit still sets the marker).
@@ -409,6 +411,7 @@ export class Committer {
           files: plan.files.length,
           records: plan.files.reduce((a, f) => a + f.recordCount, 0),
           snapshots: plan.snapshots,
+          ...(plan.unreadable.length > 0 ? { unreadable: plan.unreadable } : {}),
           snapshotId: String(committed.metadata.currentSnapshotId),
           // The markers travel with every commit: expiring older snapshots keeps them.
           ...(await this.maintain(deadLetterTable, committed)),

@@ -102,6 +102,19 @@ export function deadLettersValue(table: string, files: readonly DataFile[]): str
   return JSON.stringify({ table, files: files.map(encodeDataFile) });
 }
 
+/** What an absorb has to append (pendingDeadLetters). */
+export interface PendingDeadLetters {
+  files: DataFile[];
+  /** The marker to record once they are absorbed. */
+  readonly upTo: number;
+  /** How many snapshots name them. */
+  readonly snapshots: number;
+  /** Ids of snapshots above the marker whose `kice.dead-letters` value cannot be read. */
+  readonly unreadable: readonly string[];
+  /** The timestamp of the oldest snapshot naming them. */
+  readonly oldestMs?: number;
+}
+
 /**
  * The dead-letter files for `deadLetterTable` named by T snapshots in the ancestry of T's
  * current snapshot whose sequence number is above `absorbed`, oldest first, the sequence
@@ -112,25 +125,36 @@ export function pendingDeadLetters(
   source: TableMetadata,
   deadLetterTable: string,
   absorbed: number,
-): { files: DataFile[]; upTo: number; snapshots: number; oldestMs?: number } {
-  if (source.currentSnapshotId === null) return { files: [], upTo: absorbed, snapshots: 0 };
+): PendingDeadLetters {
+  if (source.currentSnapshotId === null)
+    return { files: [], upTo: absorbed, snapshots: 0, unreadable: [] };
   const chain = ancestors(source, source.currentSnapshotId).snapshots;
   const upTo = Math.max(absorbed, chain[0]?.sequenceNumber ?? absorbed);
   const batches: DataFile[][] = [];
+  const unreadable: string[] = [];
   let oldestMs: number | undefined;
   for (const s of chain) {
     if (s.sequenceNumber <= absorbed) break;
     const raw = s.summary[DEAD_LETTERS_PROPERTY];
     if (!raw) continue;
-    const v = JSON.parse(raw) as { table: string; files: Json[] };
-    if (v.table !== deadLetterTable) continue;
-    batches.push(v.files.map(decodeDataFile));
+    let files: DataFile[];
+    try {
+      const v = JSON.parse(raw) as { table: string; files: Json[] };
+      if (v.table !== deadLetterTable) continue;
+      files = v.files.map(decodeDataFile);
+    } catch {
+      // Damaged by another tool (truncated, edited): reported, and not a wall for the rest.
+      unreadable.push(String(s.snapshotId));
+      continue;
+    }
+    batches.push(files);
     oldestMs = s.timestampMs;
   }
   return {
     files: batches.reverse().flat(),
     upTo,
     snapshots: batches.length,
+    unreadable: unreadable.reverse(),
     ...(oldestMs !== undefined ? { oldestMs } : {}),
   };
 }

@@ -344,6 +344,11 @@ export class TableFlusher {
     try {
       const r = await d.committer.api.absorbDeadLetters(dlTable, table);
       this.absorbRetries.delete(table);
+      if (r.unreadable)
+        d.log.warn(
+          { table: dlTable, source: table, snapshots: r.unreadable },
+          'dead-letter records in these source-table snapshots cannot be read (damaged summary); their dead letters are skipped',
+        );
       if (r.files === 0) return;
       d.metrics.deadLettersCommitted += r.records;
       d.log.info(

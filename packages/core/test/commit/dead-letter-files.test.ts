@@ -70,5 +70,40 @@ describe('dead-letter files in snapshot summaries', () => {
     expect(paths(1)).toEqual([[4, 5, 6], 5, 2]);
     expect(paths(4)).toEqual([[6], 5, 1]);
     expect(paths(5)).toEqual([[], 5, 0]);
+    // The oldest snapshot still naming pending files (snapshot expiry keeps it).
+    expect(pendingDeadLetters(m, 'ns.dlq', 1).oldestMs).toBe(4);
+    expect(pendingDeadLetters(m, 'ns.dlq', 5).oldestMs).toBeUndefined();
+  });
+
+  it('a value it cannot read is reported, not a wall: the other snapshots are absorbed', () => {
+    const base = newTableMetadata({
+      location: 'file:///w/ns/events',
+      schema: DEAD_LETTER_SCHEMA,
+    }) as TableMetadata;
+    const snap = (id: number, seq: number, summary: Record<string, string>) => ({
+      snapshotId: BigInt(id),
+      ...(id > 1 ? { parentSnapshotId: BigInt(id - 1) } : {}),
+      sequenceNumber: seq,
+      timestampMs: id,
+      manifestList: `m${id}`,
+      summary: { operation: 'append', ...summary },
+      schemaId: 0,
+    });
+    const m = {
+      ...base,
+      snapshots: [
+        // Written while the table was format v1: no sequence number (reads as 0).
+        snap(1, 0, {}),
+        snap(2, 1, { [DEAD_LETTERS_PROPERTY]: deadLettersValue('ns.dlq', [file(1)]) }),
+        snap(3, 2, { [DEAD_LETTERS_PROPERTY]: '{"table":"ns.dlq","files":[{"pa' }),
+        snap(4, 3, { [DEAD_LETTERS_PROPERTY]: deadLettersValue('ns.dlq', [file(2)]) }),
+      ],
+      currentSnapshotId: 4n,
+      lastSequenceNumber: 3,
+    } as TableMetadata;
+    const p = pendingDeadLetters(m, 'ns.dlq', 0);
+    expect(p.files.map((f) => f.recordCount)).toEqual([1, 2]);
+    expect(p.unreadable).toEqual(['3']);
+    expect(p.upTo).toBe(3);
   });
 });

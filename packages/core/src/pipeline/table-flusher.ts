@@ -94,6 +94,8 @@ export class TableFlusher {
   private deadLetterState: TableState | undefined;
   /** Absorbs running (a shutdown waits for them). */
   private readonly absorbing = new Set<Promise<void>>();
+  /** Partitioned tables not created yet whose dead letters wait: since when (ms). */
+  private readonly waitingForTable = new Map<string, number>();
   /** Tables whose last absorb failed: when to try again, and the delay after that. */
   private readonly absorbRetries = new Map<string, { at: number; delayMs: number }>();
 
@@ -121,6 +123,10 @@ export class TableFlusher {
 
   private async flushOnce(t: TableRuntime): Promise<void> {
     if (this.deps.failed()) return;
+    // Dead letters only, waiting for a partitioned table's first good row: while paused for
+    // memory the tick asks every 100 ms; look the table up again only once a second.
+    const waiting = this.waitingForTable.get(t.name);
+    if (waiting !== undefined && t.buffer.bufferedRows === 0 && Date.now() - waiting < 1000) return;
     const { batches, ranges, bytes } = t.buffer.drain();
     if (batches.length === 0) return;
     const d = this.deps;
@@ -165,7 +171,9 @@ export class TableFlusher {
           const kept = batches.filter((b) => owned(tpKey(b.topic, b.partition)));
           t.buffer.requeue(kept);
           release = bytes - kept.reduce((a, b) => a + (b.deadLetterBytes ?? 0), 0);
-          if (hasDead)
+          const first = !this.waitingForTable.has(t.name);
+          if (hasDead) this.waitingForTable.set(t.name, Date.now());
+          if (hasDead && first)
             d.log.warn(
               { table: t.name, partitionBy: t.config.partitionBy },
               'dead letters wait in memory for the first good row: a partitioned table is created with its partition columns',
@@ -173,6 +181,7 @@ export class TableFlusher {
           return;
         }
       }
+      this.waitingForTable.delete(t.name);
       const deadRows = batches.flatMap((b) => b.deadLetters ?? []);
       if (dlTable !== undefined && deadRows.length > 0) {
         deadFiles = await this.writeDeadLetters(dlTable, deadRows);

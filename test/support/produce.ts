@@ -15,7 +15,8 @@ export interface OutRecord {
   readonly value: string | Buffer | null;
   readonly key?: string;
   readonly partition?: number;
-  readonly headers?: Record<string, string>;
+  /** A value list repeats the header name (one header per value, in order). */
+  readonly headers?: Record<string, string | Buffer | (string | Buffer)[]>;
 }
 
 /** A broker list, or one with the TLS and SASL settings to reach it (the SASL_SSL listener). */

@@ -18,6 +18,7 @@ import type { CommitterClient } from './commit/committer-client.ts';
 import { tpKey } from './commit/offsets.ts';
 import type { KiceConfig } from './config/schema.ts';
 import { KiceError } from './errors.ts';
+import { buildDeadLetterRows, type DeadLetterRow, rowBytes } from './pipeline/dead-letter-rows.ts';
 import type { DeadLetterSink } from './pipeline/dead-letters.ts';
 import { finishDecode, startDecode, type TaskPool } from './pipeline/decode-stage.ts';
 import { dueTables, FlushTimer } from './pipeline/flush-timer.ts';
@@ -45,6 +46,8 @@ export interface EngineMetrics {
   rowsBuffered: number;
   rowsCommitted: number;
   deadLetters: number;
+  /** Dead letters committed to `deadLetter.table` by this process. */
+  deadLettersCommitted: number;
   tombstones: number;
   commits: number;
   refusedCommits: number;
@@ -78,6 +81,7 @@ export class Coordinator extends EventEmitter {
     rowsBuffered: 0,
     rowsCommitted: 0,
     deadLetters: 0,
+    deadLettersCommitted: 0,
     tombstones: 0,
     commits: 0,
     refusedCommits: 0,
@@ -143,6 +147,9 @@ export class Coordinator extends EventEmitter {
       if (!t || t.prefetch) continue;
       // A failure here is not final: assignment reads again, and surfaces the error.
       t.prefetch = this.deps.committer.api.tableState(t.name).catch(() => undefined);
+      // Dead letters a previous process committed to the table but not yet to the
+      // dead-letter table (it died in between): absorbed now.
+      void this.flusher.absorb(t.name);
     }
     await this.deps.source.start({
       onAssign: (assigned, info) => this.onAssign(assigned, info.lostAll),
@@ -169,6 +176,7 @@ export class Coordinator extends EventEmitter {
     this.budget.freeze();
     this.deps.source.pause(this.owned());
     await this.settle();
+    await this.flusher.absorbsIdle();
     await this.deps.source.stop();
   }
 
@@ -252,6 +260,8 @@ export class Coordinator extends EventEmitter {
       t.state ??= await this.deps.committer.api.tableState(t.name);
       if (t.state && t.observed.fields.length === 0) t.observed = t.state.schema;
       states.set(t, t.state);
+      // Another member may have committed the table and died before its dead-letter commit.
+      if (t.state) void this.flusher.absorb(t.name);
     }
     if (superseded()) return;
     // From here on synchronous: the lanes, seeks and resumes of one join land together.
@@ -378,9 +388,11 @@ export class Coordinator extends EventEmitter {
             reason: `value of ${len} bytes exceeds limits.maxRecordBytes (${max})`,
           };
     });
-    await this.deadLetter(batch, prepared.raw, errors);
+    const dead = this.deadLetterRows(t, batch, prepared.raw, errors);
+    await this.deadLetter(batch, prepared.raw, errors, dead);
     if (!current()) return;
     const ipcBytes = result.rows > 0 ? result.ipc.byteLength : 0;
+    const deadBytes = dead.reduce((a, r) => a + rowBytes(r), 0);
     t.buffer.push({
       topic: lane.topic,
       partition: lane.partition,
@@ -388,8 +400,9 @@ export class Coordinator extends EventEmitter {
       to: range.to,
       ipc: result.rows > 0 ? result.ipc : null,
       rows: result.rows,
+      ...(dead.length > 0 ? { deadLetters: dead, deadLetterBytes: deadBytes } : {}),
     });
-    this.budget.reserve(ipcBytes); // held by the buffer until flushed or dropped
+    this.budget.reserve(ipcBytes + deadBytes); // held by the buffer until flushed or dropped
     this.metrics.rowsBuffered += result.rows;
     this.deps.log.debug(
       { table: t.name, partition: lane.key, rows: result.rows, to: String(range.to) },
@@ -399,16 +412,37 @@ export class Coordinator extends EventEmitter {
       this.scheduleFlush(t);
   }
 
-  /** Sends the batch's failed records and (if configured) tombstones to the dead-letter topic. */
+  /** The batch's dead-letter rows for `deadLetter.table` (none when it is not set). */
+  private deadLetterRows(
+    t: TableRuntime,
+    batch: SourceBatch,
+    raw: { bytes: Uint8Array; offsets: Int32Array },
+    errors: readonly { index: number; reason: string }[],
+  ): DeadLetterRow[] {
+    const dl = this.deps.config.deadLetter;
+    if (dl.table === undefined || errors.length === 0) return [];
+    return buildDeadLetterRows(batch, raw, errors, { table: t.name, tombstones: dl.tombstones });
+  }
+
+  /**
+   * Sends the batch's failed records and (if configured) tombstones to the dead-letter
+   * topic, when one is set; counts them (the table's rows are committed with the batch).
+   */
   private async deadLetter(
     batch: SourceBatch,
     raw: { bytes: Uint8Array; offsets: Int32Array },
     errors: readonly { index: number; reason: string }[],
+    rows: readonly DeadLetterRow[],
   ): Promise<void> {
-    const sent = await this.deps.deadLetters.send(batch, raw, errors);
-    this.metrics.tombstones += sent.tombstones;
-    this.metrics.deadLetters += sent.deadLetters;
-    if (sent.deadLetters > 0) this.emit('deadLetter', sent.deadLetters);
+    let counts = {
+      deadLetters: rows.length,
+      tombstones: errors.filter((e) => batch.nulls[e.index] === 1).length,
+    };
+    if (this.deps.config.deadLetter.topic !== undefined)
+      counts = await this.deps.deadLetters.send(batch, raw, errors);
+    this.metrics.tombstones += counts.tombstones;
+    this.metrics.deadLetters += counts.deadLetters;
+    if (counts.deadLetters > 0) this.emit('deadLetter', counts.deadLetters);
   }
 
   // ------------------------------------------------------------------ backpressure + flush
@@ -443,6 +477,7 @@ export class Coordinator extends EventEmitter {
       this.budget.paused,
     );
     for (const t of due) this.scheduleFlush(t);
+    if (!this.fatal) this.flusher.retryAbsorbs();
   }
 
   private scheduleFlush(t: TableRuntime): void {

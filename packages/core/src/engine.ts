@@ -148,6 +148,9 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
     retry: config.kafka.retry,
+    // The dead-letter table keeps each dead letter's raw key and headers.
+    keepKeys: config.deadLetter.table !== undefined,
+    keepHeaders: config.deadLetter.table !== undefined,
   });
   // The reset policy's offsets, through the source's admin client (already connected by
   // the topic check in start()).

@@ -27,6 +27,7 @@ import {
   mergeAppend,
   type PartitionSpec,
   parseIdentifier,
+  planFiles,
   type Schema,
   type StructType,
   specById,
@@ -35,7 +36,15 @@ import {
 } from '@kice/iceberg';
 import type { PartitionByEntry } from '../config/partition-by.ts';
 import { KiceError } from '../errors.ts';
+import { DEAD_LETTER_SCHEMA } from '../pipeline/dead-letter-rows.ts';
 import { evolveSchema } from '../schema/evolve.ts';
+import {
+  ABSORBED_PREFIX,
+  absorbedProperty,
+  DEAD_LETTERS_PROPERTY,
+  deadLettersValue,
+  pendingDeadLetters,
+} from './dead-letter-files.ts';
 import {
   checkContinuity,
   type OffsetRange,
@@ -79,6 +88,28 @@ export type AppendResult =
     }
   | { readonly status: 'refused'; readonly kind: 'duplicate' | 'gap'; readonly reason: string };
 
+/** Dead-letter files an append names in its snapshot (./dead-letter-files.ts). */
+export interface AppendDeadLetters {
+  /** The dead-letter table they are written for. */
+  readonly table: string;
+  readonly files: readonly DataFile[];
+}
+
+/** What one `absorbDeadLetters` appended to the dead-letter table. */
+export interface AbsorbResult {
+  readonly files: number;
+  readonly records: number;
+  /** The T snapshots whose files were absorbed. */
+  readonly snapshots: number;
+  /** T snapshots whose `kice.dead-letters` could not be read (damaged): skipped. */
+  readonly unreadable?: readonly string[];
+  /** The dead-letter table's new snapshot, when one was committed. */
+  readonly snapshotId?: string;
+  /** Snapshots of the dead-letter table expired after the commit, if maintenance ran. */
+  readonly expired?: number;
+  readonly maintenanceError?: string;
+}
+
 /** Table properties kice sets on tables it creates (callers' properties win). */
 export const DEFAULT_TABLE_PROPERTIES: Readonly<Record<string, string>> = {
   'write.format.default': 'parquet',
@@ -92,6 +123,10 @@ export const DEFAULT_TABLE_PROPERTIES: Readonly<Record<string, string>> = {
   'write.metadata.delete-after-commit.enabled': 'true',
   'write.metadata.previous-versions-max': '100',
 };
+
+/** Iceberg's snapshot age limit property, and its default (Java's: five days). */
+const MAX_SNAPSHOT_AGE = 'history.expire.max-snapshot-age-ms';
+const DEFAULT_MAX_SNAPSHOT_AGE_MS = 5 * 24 * 60 * 60 * 1000;
 
 /** Snapshot expiry runs at most this often per table (it is a second catalog commit). */
 export const MAINTENANCE_INTERVAL_MS = 5 * 60 * 1000;
@@ -108,6 +143,9 @@ export type CommitterObserver = (event: {
   readonly table: string;
   readonly path: string;
 }) => void | Promise<void>;
+
+/** The dead-letter table's marker moved between planning and committing: plan again. */
+class StaleMarkerError extends Error {}
 
 class OffsetContinuityError extends KiceError {
   constructor(
@@ -223,15 +261,19 @@ export class Committer {
     table: string,
     files: readonly DataFile[],
     ranges: readonly OffsetRange[],
+    deadLetters?: AppendDeadLetters,
   ): Promise<AppendResult> {
     const id = parseIdentifier(table);
-    const first = files[0];
+    const first = files[0] ?? deadLetters?.files[0];
     if (this.observer && first) await this.observer({ step: 'data', table, path: first.filePath });
     const t = await this.catalog.loadTable(id);
     // Merging manifests (commit.manifest-merge.enabled, Java's defaults) keeps the manifest
     // list short however many commits the table has had.
     const op = mergeAppend(t);
     for (const f of files) op.appendFile(f);
+    // The range's dead letters belong to this snapshot, atomically with its offsets.
+    if (deadLetters && deadLetters.files.length > 0)
+      op.set(DEAD_LETTERS_PROPERTY, deadLettersValue(deadLetters.table, deadLetters.files));
     if (this.observer) op.observe(this.observer);
     const prop = offsetsProperty(this.groupId);
     let recorded: [string, string][] = [];
@@ -255,22 +297,128 @@ export class Committer {
         snapshotId: String(committed.metadata.currentSnapshotId),
         offsets: recorded,
       };
-      const now = Date.now();
-      const last = this.maintainedAt.get(table);
-      if (last !== undefined && now - last < this.maintenanceIntervalMs) return done;
-      this.maintainedAt.set(table, now);
-      try {
-        // Expires snapshots past history.expire.max-snapshot-age-ms (keeping at least
-        // history.expire.min-snapshots-to-keep) and deletes the files only they reached.
-        const r = await maintainAfterCommit(committed, { nowMs: now });
-        return { ...done, expired: r.expiredSnapshotIds.length };
-      } catch (e) {
-        return { ...done, maintenanceError: e instanceof Error ? e.message : String(e) };
-      }
+      return { ...done, ...(await this.maintain(table, committed, deadLetters?.table)) };
     } catch (e) {
       if (e instanceof OffsetContinuityError)
         return { status: 'refused', kind: e.kind, reason: e.message };
       throw e;
+    }
+  }
+
+  /**
+   * Table maintenance after a commit, at most once per interval per table. With
+   * `deadLetterTable` (the table's dead letters go there), snapshots naming dead-letter
+   * files that table does not hold yet are kept, however old: expiring them would lose
+   * those dead letters (./dead-letter-files.ts).
+   */
+  private async maintain(
+    table: string,
+    committed: Table,
+    deadLetterTable?: string,
+  ): Promise<{ expired?: number; maintenanceError?: string }> {
+    const now = Date.now();
+    const last = this.maintainedAt.get(table);
+    if (last !== undefined && now - last < this.maintenanceIntervalMs) return {};
+    this.maintainedAt.set(table, now);
+    try {
+      let olderThanMs: number | undefined;
+      if (deadLetterTable !== undefined) {
+        const pending = await this.unabsorbedSince(committed, deadLetterTable);
+        if (pending !== undefined) {
+          const raw = Number(committed.metadata.properties[MAX_SNAPSHOT_AGE]);
+          const maxAge = Number.isFinite(raw) && raw >= 0 ? raw : DEFAULT_MAX_SNAPSHOT_AGE_MS;
+          olderThanMs = Math.min(now - maxAge, pending);
+        }
+      }
+      // Expires snapshots past history.expire.max-snapshot-age-ms (keeping at least
+      // history.expire.min-snapshots-to-keep) and deletes the files only they reached.
+      const r = await maintainAfterCommit(committed, {
+        nowMs: now,
+        ...(olderThanMs !== undefined ? { olderThanMs } : {}),
+      });
+      return { expired: r.expiredSnapshotIds.length };
+    } catch (e) {
+      return { maintenanceError: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  /**
+   * The timestamp of the oldest snapshot of `source` naming dead-letter files that
+   * `deadLetterTable` does not hold yet (undefined: none).
+   */
+  private async unabsorbedSince(
+    source: Table,
+    deadLetterTable: string,
+  ): Promise<number | undefined> {
+    const d = await this.load(parseIdentifier(deadLetterTable));
+    const prop = absorbedProperty(source.metadata.tableUuid);
+    const v = d ? recordedProperties(d.metadata, ABSORBED_PREFIX).properties.get(prop) : undefined;
+    return pendingDeadLetters(source.metadata, deadLetterTable, v === undefined ? 0 : Number(v))
+      .oldestMs;
+  }
+
+  /** Creates the dead-letter table (fixed schema, unpartitioned) if it does not exist. */
+  async ensureDeadLetterTable(table: string): Promise<TableState> {
+    return this.ensureTable({ table, partitionBy: [], properties: {} }, DEAD_LETTER_SCHEMA);
+  }
+
+  /**
+   * Appends to dead-letter table `deadLetterTable` every dead-letter file that snapshots of
+   * `sourceTable` name and that it does not hold yet, with the marker of the newest source
+   * snapshot absorbed, in one commit (./dead-letter-files.ts). Idempotent: run it any time,
+   * by any process; a concurrent absorb that moved the marker first makes this one plan
+   * again from the fresh marker.
+   */
+  async absorbDeadLetters(deadLetterTable: string, sourceTable: string): Promise<AbsorbResult> {
+    const none: AbsorbResult = { files: 0, records: 0, snapshots: 0 };
+    const source = await this.load(parseIdentifier(sourceTable));
+    if (!source || source.metadata.currentSnapshotId === null) return none;
+    const prop = absorbedProperty(source.metadata.tableUuid);
+    for (let attempt = 0; ; attempt++) {
+      const id = parseIdentifier(deadLetterTable);
+      let d = await this.load(id);
+      const markerOf = (m: Table['metadata']): number => {
+        const v = recordedProperties(m, ABSORBED_PREFIX).properties.get(prop);
+        return v === undefined ? 0 : Number(v);
+      };
+      const absorbed = d ? markerOf(d.metadata) : 0;
+      const plan = pendingDeadLetters(source.metadata, deadLetterTable, absorbed);
+      if (plan.files.length === 0 && plan.unreadable.length === 0) return none;
+      // No marker for this table but a dead-letter table with snapshots: a first absorb, or
+      // the marker was lost (another engine committed and expired every kice snapshot).
+      // Files it already holds are not appended again (the commit still sets the marker).
+      if (d && absorbed === 0 && d.metadata.currentSnapshotId !== null) {
+        const held = new Set((await planFiles(d)).files.map((f) => f.filePath));
+        plan.files = plan.files.filter((f) => !held.has(f.filePath));
+      }
+      if (!d) {
+        await this.ensureDeadLetterTable(deadLetterTable);
+        d = await this.catalog.loadTable(id);
+      }
+      const op = mergeAppend(d);
+      for (const f of plan.files) op.appendFile(f);
+      if (this.observer) op.observe(this.observer);
+      op.validate(async (base) => {
+        if (markerOf(base) !== absorbed) throw new StaleMarkerError();
+        // Every source table's marker travels with every commit (like the offsets).
+        for (const [k, v] of recordedProperties(base, ABSORBED_PREFIX).properties)
+          if (k !== prop) op.set(k, v);
+        op.set(prop, String(plan.upTo));
+      });
+      try {
+        const committed = await op.commit();
+        return {
+          files: plan.files.length,
+          records: plan.files.reduce((a, f) => a + f.recordCount, 0),
+          snapshots: plan.snapshots,
+          ...(plan.unreadable.length > 0 ? { unreadable: plan.unreadable } : {}),
+          snapshotId: String(committed.metadata.currentSnapshotId),
+          // The markers travel with every commit: expiring older snapshots keeps them.
+          ...(await this.maintain(deadLetterTable, committed)),
+        };
+      } catch (e) {
+        if (!(e instanceof StaleMarkerError) || attempt >= 20) throw e;
+      }
     }
   }
 

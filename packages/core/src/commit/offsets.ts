@@ -72,17 +72,21 @@ export interface RecordedProperties {
 }
 
 /**
- * Every `kice.offsets.*` property in the ancestry of the current snapshot, each from the
- * newest snapshot that carries it (empty for a table without snapshots).
+ * Every `kice.offsets.*` property (or, with `prefix`, every property under it) in the
+ * ancestry of the current snapshot, each from the newest snapshot that carries it (empty
+ * for a table without snapshots).
  */
-export function recordedProperties(metadata: TableMetadata): RecordedProperties {
+export function recordedProperties(
+  metadata: TableMetadata,
+  prefix = OFFSETS_PROPERTY_PREFIX,
+): RecordedProperties {
   const properties = new Map<string, string>();
   const from = new Map<string, bigint>();
   if (metadata.currentSnapshotId === null) return { properties, from, truncated: false };
   const chain = ancestors(metadata, metadata.currentSnapshotId);
   for (const snap of chain.snapshots) {
     for (const [k, v] of Object.entries(snap.summary)) {
-      if (k.startsWith(OFFSETS_PROPERTY_PREFIX) && !properties.has(k)) {
+      if (k.startsWith(prefix) && !properties.has(k)) {
         properties.set(k, v);
         from.set(k, snap.snapshotId);
       }

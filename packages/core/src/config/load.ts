@@ -96,13 +96,17 @@ export function validateConfig(
   });
   // Dead letters read back as input would fail again, and be dead-lettered again, forever.
   const dlq = cfg.deadLetter.topic;
+  const dlqTable = cfg.deadLetter.table;
   cfg.tables.forEach((t, i) => {
-    if (t.topic === dlq)
+    if (dlq !== undefined && t.topic === dlq)
       problems.push(`deadLetter.topic: "${dlq}" is also an input topic (tables[${i}].topic)`);
-    if (t.topicPattern !== undefined && new RegExp(t.topicPattern).test(dlq))
+    if (dlq !== undefined && t.topicPattern !== undefined && new RegExp(t.topicPattern).test(dlq))
       problems.push(
         `deadLetter.topic: "${dlq}" matches tables[${i}].topicPattern "${t.topicPattern}"; dead letters would be consumed as input`,
       );
+    // The dead-letter table has its own fixed schema: no topic's rows may go there.
+    if (dlqTable !== undefined && t.table === dlqTable)
+      problems.push(`deadLetter.table: "${dlqTable}" is also tables[${i}].table`);
   });
   problems.push(...resolveSslFiles(cfg.kafka.ssl, options.baseDir ?? process.cwd()));
   if (problems.length > 0) throw new ConfigError(problems, options.source);

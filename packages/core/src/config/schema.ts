@@ -335,7 +335,14 @@ export const configSchema = z
       .default({ intervalMs: 10_000, targetFileSizeBytes: 128 * 1024 * 1024 }),
     deadLetter: z
       .object({
-        topic: z.string().min(1),
+        /** Kafka topic the dead letters are produced to (at-least-once). */
+        topic: z.string().min(1).optional(),
+        /** Iceberg table (`namespace.name`) the dead letters are committed to, exactly once
+         * (committed with the good rows' offsets; pipeline/dead-letter-rows.ts). */
+        table: z
+          .string()
+          .regex(IDENT, 'expected namespace.name (letters, digits, underscores)')
+          .optional(),
         /** Null-valued records: counted and skipped, or sent to the dead-letter topic. */
         tombstones: z.enum(['skip', 'deadLetter']).default('skip'),
         /** Create the topic at start when it is missing (else start fails). */
@@ -351,7 +358,16 @@ export const configSchema = z
           })
           .default(-1),
       })
-      .strict(),
+      .strict()
+      .superRefine((d, ctx) => {
+        if (d.topic === undefined && d.table === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'set topic, table or both (where dead letters go)',
+            path: [],
+          });
+        }
+      }),
     workers: z
       .object({
         /** Piscina pool size; default: the number of cores. */

@@ -141,8 +141,9 @@ export class DeadLetterSink {
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
+  /** The dead-letter topic (only used when `deadLetter.topic` is set). */
   get topic(): string {
-    return this.deps.config.deadLetter.topic;
+    return this.deps.config.deadLetter.topic ?? '';
   }
 
   /** The byte budget of one produce request. */
@@ -160,7 +161,9 @@ export class DeadLetterSink {
    * limit. Rejects with an error naming the topic and the setting when it cannot.
    */
   async prepare(admin: DeadLetterAdmin): Promise<void> {
-    const dl = this.deps.config.deadLetter;
+    const cfg = this.deps.config.deadLetter;
+    if (cfg.topic === undefined) return; // dead letters go to deadLetter.table only
+    const dl = { ...cfg, topic: cfg.topic };
     const topics = await this.withRetry(
       `listing topics to check dead-letter topic "${dl.topic}"`,
       () => admin.listTopics(),
@@ -205,7 +208,7 @@ export class DeadLetterSink {
   }
 
   private async readLimit(admin: DeadLetterAdmin): Promise<{ bytes: number; from: string }> {
-    const topic = this.deps.config.deadLetter.topic;
+    const topic = this.topic;
     const parse = (v: string | undefined): number | undefined => {
       const n = v === undefined ? Number.NaN : Number(v);
       return Number.isSafeInteger(n) && n > 0 ? n : undefined;
@@ -253,7 +256,7 @@ export class DeadLetterSink {
       const start = raw.offsets[index] as number;
       const end = raw.offsets[index + 1] as number;
       records.push({
-        topic: dl.topic,
+        topic: this.topic,
         value: tombstone ? null : raw.bytes.slice(start, end),
         headers: {
           'kice.source.topic': batch.topic,

@@ -10,6 +10,7 @@
 import type { OffsetRange } from '../commit/offsets.ts';
 import { tpKey } from '../commit/offsets.ts';
 import { KiceError } from '../errors.ts';
+import type { DeadLetterRow } from './dead-letter-rows.ts';
 
 export interface BufferedBatch {
   readonly topic: string;
@@ -20,7 +21,13 @@ export interface BufferedBatch {
   /** null when every record of the batch was dead-lettered or skipped. */
   readonly ipc: Uint8Array | null;
   readonly rows: number;
+  /** The batch's dead letters for `deadLetter.table` (committed with its range). */
+  readonly deadLetters?: readonly DeadLetterRow[];
+  /** Bytes those dead letters hold (counted in the buffered bytes). */
+  readonly deadLetterBytes?: number;
 }
+
+const held = (b: BufferedBatch) => (b.ipc?.byteLength ?? 0) + (b.deadLetterBytes ?? 0);
 
 export class TableBuffer {
   private batches: BufferedBatch[] = [];
@@ -61,7 +68,7 @@ export class TableBuffer {
     }
     this.batches.push(b);
     this.ends.set(key, b.to);
-    this.bytes += b.ipc?.byteLength ?? 0;
+    this.bytes += held(b);
     this.rows += b.rows;
   }
 
@@ -114,7 +121,7 @@ export class TableBuffer {
     for (const k of keys) this.ends.delete(k);
     this.batches = this.batches.filter((b) => {
       if (!keys.has(tpKey(b.topic, b.partition))) return true;
-      freed += b.ipc?.byteLength ?? 0;
+      freed += held(b);
       this.rows -= b.rows;
       return false;
     });

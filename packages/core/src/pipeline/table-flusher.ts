@@ -13,6 +13,13 @@
  *   partition of the table to the table's recorded offset (or, never committed, to where
  *   this owner started), dropping what is buffered.
  * - Buffered bytes are released from the memory budget whatever happens.
+ * - With `deadLetter.table`: the drained ranges' dead letters are written as a Parquet file
+ *   of the dead-letter table BEFORE the table's commit, and that commit names the file in
+ *   its snapshot (`kice.dead-letters`), atomically with the offsets; a refused commit
+ *   deletes it with the data files. After the commit the dead-letter table absorbs every
+ *   file the table's history names and it does not hold yet (committer.absorbDeadLetters);
+ *   a failure there is a warning, retried with backoff (and by any later absorb: a flush,
+ *   a start, an assignment).
  */
 import type { DataFile, StructType } from '@kice/iceberg';
 import { maxFieldId } from '@kice/iceberg';
@@ -23,7 +30,8 @@ import type { KiceConfig } from '../config/schema.ts';
 import { fromPlainError, KiceError } from '../errors.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import type { Source } from '../source/types.ts';
-import type { FlushTask, FlushTaskResult } from '../workers/tasks.ts';
+import type { DeadLetterTask, FlushTask, FlushTaskResult } from '../workers/tasks.ts';
+import type { DeadLetterRow } from './dead-letter-rows.ts';
 import type { TaskPool } from './decode-stage.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import type { PartitionLane } from './partition-lane.ts';
@@ -31,6 +39,8 @@ import type { TableRuntime } from './routing.ts';
 
 export interface FlushMetrics {
   commits: number;
+  /** Dead letters committed to `deadLetter.table` (by this process's absorbs). */
+  deadLettersCommitted: number;
   refusedCommits: number;
   rowsCommitted: number;
   filesWritten: number;
@@ -74,8 +84,20 @@ export function rowGroupBytes(config: KiceConfig): number {
   );
 }
 
+/** Backoff of a failed dead-letter commit's retries. */
+const ABSORB_RETRY_MIN_MS = 500;
+const ABSORB_RETRY_MAX_MS = 60_000;
+
 export class TableFlusher {
   private readonly queues = new Map<string, { tail: Promise<void>; queued: number }>();
+  /** The dead-letter table's state, once ensured. */
+  private deadLetterState: TableState | undefined;
+  /** Absorbs running (a shutdown waits for them). */
+  private readonly absorbing = new Set<Promise<void>>();
+  /** Partitioned tables not created yet whose dead letters wait: since when (ms). */
+  private readonly waitingForTable = new Map<string, number>();
+  /** Tables whose last absorb failed: when to try again, and the delay after that. */
+  private readonly absorbRetries = new Map<string, { at: number; delayMs: number }>();
 
   constructor(private readonly deps: TableFlusherDeps) {}
 
@@ -101,6 +123,10 @@ export class TableFlusher {
 
   private async flushOnce(t: TableRuntime): Promise<void> {
     if (this.deps.failed()) return;
+    // Dead letters only, waiting for a partitioned table's first good row: while paused for
+    // memory the tick asks every 100 ms; look the table up again only once a second.
+    const waiting = this.waitingForTable.get(t.name);
+    if (waiting !== undefined && t.buffer.bufferedRows === 0 && Date.now() - waiting < 1000) return;
     const { batches, ranges, bytes } = t.buffer.drain();
     if (batches.length === 0) return;
     const d = this.deps;
@@ -119,19 +145,46 @@ export class TableFlusher {
     t.lastCommitAt = Date.now();
     let release = bytes;
     let files: DataFile[] = [];
+    let deadFiles: DataFile[] = [];
+    const dlTable = d.config.deadLetter.table;
     try {
       const ipcs = batches.flatMap((b) => (b.ipc ? [b.ipc] : []));
+      const hasDead = batches.some((b) => (b.deadLetters?.length ?? 0) > 0);
       if (ipcs.length > 0) {
         files = await this.writeFiles(t, ipcs);
       } else if (!t.state) {
         t.state = await d.committer.api.tableState(t.name);
+        // Dead letters must not wait in memory for a first good row that may never come
+        // (a backlog of bad records): an unpartitioned table is created now, with the
+        // columns observed so far (perhaps none; later rows add theirs), to hold the offsets.
+        if (!t.state && hasDead && t.partitionBy.length === 0)
+          t.state = await d.committer.api.ensureTable(
+            { table: t.name, partitionBy: t.partitionBy, properties: t.config.properties },
+            t.observed as StructType,
+          );
         if (!t.state) {
-          // Nothing decodable yet and no table to record offsets in: keep the ranges of
-          // partitions still owned for the first commit with data.
-          t.buffer.requeue(batches.filter((b) => owned(tpKey(b.topic, b.partition))));
-          release = 0;
+          // Nothing decodable yet and no table to record offsets in (a partitioned table
+          // needs its partition columns): keep the ranges of partitions still owned, and
+          // their dead letters, for the first commit with data. Their bytes stay reserved
+          // in the memory budget, so a backlog of bad records pauses consumption instead
+          // of growing without bound.
+          const kept = batches.filter((b) => owned(tpKey(b.topic, b.partition)));
+          t.buffer.requeue(kept);
+          release = bytes - kept.reduce((a, b) => a + (b.deadLetterBytes ?? 0), 0);
+          const first = !this.waitingForTable.has(t.name);
+          if (hasDead) this.waitingForTable.set(t.name, Date.now());
+          if (hasDead && first)
+            d.log.warn(
+              { table: t.name, partitionBy: t.config.partitionBy },
+              'dead letters wait in memory for the first good row: a partitioned table is created with its partition columns',
+            );
           return;
         }
+      }
+      this.waitingForTable.delete(t.name);
+      const deadRows = batches.flatMap((b) => b.deadLetters ?? []);
+      if (dlTable !== undefined && deadRows.length > 0) {
+        deadFiles = await this.writeDeadLetters(dlTable, deadRows);
       }
       for (const r of ranges) {
         const lane = owned(tpKey(r.topic, r.partition));
@@ -143,19 +196,28 @@ export class TableFlusher {
         }
       }
       if (d.failed()) {
-        await this.discard(t, files);
+        await this.discard(t.name, files);
+        if (dlTable !== undefined) await this.discard(dlTable, deadFiles);
         return;
       }
       const written = files.reduce((a, f) => a + f.fileSizeInBytes, 0);
       t.buffer.learnRatio(bytes, written);
-      const result = await d.committer.api.append(t.name, files, ranges);
+      const result = await d.committer.api.append(
+        t.name,
+        files,
+        ranges,
+        // Named even without files of its own: the table's snapshot expiry keeps the
+        // snapshots whose dead letters the dead-letter table does not hold yet.
+        dlTable !== undefined ? { table: dlTable, files: deadFiles } : undefined,
+      );
       if (result.status === 'refused') {
         d.metrics.refusedCommits++;
         d.log.warn(
           { table: t.name, reason: result.reason },
           'commit refused by offset continuity; re-seeking',
         );
-        await this.discard(t, files);
+        await this.discard(t.name, files);
+        if (dlTable !== undefined) await this.discard(dlTable, deadFiles);
         await this.resync(t);
         return;
       }
@@ -176,6 +238,7 @@ export class TableFlusher {
           toKafka.push({ topic: r.topic, partition: r.partition, offset: off });
         }
       }
+      if (dlTable !== undefined) await this.absorb(t.name);
       d.onCommit({
         table: t.name,
         snapshotId: result.snapshotId,
@@ -238,17 +301,102 @@ export class TableFlusher {
     return r.files;
   }
 
+  /** Writes dead letters as Parquet in the dead-letter table's location (not committed). */
+  private async writeDeadLetters(
+    table: string,
+    rows: readonly DeadLetterRow[],
+  ): Promise<DataFile[]> {
+    const d = this.deps;
+    this.deadLetterState ??= await d.committer.api.ensureDeadLetterTable(table);
+    const ingestedAt = BigInt(Date.now()) * 1000n;
+    const task: DeadLetterTask = {
+      kind: 'deadLetters',
+      rows: rows.map((r) => ({ ...r, ingested_at: ingestedAt })),
+      schema: this.deadLetterState.schema,
+      dataLocation: `${this.deadLetterState.location}/data`,
+      compression: d.config.parquet.compression,
+      storage: d.config.storage,
+    };
+    const r = (await d.pool.run(task)) as FlushTaskResult;
+    if (!r.ok) throw fromPlainError(r.error);
+    return r.files;
+  }
+
+  /**
+   * Appends to `deadLetter.table` the dead-letter files `table`'s history names and it does
+   * not hold yet. Never throws: what fails now is absorbed by a later call.
+   */
+  absorb(table: string): Promise<void> {
+    const run = this.absorbOnce(table);
+    this.absorbing.add(run);
+    return run.finally(() => this.absorbing.delete(run));
+  }
+
+  /**
+   * Runs again the absorbs that failed, once their backoff has passed (called on the
+   * coordinator's tick): a dead-letter table that was unreachable catches up even when its
+   * source table commits nothing more.
+   */
+  retryAbsorbs(now = Date.now()): void {
+    for (const [table, r] of this.absorbRetries)
+      if (r.at <= now) {
+        r.at = Number.POSITIVE_INFINITY; // not again while this one runs
+        void this.absorb(table);
+      }
+  }
+
+  /** Resolves when no absorb is running. */
+  async absorbsIdle(): Promise<void> {
+    while (this.absorbing.size > 0) await Promise.all(this.absorbing);
+  }
+
+  private async absorbOnce(table: string): Promise<void> {
+    const d = this.deps;
+    const dlTable = d.config.deadLetter.table;
+    if (dlTable === undefined || d.failed()) return;
+    try {
+      const r = await d.committer.api.absorbDeadLetters(dlTable, table);
+      this.absorbRetries.delete(table);
+      if (r.unreadable)
+        d.log.warn(
+          { table: dlTable, source: table, snapshots: r.unreadable },
+          'dead-letter records in these source-table snapshots cannot be read (damaged summary); their dead letters are skipped',
+        );
+      if (r.files === 0) return;
+      d.metrics.deadLettersCommitted += r.records;
+      d.log.info(
+        {
+          table: dlTable,
+          source: table,
+          files: r.files,
+          records: r.records,
+          snapshotId: r.snapshotId,
+        },
+        'dead letters committed',
+      );
+    } catch (e) {
+      const prev = this.absorbRetries.get(table)?.delayMs;
+      const delayMs =
+        prev === undefined ? ABSORB_RETRY_MIN_MS : Math.min(prev * 2, ABSORB_RETRY_MAX_MS);
+      this.absorbRetries.set(table, { at: Date.now() + delayMs, delayMs });
+      d.log.warn(
+        { table: dlTable, source: table, err: e, retryInMs: delayMs },
+        'dead-letter table commit failed (the dead letters are recorded in the source table; retried with backoff)',
+      );
+    }
+  }
+
   /** Deletes data files that no snapshot references (a refused or abandoned commit). */
-  private async discard(t: TableRuntime, files: readonly DataFile[]): Promise<void> {
+  private async discard(table: string, files: readonly DataFile[]): Promise<void> {
     if (files.length === 0) return;
     try {
       await this.deps.committer.api.deleteFiles(
-        t.name,
+        table,
         files.map((f) => f.filePath),
       );
     } catch (e) {
       this.deps.log.warn(
-        { table: t.name, files: files.length, err: e },
+        { table, files: files.length, err: e },
         'could not delete data files of an uncommitted flush (orphans, harmless to readers)',
       );
     }

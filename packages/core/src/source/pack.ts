@@ -7,7 +7,7 @@
  * so the caller can drop every reference to the client's messages at once. Values land in
  * a SharedArrayBuffer, which the decode workers read in place.
  */
-import type { PackedKeys, SourceBatch } from './types.ts';
+import type { PackedKeys, RecordHeader, SourceBatch } from './types.ts';
 
 /** The fields of a client message that packBatch reads. */
 export interface RawMessage {
@@ -20,7 +20,8 @@ export interface RawMessage {
   readonly headers?: Readonly<Record<string, HeaderValue | HeaderValue[] | undefined>>;
 }
 
-type HeaderValue = Uint8Array | string;
+/** kafkajs decodes header values as Buffers (null for a header without a value). */
+type HeaderValue = Uint8Array | string | null;
 
 /** Where the batch sits in its partition. */
 export interface PackPosition {
@@ -31,20 +32,27 @@ export interface PackPosition {
   readonly epoch: number;
   /** Copy keys too (default false). */
   readonly keepKeys?: boolean;
-  /** Copy headers too, as UTF-8 strings (default false). */
+  /** Copy headers too, as (name, raw bytes) lists (default false). */
   readonly keepHeaders?: boolean;
 }
 
-const utf8 = new TextDecoder();
+const utf8 = new TextEncoder();
 
-/** Headers as UTF-8 strings; of a repeated header the last value wins. */
-function copyHeaders(h: RawMessage['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * A record's headers as a list, every value of a repeated name kept in order, values as
+ * exact bytes copied out of the fetch buffer (a string value, which kafkajs only yields
+ * when it was given one, as its UTF-8 bytes).
+ */
+function copyHeaders(h: RawMessage['headers']): RecordHeader[] {
+  const out: RecordHeader[] = [];
   if (!h) return out;
-  for (const [name, raw] of Object.entries(h)) {
-    const v = Array.isArray(raw) ? raw[raw.length - 1] : raw;
-    if (v === undefined) continue;
-    out[name] = typeof v === 'string' ? v : utf8.decode(v);
+  for (const [key, raw] of Object.entries(h)) {
+    if (raw === undefined) continue;
+    for (const v of Array.isArray(raw) ? raw : [raw])
+      out.push({
+        key,
+        value: v === null ? null : typeof v === 'string' ? utf8.encode(v) : new Uint8Array(v),
+      });
   }
   return out;
 }

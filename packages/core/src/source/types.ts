@@ -79,12 +79,23 @@ export interface SourceBatch {
   readonly recordOffsets: BigInt64Array;
   /** Keys, packed like the values, when the Source was asked to keep them. */
   readonly keys?: PackedKeys;
-  /** Headers of each record as UTF-8 strings, when the Source was asked to keep them. */
-  readonly headers?: ReadonlyArray<Readonly<Record<string, string>>>;
+  /** Headers of each record, when the Source was asked to keep them. */
+  readonly headers?: ReadonlyArray<readonly RecordHeader[]>;
   /** Record timestamps in epoch milliseconds. */
   readonly timestamps: Float64Array;
   /** The partition's epoch when the batch was accepted (bumped on every seek and assignment). */
   readonly epoch: number;
+}
+
+/**
+ * One record header: its name and its raw value bytes (null: a header without a value).
+ * A record's headers are kept as a list in the client's order: every name in the order it
+ * first appears, each with all its values in order (kafkajs groups a repeated name's
+ * values, so only headers that interleave names lose their relative order).
+ */
+export interface RecordHeader {
+  readonly key: string;
+  readonly value: Uint8Array | null;
 }
 
 /** Keys of a batch, packed like its values. */

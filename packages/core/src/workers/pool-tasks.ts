@@ -5,7 +5,7 @@
  * DataFile descriptors. Errors never cross the boundary as exceptions: results are
  * `{ ok: false, error }` in plain data (../errors.ts toPlainError).
  */
-import { writePartitioned } from '@kice/iceberg';
+import { icebergRowsToArrow, UNPARTITIONED_SPEC, writePartitioned } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { Piscina } from 'piscina';
 import { decodeJsonBatch } from '../decode/json-decoder.ts';
@@ -13,6 +13,7 @@ import { toPlainError } from '../errors.ts';
 import { conformToSchema } from '../schema/conform.ts';
 import { sharedFileIO } from '../storage/file-io.ts';
 import {
+  type DeadLetterTask,
   type DecodeTask,
   type DecodeTaskResult,
   type FlushTask,
@@ -20,7 +21,13 @@ import {
   packDecodeResult,
 } from './tasks.ts';
 
-export type { DecodeTask, DecodeTaskResult, FlushTask, FlushTaskResult } from './tasks.ts';
+export type {
+  DeadLetterTask,
+  DecodeTask,
+  DecodeTaskResult,
+  FlushTask,
+  FlushTaskResult,
+} from './tasks.ts';
 
 function decode(task: DecodeTask): DecodeTaskResult {
   try {
@@ -68,7 +75,24 @@ async function flush(task: FlushTask): Promise<FlushTaskResult> {
   }
 }
 
-export default async function run(task: DecodeTask | FlushTask): Promise<unknown> {
+async function deadLetters(task: DeadLetterTask): Promise<FlushTaskResult> {
+  try {
+    if (task.rows.length === 0) return { ok: true, files: [], rows: 0 };
+    const files = await writePartitioned(sharedFileIO(task.storage), {
+      schema: task.schema,
+      spec: UNPARTITIONED_SPEC,
+      table: icebergRowsToArrow(task.schema, task.rows),
+      dataLocation: task.dataLocation,
+      compression: task.compression,
+    });
+    return { ok: true, files, rows: task.rows.length };
+  } catch (e) {
+    return { ok: false, error: toPlainError(e) };
+  }
+}
+
+export default async function run(task: DecodeTask | FlushTask | DeadLetterTask): Promise<unknown> {
   if (task.kind === 'decode') return Piscina.move(packDecodeResult(decode(task)));
+  if (task.kind === 'deadLetters') return deadLetters(task);
   return flush(task);
 }

@@ -57,6 +57,19 @@ export interface FlushTask {
   readonly storage: StorageConfig;
 }
 
+/** Dead-letter rows → Parquet files in the dead-letter table (../pipeline/dead-letter-rows.ts). */
+export interface DeadLetterTask {
+  readonly kind: 'deadLetters';
+  /** DeadLetterRow values plus `ingested_at` (structured-cloned: bigint, Map, Uint8Array). */
+  readonly rows: readonly Record<string, unknown>[];
+  readonly schema: Schema;
+  /** `<dead-letter table location>/data`. */
+  readonly dataLocation: string;
+  readonly compression: ParquetCompression;
+  /** Where the dead-letter table's files may live (as FlushTask.storage). */
+  readonly storage: StorageConfig;
+}
+
 export type FlushTaskResult =
   | { readonly ok: true; readonly files: DataFile[]; readonly rows: number }
   | { readonly ok: false; readonly error: PlainError };

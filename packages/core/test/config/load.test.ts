@@ -176,6 +176,40 @@ deadLetter: { topic: dlq, create: 'yes', partitions: 0, replicationFactor: 0, si
     ]);
   });
 
+  it('needs a dead-letter topic, table or both', () => {
+    const base = `
+kafka: { brokers: ['k:1'], groupId: g }
+catalog: { type: filesystem, warehouse: /w }
+tables: [{ topic: a, table: n.a }]
+`;
+    expect(problems(`${base}deadLetter: { tombstones: deadLetter }\n`)).toEqual([
+      'deadLetter: set topic, table or both (where dead letters go)',
+    ]);
+    expect(problems(base)).toEqual(['deadLetter: required']);
+    const table = parseConfig(`${base}deadLetter: { table: n.dlq }\n`);
+    expect(table.deadLetter.table).toBe('n.dlq');
+    expect(table.deadLetter.topic).toBeUndefined();
+    const both = parseConfig(`${base}deadLetter: { topic: dlq, table: n.dlq }\n`);
+    expect([both.deadLetter.topic, both.deadLetter.table]).toEqual(['dlq', 'n.dlq']);
+  });
+
+  it('refuses a dead-letter table that is not namespace.name or is a target table', () => {
+    const base = `
+kafka: { brokers: ['k:1'], groupId: g }
+catalog: { type: filesystem, warehouse: /w }
+tables: [{ topic: a, table: n.a }]
+`;
+    expect(problems(`${base}deadLetter: { table: dlq }\n`)).toEqual([
+      'deadLetter.table: expected namespace.name (letters, digits, underscores)',
+    ]);
+    expect(problems(`${base}deadLetter: { table: 'n.bad-name' }\n`)).toEqual([
+      'deadLetter.table: expected namespace.name (letters, digits, underscores)',
+    ]);
+    expect(problems(`${base}deadLetter: { table: n.a }\n`)).toEqual([
+      'deadLetter.table: "n.a" is also tables[0].table',
+    ]);
+  });
+
   it('validates typeConflicts and the decoding limits by path', () => {
     const text = `
 kafka: { brokers: ['k:1'], groupId: g }

@@ -17,7 +17,14 @@ function makeMessages(backing: Buffer): RawMessage[] {
       offset: '13',
       value: backing.subarray(11, 16),
       timestamp: '1700000000126',
-      headers: { a: Buffer.from('ü'), b: 'plain', c: [Buffer.from('x'), 'y'], d: undefined },
+      headers: {
+        a: Buffer.from('ü'),
+        b: 'plain',
+        c: [Buffer.from('x'), 'y'],
+        d: undefined,
+        raw: Buffer.from([0xff, 0x00, 0xfe]),
+        none: null,
+      },
     },
   ];
 }
@@ -73,7 +80,25 @@ describe('packBatch', () => {
     expect(b.keys?.bytes).toEqual(new Uint8Array(Buffer.from('k1')));
     expect([...(b.keys?.offsets ?? [])]).toEqual([0, 2, 2, 2, 2]);
     expect([...(b.keys?.nulls ?? [])]).toEqual([0, 1, 0, 1]);
-    expect(b.headers).toEqual([{}, {}, {}, { a: 'ü', b: 'plain', c: 'y' }]);
+    const bytes = (s: string) => new Uint8Array(Buffer.from(s));
+    // Exact bytes (not UTF-8 text), every value of a repeated name, in order.
+    expect(b.headers).toEqual([
+      [],
+      [],
+      [],
+      [
+        { key: 'a', value: bytes('ü') },
+        { key: 'b', value: bytes('plain') },
+        { key: 'c', value: bytes('x') },
+        { key: 'c', value: bytes('y') },
+        { key: 'raw', value: new Uint8Array([0xff, 0x00, 0xfe]) },
+        { key: 'none', value: null },
+      ],
+    ]);
+    // Copies (a Buffer's slice would be a view): the client's fetch buffer can be released.
+    const raw = messages[3]?.headers?.raw as Buffer;
+    raw[0] = 0;
+    expect(b.headers?.[3]?.[4]?.value).toEqual(new Uint8Array([0xff, 0x00, 0xfe]));
   });
 
   it('refuses an empty batch', () => {

@@ -317,9 +317,15 @@ def cmd_pyiceberg_rows(args: list[str]) -> None:
 
 def cmd_rest_rows(args: list[str]) -> None:
     """rest-rows <uri> <ns.table>: the table loaded through a REST catalog, scanned."""
+    print_rows(rest_catalog(args[0]).load_table(args[1]).scan().to_arrow())
+
+
+def rest_catalog(uri: str):
+    """PyIceberg's REST catalog at `uri`, with s3.* FileIO properties when KICE_S3_ENDPOINT
+    is set (the server's load-table config may add or override them)."""
     from pyiceberg.catalog import load_catalog
 
-    props = {"type": "rest", "uri": args[0]}
+    props = {"type": "rest", "uri": uri}
     s3 = s3_settings()
     if s3 is not None:
         props.update(
@@ -331,8 +337,7 @@ def cmd_rest_rows(args: list[str]) -> None:
                 "s3.force-virtual-addressing": "false",
             }
         )
-    catalog = load_catalog("rest", **props)
-    print_rows(catalog.load_table(args[1]).scan().to_arrow())
+    return load_catalog("rest", **props)
 
 
 def cmd_pyiceberg_plan(args: list[str]) -> None:

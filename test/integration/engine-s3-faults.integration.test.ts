@@ -234,6 +234,9 @@ describe('kice run on an S3 store that fails a sixth of all requests', () => {
     ]);
 
     let commits = 0;
+    // A lost metadata PUT answer taken for a conflict would show as a refused commit.
+    const REFUSED = 'commit refused by offset continuity; re-seeking';
+    let refused = 0;
     const t0 = Date.now();
     const phases: string[] = [];
     for (let k = 0; k < KILLS; k++) {
@@ -254,6 +257,7 @@ describe('kice run on an S3 store that fails a sixth of all requests', () => {
       expect(p.done, `kice exited by itself:\n${p.stderr}`).toBe(false);
       await p.kill9();
       commits += p.withMsg('committed').length;
+      refused += p.withMsg(REFUSED).length;
       phases.push(`run ${k + 1} killed at ${Date.now() - t0} ms`);
     }
     await stage(KILLS);
@@ -262,7 +266,8 @@ describe('kice run on an S3 store that fails a sixth of all requests', () => {
     phases.push(`drained at ${Date.now() - t0} ms`);
     proxy.setRules([]);
     expect(drain.process.withMsg('records dead-lettered')).toEqual([]);
-    expect(drain.process.withMsg('commit refused by offset continuity; re-seeking')).toEqual([]);
+    refused += drain.process.withMsg(REFUSED).length;
+    expect(refused).toBe(0);
 
     // The faults hit every kind of request the engine makes.
     const hit = (pred: (f: (typeof proxy.log)[number]) => boolean) => proxy.log.filter(pred).length;

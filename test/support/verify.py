@@ -19,6 +19,9 @@ millions of rows to TypeScript. Run with the project venv (test/infra/python-env
       iceberg_scan returns for the clause, the distinct data files they come from (DuckDB's
       `filename` column), and the "Total Files Read" its ICEBERG_SCAN operator reports in the
       query profile, for the filtered and for an unfiltered count(*).
+
+`hashes` reads s3:// metadata from the test S3 server when KICE_S3_ENDPOINT is set (as
+readers.py does).
 """
 
 from __future__ import annotations
@@ -163,10 +166,11 @@ def canon(v: Any, out: list[str]) -> None:
 
 
 def cmd_hashes(args: list[str]) -> None:
-    from pyiceberg.table import StaticTable
+    # readers.py sits beside this script; it knows the test S3 server (KICE_S3_ENDPOINT).
+    from readers import static_table
 
     location, column, path = args[0], args[1], args[2]
-    table = StaticTable.from_metadata(location).scan().to_arrow()
+    table = static_table(location).scan().to_arrow()
     rows = 0
     with open(path, "wb") as fh:
         for batch in table.to_batches(max_chunksize=50_000):

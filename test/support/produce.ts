@@ -122,7 +122,8 @@ export function sampleEvent(id: number): Record<string, unknown> {
 /**
  * The column types a table of `richEvent`s must declare: `items[].unit` is a whole number in
  * every event of an even id (so in every event of the even partitions, when ids are
- * partitioned by id) and a fraction in odd ones. A first commit that happens to hold only
+ * partitioned by id) and a fraction in odd ones; `price` is a whole number exactly when
+ * id % 4 === 1 (so in every event of partition 1 of a 4-partition topic). A first commit that happens to hold only
  * even partitions would otherwise make it a long column, and Iceberg has no long → double
  * promotion: every later fraction would be dead-lettered (docs/config.md). Users declare
  * such columns the same way.
@@ -130,6 +131,7 @@ export function sampleEvent(id: number): Record<string, unknown> {
 export const RICH_COLUMNS: Readonly<Record<string, string>> = {
   ts: 'timestamptz',
   'items[].unit': 'double',
+  price: 'double',
 };
 
 export function richEvent(id: number): Record<string, unknown> {

@@ -148,9 +148,13 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
     retry: config.kafka.retry,
-    // The dead-letter table keeps each dead letter's raw key and headers.
-    keepKeys: config.deadLetter.table !== undefined,
-    keepHeaders: config.deadLetter.table !== undefined,
+    // The dead-letter table keeps each dead letter's raw key and headers; key and metadata
+    // columns need them too.
+    keepKeys:
+      config.deadLetter.table !== undefined ||
+      config.tables.some((t) => (t.key?.format ?? 'none') !== 'none'),
+    keepHeaders:
+      config.deadLetter.table !== undefined || config.tables.some((t) => t.metadata !== undefined),
   });
   // The reset policy's offsets, through the source's admin client (already connected by
   // the topic check in start()).

@@ -298,10 +298,7 @@ function parseJsonKey(b: Uint8Array, maxDepth: number): { value: unknown } | { e
   const pre = preScan(b, 0, b.byteLength, maxDepth);
   if (pre.tooDeep) return { error: `key: nested deeper than limits.maxNestingDepth (${maxDepth})` };
   if (!isUtf8(b)) return { error: 'key: not valid UTF-8' };
-  const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString(
-    'utf8',
-    pre.bom ? 3 : 0,
-  );
+  const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', pre.bom ? 3 : 0);
   let value: unknown;
   try {
     value = pre.exactNumbers ? parseExact(text) : JSON.parse(text);

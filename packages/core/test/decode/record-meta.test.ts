@@ -149,9 +149,12 @@ describe('Kafka metadata column', () => {
   });
 
   test('a value field named like the metadata column is refused, the others kept', () => {
-    const r = decode([{ value: '{"a":1}' }, { value: '{"_kafka":{"x":1}}' }, { value: '{"a":3}' }], {
-      kafka: '_kafka',
-    });
+    const r = decode(
+      [{ value: '{"a":1}' }, { value: '{"_kafka":{"x":1}}' }, { value: '{"a":3}' }],
+      {
+        kafka: '_kafka',
+      },
+    );
     expect(r.errors).toEqual([
       {
         index: 1,

@@ -80,7 +80,7 @@ async function send(topic: string, recs: Sent[]): Promise<Map<number, bigint>> {
         messages: mine.map((r) => {
           // kafkajs groups a repeated name's values into a list.
           const headers: Record<string, Buffer[]> = {};
-          for (const h of r.headers) (headers[h.key] ??= []).push(h.value);
+          for (const h of r.headers) headers[h.key] = [...(headers[h.key] ?? []), h.value];
           return {
             partition: p,
             value: r.value,
@@ -91,7 +91,9 @@ async function send(topic: string, recs: Sent[]): Promise<Map<number, bigint>> {
         }),
       });
       const base = BigInt(meta?.baseOffset ?? '-1');
-      mine.forEach((r, i) => offsets.set(r.id, base + BigInt(i)));
+      mine.forEach((r, i) => {
+        offsets.set(r.id, base + BigInt(i));
+      });
     }
   } finally {
     await producer.disconnect();

@@ -95,3 +95,25 @@ export class TableRegistry {
     return [...this.tables.keys()];
   }
 }
+
+/**
+ * Which topics feed a table that `wants` something (keys, headers): false when no table
+ * does (the Source then keeps nothing for any topic), else a per-topic test, memoized.
+ */
+export function topicsWanting(
+  configs: readonly TableConfig[],
+  wants: (t: TableConfig) => boolean,
+): false | ((topic: string) => boolean) {
+  if (!configs.some(wants)) return false;
+  const registry = new TableRegistry(configs);
+  const seen = new Map<string, boolean>();
+  return (topic) => {
+    let v = seen.get(topic);
+    if (v === undefined) {
+      const t = registry.route(topic);
+      v = t !== undefined && wants(t);
+      seen.set(topic, v);
+    }
+    return v;
+  };
+}

@@ -9,7 +9,8 @@
  *   go to the dead-letter topic with their reasons;
  * - table `e2e.meta_text` (a topic created with message.timestamp.type=LogAppendTime):
  *   `metadata: {column: meta}`, `key: {format: string, column: k}`: the broker's timestamps
- *   and "LogAppendTime"; an empty key is "" and a null key is null (DuckDB keeps them apart).
+ *   and "LogAppendTime"; an empty key is "" and a null key is null (DuckDB keeps them apart);
+ *   partitioned by `day(meta.timestamp)`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
-import { latestMetadata, runOnce, writeConfig } from '../support/kice-process.ts';
+import { latestMetadata, plannedFiles, runOnce, writeConfig } from '../support/kice-process.ts';
 import { createTopic, kafkaClient, readTopic } from '../support/produce.ts';
 import { duckdbQuery, pyicebergRows, type Row } from '../support/readers.ts';
 
@@ -132,6 +133,7 @@ beforeAll(async () => {
         table: TEXT_TABLE,
         metadata: { column: 'meta' },
         key: { format: 'string', column: 'k' },
+        partitionBy: ['day(meta.timestamp)'],
       },
     ],
     deadLetter: { topic: DLQ },
@@ -220,6 +222,13 @@ describe('Kafka metadata and key columns', () => {
     );
     // The broker's clock, not the producer's 1000 + id.
     expect(seen.every((s) => Number(s.timestamp) > TS0)).toBe(true);
+    // Partitioned by day(meta.timestamp): each file's partition value is its rows' day.
+    const days = new Set(seen.map((s) => Math.floor(Number(s.timestamp) / 86_400_000)));
+    const files = await plannedFiles(meta);
+    expect(files.reduce((a, f) => a + f.records, 0)).toBe(TEXT_RECS.length);
+    expect(new Set(files.map((f) => String(f.partition[0])))).toEqual(
+      new Set([...days].map(String)),
+    );
     const duck = await duckdbQuery(
       meta,
       'SELECT id, k IS NULL AS nul, k AS k FROM {t} WHERE id IN (1, 2) ORDER BY id',

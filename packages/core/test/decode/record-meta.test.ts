@@ -277,3 +277,27 @@ describe('key column', () => {
     expect(column(r.table, 'k')).toEqual(['k']);
   });
 });
+
+describe('key column hints', () => {
+  test('columns hints type fields of a JSON key', () => {
+    const r = decodeJsonBatch({
+      ...pack(['{"a":1}']),
+      schema: EMPTY,
+      hints: { '_key.at': 'timestamptz' },
+      metadata: {
+        spec: { key: { column: '_key', format: 'json' } },
+        records: records([{ value: '', key: '{"at":"2024-03-01T00:00:00Z"}' }]),
+      },
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.schema.fields[1]).toEqual({
+      id: 2,
+      name: '_key',
+      required: false,
+      type: {
+        type: 'struct',
+        fields: [{ id: 3, name: 'at', required: false, type: 'timestamptz' }],
+      },
+    });
+  });
+});

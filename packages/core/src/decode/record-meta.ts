@@ -177,6 +177,9 @@ export class MetaColumns {
         type: numbered(want, cx.ids),
       };
       this.kafka = makeNode(field, spec.kafka) as StructNode;
+      // Its fields count against limits.maxColumns like any (the struct, 6 fields, the
+      // list element, its 2 fields).
+      if (have === undefined && cx.columns !== undefined) cx.columns.count += 10;
     }
   }
 

@@ -301,3 +301,20 @@ describe('key column hints', () => {
     });
   });
 });
+
+describe('limits', () => {
+  test('a new metadata column counts its 10 fields against limits.maxColumns', () => {
+    const r = decodeJsonBatch({
+      ...pack(['{"a":1}']),
+      schema: EMPTY,
+      options: { maxColumns: 10 },
+      metadata: { spec: { kafka: '_kafka' }, records: records([{ value: '' }]) },
+    });
+    expect(r.errors).toEqual([
+      {
+        index: 0,
+        reason: 'field "a": the table would have more than limits.maxColumns (10) columns',
+      },
+    ]);
+  });
+});

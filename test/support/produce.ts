@@ -293,6 +293,8 @@ export function* idRange(first: number, count: number): Iterable<number> {
 export interface InRecord {
   readonly partition: number;
   readonly offset: string;
+  /** Epoch milliseconds, as the consumer sees it (the broker's for LogAppendTime topics). */
+  readonly timestamp: string;
   readonly key: string | null;
   readonly value: Buffer | null;
   readonly headers: Record<string, string>;
@@ -331,6 +333,7 @@ export async function readTopic(brokers: Brokers, topic: string): Promise<InReco
             out.push({
               partition,
               offset: message.offset,
+              timestamp: message.timestamp,
               key: message.key === null ? null : message.key.toString(),
               value: message.value,
               headers,

@@ -10,6 +10,7 @@
  * next version (If-None-Match on vN.metadata.json).
  */
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   AlreadyExistsError,
@@ -257,6 +258,58 @@ describe('S3FileIO through the fault-injecting proxy', () => {
     expect(await io.read(`s3://${bucket}/v1.metadata.json`)).toEqual(text('one'));
     io.destroy();
   });
+
+  // CreateMultipartUpload is `POST /key?uploads`, CompleteMultipartUpload `POST /key?uploadId=…`.
+  const isCreate = (r: IncomingMessage) =>
+    r.method === 'POST' && /[?&]uploads(=|&|$)/.test(r.url ?? '');
+  const isComplete = (r: IncomingMessage) =>
+    r.method === 'POST' && /[?&]uploadId=/.test(r.url ?? '');
+
+  it('a multipart write whose CreateMultipartUpload answer was lost leaves no upload open', async () => {
+    const bucket = await makeBucket(endpoint);
+    const io = new S3FileIO({
+      ...s3TestOptions(proxy.endpoint),
+      partSizeBytes: 5 * MiB,
+      retry: fast,
+    });
+    proxy.setRules([{ rate: 1, limit: 1, fault: 'reset-after', match: isCreate }]);
+    const before = proxy.injected['reset-after'];
+    const data = bytes(11 * MiB, 21);
+    await io.write(`s3://${bucket}/created.bin`, data);
+    proxy.setRules([]);
+    expect(proxy.injected['reset-after']).toBe(before + 1);
+    expect(sha(await io.read(`s3://${bucket}/created.bin`))).toBe(sha(data));
+    expect(await openUploads(bucket)).toBe(0);
+    io.destroy();
+  });
+
+  for (const ifAbsent of [false, true]) {
+    it(`a multipart write${ifAbsent ? ' (ifAbsent)' : ''} whose CompleteMultipartUpload answer was lost succeeds`, async () => {
+      const bucket = await makeBucket(endpoint);
+      const io = new S3FileIO({
+        ...s3TestOptions(proxy.endpoint),
+        partSizeBytes: 5 * MiB,
+        retry: fast,
+      });
+      proxy.setRules([{ rate: 1, limit: 1, fault: 'reset-after', match: isComplete }]);
+      const before = proxy.injected['reset-after'];
+      const data = bytes(11 * MiB, 22);
+      const path = `s3://${bucket}/completed.bin`;
+      await io.write(path, data, { ifAbsent });
+      proxy.setRules([]);
+      expect(proxy.injected['reset-after']).toBe(before + 1);
+      expect(sha(await io.read(path))).toBe(sha(data));
+      expect(await openUploads(bucket)).toBe(0);
+      if (ifAbsent) {
+        // Another writer's object at the key is still refused.
+        const other = bytes(11 * MiB, 23);
+        await expect(io.write(path, other, { ifAbsent: true })).rejects.toBeInstanceOf(
+          AlreadyExistsError,
+        );
+      }
+      io.destroy();
+    });
+  }
 
   it('a part that keeps failing aborts the multipart upload; the error names key and code', async () => {
     const bucket = await makeBucket(endpoint);

@@ -5,7 +5,8 @@
  * forwarding or after the upstream answered (the answer is then lost: the request took
  * effect but the client does not know). Which requests fail is decided per request by
  * `shouldFail` (a fraction, or a predicate); every decision is counted, so tests can
- * assert faults really happened. It also counts how many multipart part uploads
+ * assert faults really happened, and each injected fault is logged with the request it hit
+ * (`log`: method, path and query, whether it was a conditional If-None-Match write). It also counts how many multipart part uploads
  * (`?partNumber=`) were in flight at once (`maxPartsInFlight`).
  */
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
@@ -23,10 +24,20 @@ export interface FaultRule {
   readonly limit?: number;
 }
 
+/** One injected fault and the request it hit. */
+export interface InjectedFault {
+  readonly fault: Fault;
+  readonly method: string;
+  readonly url: string;
+  readonly ifNoneMatch: boolean;
+}
+
 export interface FaultProxy {
   readonly endpoint: string;
   /** Faults injected so far, by kind. */
   readonly injected: Record<Fault, number>;
+  /** Every injected fault, in order. */
+  readonly log: InjectedFault[];
   /** Requests forwarded to the upstream (including 'reset-after' ones). */
   forwarded: number;
   /** Most UploadPart requests open at the same time so far. */
@@ -57,6 +68,7 @@ export async function startFaultProxy(
     'reset-after': 0,
   };
   let partsOpen = 0;
+  const log: InjectedFault[] = [];
 
   const pick = (req: IncomingMessage): Fault | undefined => {
     for (const r of rules) {
@@ -78,6 +90,13 @@ export async function startFaultProxy(
       res.once('close', () => partsOpen--);
     }
     const fault = pick(req);
+    if (fault !== undefined)
+      log.push({
+        fault,
+        method: req.method ?? '',
+        url: req.url ?? '',
+        ifNoneMatch: req.headers['if-none-match'] !== undefined,
+      });
     if (fault === '500' || fault === '503' || fault === '409') {
       injected[fault]++;
       req.resume();
@@ -117,6 +136,7 @@ export async function startFaultProxy(
   const proxy: FaultProxy = {
     endpoint: `http://127.0.0.1:${port}`,
     injected,
+    log,
     forwarded: 0,
     maxPartsInFlight: 0,
     setRules(r) {

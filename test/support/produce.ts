@@ -122,7 +122,8 @@ export function sampleEvent(id: number): Record<string, unknown> {
 /**
  * The column types a table of `richEvent`s must declare: `items[].unit` is a whole number in
  * every event of an even id (so in every event of the even partitions, when ids are
- * partitioned by id) and a fraction in odd ones. A first commit that happens to hold only
+ * partitioned by id) and a fraction in odd ones; `price` is a whole number exactly when
+ * id % 4 === 1 (so in every event of partition 1 of a 4-partition topic). A first commit that happens to hold only
  * even partitions would otherwise make it a long column, and Iceberg has no long → double
  * promotion: every later fraction would be dead-lettered (docs/config.md). Users declare
  * such columns the same way.
@@ -130,6 +131,7 @@ export function sampleEvent(id: number): Record<string, unknown> {
 export const RICH_COLUMNS: Readonly<Record<string, string>> = {
   ts: 'timestamptz',
   'items[].unit': 'double',
+  price: 'double',
 };
 
 export function richEvent(id: number): Record<string, unknown> {
@@ -291,6 +293,8 @@ export function* idRange(first: number, count: number): Iterable<number> {
 export interface InRecord {
   readonly partition: number;
   readonly offset: string;
+  /** Epoch milliseconds, as the consumer sees it (the broker's for LogAppendTime topics). */
+  readonly timestamp: string;
   readonly key: string | null;
   readonly value: Buffer | null;
   readonly headers: Record<string, string>;
@@ -329,6 +333,7 @@ export async function readTopic(brokers: Brokers, topic: string): Promise<InReco
             out.push({
               partition,
               offset: message.offset,
+              timestamp: message.timestamp,
               key: message.key === null ? null : message.key.toString(),
               value: message.value,
               headers,

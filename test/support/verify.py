@@ -13,8 +13,6 @@ millions of rows to TypeScript. Run with the project venv (test/infra/python-env
       {"rows": N}. With --rest URI the first argument is a table name (ns.table), loaded
       through that REST catalog (with s3.* FileIO properties when KICE_S3_ENDPOINT is set).
 
-Tables on S3: KICE_S3_ENDPOINT (see readers.py) gives PyIceberg s3.* properties and DuckDB
-httpfs with an S3 secret, as readers.py does.
   verify.py files <metadata.json>
       prints {"files": [{"path", "records", "partition"}...]} for the current snapshot
       (PyIceberg's plan; partition values as strings)
@@ -23,6 +21,12 @@ httpfs with an S3 secret, as readers.py does.
       iceberg_scan returns for the clause, the distinct data files they come from (DuckDB's
       `filename` column), and the "Total Files Read" its ICEBERG_SCAN operator reports in the
       query profile, for the filtered and for an unfiltered count(*).
+
+`hashes` reads s3:// metadata from the test S3 server when KICE_S3_ENDPOINT is set (as
+readers.py does).
+
+Tables on S3: KICE_S3_ENDPOINT (see readers.py) gives PyIceberg s3.* properties and DuckDB
+httpfs with an S3 secret, as readers.py does.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ def stats(col: pa.Array) -> dict[str, Any]:
     }
 
 
+# readers.py sits beside this script; it knows the test S3 server (KICE_S3_ENDPOINT).
 def duckdb_connect():
     from readers import duckdb_connect as connect
 

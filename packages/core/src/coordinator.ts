@@ -348,7 +348,7 @@ export class Coordinator extends EventEmitter {
     const size = batch.bytes.byteLength;
     this.budget.reserve(size);
     const t = lane.table;
-    const prepared = prepareBatch(batch, this.deps.config.limits.maxRecordBytes);
+    const prepared = prepareBatch(batch, this.deps.config.limits.maxRecordBytes, t.meta);
     const decoding = startDecode(this.deps.pool, t, prepared, this.deps.config.limits);
     decoding.catch(() => {}); // observed in the lane's chain
     void lane.enqueue(

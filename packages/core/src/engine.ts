@@ -21,6 +21,7 @@ import { REDACTED, redact } from './config/secrets.ts';
 import { tlsOptions } from './config/tls.ts';
 import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
 import { DeadLetterSink } from './pipeline/dead-letters.ts';
+import { topicsWanting } from './pipeline/routing.ts';
 import type { KafkaClientOptions } from './source/client.ts';
 import { KafkajsSource } from './source/kafkajs-source.ts';
 import { createDeadLetterProducer } from './source/producer.ts';
@@ -123,6 +124,8 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
   const patterns = config.tables.flatMap((t) =>
     t.topicPattern !== undefined ? [new RegExp(t.topicPattern)] : [],
   );
+  const perTopic = (wants: (t: KiceConfig['tables'][number]) => boolean) =>
+    topicsWanting(config.tables, wants);
   const topics: string[] | RegExp =
     patterns.length === 0
       ? explicit
@@ -148,9 +151,12 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
     retry: config.kafka.retry,
-    // The dead-letter table keeps each dead letter's raw key and headers.
-    keepKeys: config.deadLetter.table !== undefined,
-    keepHeaders: config.deadLetter.table !== undefined,
+    // The dead-letter table keeps each dead letter's raw key and headers; key and metadata
+    // columns need them too, only for the topics of their tables.
+    keepKeys:
+      config.deadLetter.table !== undefined ||
+      perTopic((t) => (t.key?.format ?? 'none') !== 'none'),
+    keepHeaders: config.deadLetter.table !== undefined || perTopic((t) => t.metadata !== undefined),
   });
   // The reset policy's offsets, through the source's admin client (already connected by
   // the topic check in start()).

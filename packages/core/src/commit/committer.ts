@@ -444,10 +444,14 @@ export class Committer {
 
   /**
    * Deletes data files that no snapshot references: the files of a flush whose commit was
-   * refused (the refusal happens before any catalog write, so nothing can point at them).
+   * refused (the refusal happens before any catalog write of that attempt). A file the
+   * current snapshot does reference is kept: a commit that succeeded but was reported as a
+   * conflict (its answer lost) is retried, refused as a duplicate of itself, and hands
+   * over files that are in the table.
    */
   async deleteFiles(table: string, paths: readonly string[]): Promise<void> {
     const t = await this.catalog.loadTable(parseIdentifier(table));
-    for (const p of paths) await t.io.delete(p);
+    const live = new Set((await planFiles(t)).files.map((f) => f.filePath));
+    for (const p of paths) if (!live.has(p)) await t.io.delete(p);
   }
 }

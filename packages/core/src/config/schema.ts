@@ -83,6 +83,29 @@ export type CatalogConfig =
   | z.output<typeof filesystemCatalogSchema>
   | z.output<typeof restCatalogSchema>;
 
+/** A top-level column name for a metadata column: no dots or brackets (those are paths). */
+const columnName = z
+  .string()
+  .min(1)
+  .regex(/^[^.[\]]+$/, 'a top-level column name (no ".", "[" or "]")');
+
+/** Opt-in Kafka metadata struct column (decode/record-meta.ts). */
+const metadataSchema = z
+  .object({
+    /** Name of the struct column with topic, partition, offset, timestamp, headers. */
+    column: columnName.default('_kafka'),
+  })
+  .strict();
+
+/** The record key as a column (decode/record-meta.ts). */
+const keySchema = z
+  .object({
+    /** none: no key column; string: UTF-8 text; json: parsed and inferred like values. */
+    format: z.enum(['none', 'string', 'json']).default('none'),
+    column: columnName.default('_key'),
+  })
+  .strict();
+
 const tableSchema = z
   .object({
     topic: z.string().min(1).optional(),
@@ -98,9 +121,34 @@ const tableSchema = z
     /** A value of another JSON kind than its column: kept as JSON text in a string column
      * (before the column's first commit the column becomes one), or dead-lettered. */
     typeConflicts: z.enum(['asString', 'deadLetter']).default('asString'),
+    /** Kafka metadata as a struct column (off unless set). */
+    metadata: metadataSchema.optional(),
+    /** The record key as a column (default format none: no column). */
+    key: keySchema.default({ format: 'none', column: '_key' }),
   })
   .strict()
   .superRefine((t, ctx) => {
+    if (t.metadata !== undefined && t.key.format !== 'none' && t.metadata.column === t.key.column)
+      ctx.addIssue({
+        code: 'custom',
+        message: `the key column cannot have the metadata column's name "${t.key.column}"`,
+        path: ['key', 'column'],
+      });
+    for (const col of Object.keys(t.columns)) {
+      const top = col.split(/[.[]/, 1)[0];
+      if (t.metadata !== undefined && top === t.metadata.column)
+        ctx.addIssue({
+          code: 'custom',
+          message: `the metadata column "${top}" has a fixed type; no column type can be set in it`,
+          path: ['columns', col],
+        });
+      if (t.key.format === 'string' && top === t.key.column)
+        ctx.addIssue({
+          code: 'custom',
+          message: `the key column "${top}" is a string (key.format string); set key.format json to type its fields`,
+          path: ['columns', col],
+        });
+    }
     if ((t.topic === undefined) === (t.topicPattern === undefined)) {
       ctx.addIssue({
         code: 'custom',

@@ -36,6 +36,7 @@ import { columnPaths } from '../schema/paths.ts';
 import { type AppendContext, appendObject } from './append.ts';
 import { loneSurrogate, Malformed, parseErrorOf, parseExact, preScan } from './exact.ts';
 import { childPath, elementPath, jsonKind } from './infer.ts';
+import { MetaColumns, type MetaSpec, type RecordMeta, valueSchema } from './record-meta.ts';
 import { appendRecordFast } from './scan.ts';
 import { dataOf, fieldOf, removeLastChild, rootNode, truncate } from './tree.ts';
 
@@ -51,6 +52,8 @@ export interface DecodeInput {
    * instead of failing. Columns created by this batch are always treated so. */
   readonly relaxedFieldIds?: readonly number[];
   readonly options?: DecodeOptions;
+  /** Kafka metadata and key columns the table wants, with the batch's metadata (record-meta.ts). */
+  readonly metadata?: { readonly spec: MetaSpec; readonly records: RecordMeta };
 }
 
 /** Per-table decoding settings (docs/config.md). */
@@ -201,7 +204,7 @@ function decodePass(
   const maxDepth = options.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH;
   const n = Math.max(0, offsets.length - 1);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const root = rootNode(schema);
+  const root = rootNode(input.metadata ? valueSchema(schema, input.metadata.spec) : schema);
   const relaxed = new Set(input.relaxedFieldIds ?? []);
   const asString = (options.typeConflicts ?? 'asString') === 'asString';
   const cx: AppendContext = {
@@ -218,6 +221,21 @@ function decodePass(
     refill: false,
     columns: { count: countFields(schema), max: options.maxColumns ?? DEFAULT_MAX_COLUMNS },
   };
+  const meta = input.metadata
+    ? new MetaColumns(input.metadata.spec, schema, input.metadata.records, cx, maxDepth)
+    : undefined;
+  /** After record i's value was appended: its metadata, or the reason it is refused. */
+  const withMeta = (i: number, idMark: number): boolean => {
+    if (meta === undefined) return true;
+    const reason = meta.collision(root) ?? meta.append(i, cx);
+    if (reason === undefined) return true;
+    rollback(cx);
+    truncate(root, rows);
+    meta.truncate(rows);
+    cx.ids.next = idMark;
+    errors.push({ index: i, reason });
+    return false;
+  };
   const accepted = new Int32Array(n);
   const errors: DecodeError[] = [];
   let rows = 0;
@@ -233,8 +251,9 @@ function decodePass(
       // Straight from the bytes when the record fits the columns as they are (scan.ts);
       // otherwise undo what it appended and take the general path below.
       cx.undo.length = 0;
+      const mark = cx.ids.next;
       if (appendRecordFast(bytes, start, end, root, cx)) {
-        accepted[rows++] = i;
+        if (withMeta(i, mark)) accepted[rows++] = i;
         continue;
       }
       rollback(cx);
@@ -277,7 +296,7 @@ function decodePass(
     cx.undo.length = 0;
     const reason = appendObject(root, value as Record<string, unknown>, cx);
     if (reason === undefined) {
-      accepted[rows++] = i;
+      if (withMeta(i, idMark)) accepted[rows++] = i;
       continue;
     }
     rollback(cx);
@@ -286,14 +305,15 @@ function decodePass(
     errors.push({ index: i, reason });
   }
 
-  const fields = root.children.map(fieldOf);
+  const children = meta ? meta.children(root.children, schema, rows) : root.children;
+  const fields = children.map(fieldOf);
   const arrowFields = fields.map(arrowField);
   const struct = new arrow.Struct(arrowFields);
   const data = arrow.makeData({
     type: struct,
     length: rows,
     nullCount: 0,
-    children: root.children.map((c, k) => dataOf(c, arrowFields[k]?.type)),
+    children: children.map((c, k) => dataOf(c, arrowFields[k]?.type)),
   });
   const batch = new arrow.RecordBatch(new arrow.Schema(arrowFields), data);
   const ipc = arrow.tableToIPC(new arrow.Table([batch]), 'stream');

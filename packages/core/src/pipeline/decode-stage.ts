@@ -65,6 +65,7 @@ function task(t: TableRuntime, b: PreparedBatch, limits: DecodeLimits, hide = tr
     hints: t.hints,
     relaxedFieldIds: relaxedIds(t),
     options: { typeConflicts: t.config.typeConflicts, ...limits },
+    ...(b.metadata ? { metadata: b.metadata } : {}),
   };
 }
 

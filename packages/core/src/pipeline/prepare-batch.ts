@@ -4,7 +4,33 @@
  * sees them as empty values; they are dead-lettered with the real reason). The original
  * bytes stay readable on this thread for dead letters.
  */
+import type { TableConfig } from '../config/schema.ts';
+import type { MetaSpec, RecordMeta } from '../decode/record-meta.ts';
 import type { SourceBatch } from '../source/types.ts';
+
+/** The metadata columns a table asks for (`metadata`, `key`), or undefined for none. */
+export function metaSpecOf(t: Pick<TableConfig, 'metadata' | 'key'>): MetaSpec | undefined {
+  const key = t.key?.format === 'string' || t.key?.format === 'json' ? t.key : undefined;
+  if (t.metadata === undefined && key === undefined) return undefined;
+  return {
+    ...(t.metadata ? { kafka: t.metadata.column } : {}),
+    ...(key ? { key: { column: key.column, format: key.format as 'string' | 'json' } } : {}),
+  };
+}
+
+/** The batch's per-record metadata for the decoder: only what `spec` needs. */
+function recordMeta(batch: SourceBatch, spec: MetaSpec): RecordMeta {
+  const kafka = spec.kafka !== undefined;
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
+    recordOffsets: batch.recordOffsets,
+    timestamps: batch.timestamps,
+    ...(kafka && batch.timestampTypes ? { timestampTypes: batch.timestampTypes } : {}),
+    ...(spec.key && batch.keys ? { keys: batch.keys } : {}),
+    ...(kafka && batch.headers ? { headers: batch.headers } : {}),
+  };
+}
 
 export interface PreparedBatch {
   /** Values for the decoder (shared memory). */
@@ -14,9 +40,20 @@ export interface PreparedBatch {
   readonly raw: { readonly bytes: Uint8Array; readonly offsets: Int32Array };
   /** Record index → original length, for values left out as too large. */
   readonly oversized: ReadonlyMap<number, number>;
+  /** The metadata columns the table wants and the batch's metadata for them. */
+  readonly metadata?: { readonly spec: MetaSpec; readonly records: RecordMeta };
 }
 
-export function prepareBatch(batch: SourceBatch, maxRecordBytes: number): PreparedBatch {
+export function prepareBatch(
+  batch: SourceBatch,
+  maxRecordBytes: number,
+  spec?: MetaSpec,
+): PreparedBatch {
+  const prepared = prepareValues(batch, maxRecordBytes);
+  return spec ? { ...prepared, metadata: { spec, records: recordMeta(batch, spec) } } : prepared;
+}
+
+function prepareValues(batch: SourceBatch, maxRecordBytes: number): PreparedBatch {
   const oversized = new Map<number, number>();
   for (let i = 0; i < batch.count; i++) {
     const len = (batch.offsets[i + 1] as number) - (batch.offsets[i] as number);

@@ -7,6 +7,8 @@ import { type PrimitiveType, parsePrimitive, type Schema } from '@kice/iceberg';
 import type { TableState } from '../commit/committer.ts';
 import { type PartitionByEntry, parsePartitionBy } from '../config/partition-by.ts';
 import type { TableConfig } from '../config/schema.ts';
+import type { MetaSpec } from '../decode/record-meta.ts';
+import { metaSpecOf } from './prepare-batch.ts';
 import { TableBuffer } from './table-buffer.ts';
 
 export interface TableRuntime {
@@ -14,6 +16,8 @@ export interface TableRuntime {
   readonly config: TableConfig;
   readonly partitionBy: readonly PartitionByEntry[];
   readonly hints: Readonly<Record<string, PrimitiveType>>;
+  /** The Kafka metadata and key columns the table wants (config `metadata`, `key`). */
+  readonly meta: MetaSpec | undefined;
   /** Everything seen so far, by name; field IDs provisional until the committer returns. */
   observed: Schema;
   /** Paths of placeholder columns in `observed` (fields only ever [] / {} so far) that no
@@ -70,6 +74,7 @@ export class TableRegistry {
         hints: Object.fromEntries(
           Object.entries(cfg.columns).map(([k, v]) => [k, parsePrimitive(v)]),
         ),
+        meta: metaSpecOf(cfg),
         observed: EMPTY_SCHEMA,
         placeholders: new Set(),
         state: undefined,
@@ -89,4 +94,26 @@ export class TableRegistry {
   names(): string[] {
     return [...this.tables.keys()];
   }
+}
+
+/**
+ * Which topics feed a table that `wants` something (keys, headers): false when no table
+ * does (the Source then keeps nothing for any topic), else a per-topic test, memoized.
+ */
+export function topicsWanting(
+  configs: readonly TableConfig[],
+  wants: (t: TableConfig) => boolean,
+): false | ((topic: string) => boolean) {
+  if (!configs.some(wants)) return false;
+  const registry = new TableRegistry(configs);
+  const seen = new Map<string, boolean>();
+  return (topic) => {
+    let v = seen.get(topic);
+    if (v === undefined) {
+      const t = registry.route(topic);
+      v = t !== undefined && wants(t);
+      seen.set(topic, v);
+    }
+    return v;
+  };
 }

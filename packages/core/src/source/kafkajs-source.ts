@@ -448,8 +448,8 @@ export class KafkajsSource implements Source {
       ...tp,
       nextOffset,
       epoch: verdict.epoch,
-      keepKeys: this.options.keepKeys,
-      keepHeaders: this.options.keepHeaders,
+      keepKeys: keepFor(this.options.keepKeys, tp.topic),
+      keepHeaders: keepFor(this.options.keepHeaders, tp.topic),
     });
     this.handlers?.onBatch(packed);
   }
@@ -542,4 +542,9 @@ export class KafkajsSource implements Source {
       this.log.error({ err: inner }, 'onError handler threw');
     }
   }
+}
+
+/** Whether a topic's batches keep keys (or headers): a flag, or a per-topic decision. */
+function keepFor(keep: boolean | ((topic: string) => boolean), topic: string): boolean {
+  return typeof keep === 'function' ? keep(topic) : keep;
 }

@@ -29,10 +29,10 @@ export interface KafkaSourceOptions extends KafkaClientOptions {
   readonly heartbeatInterval?: number;
   /** Rebalance timeout (ms, default 60000). */
   readonly rebalanceTimeout?: number;
-  /** Copy record keys into each batch (default false). */
-  readonly keepKeys?: boolean;
-  /** Copy record headers into each batch as UTF-8 strings (default false). */
-  readonly keepHeaders?: boolean;
+  /** Copy record keys into each batch (default false); a function decides per topic. */
+  readonly keepKeys?: boolean | ((topic: string) => boolean);
+  /** Copy record headers (exact bytes) into each batch (default false); a function decides per topic. */
+  readonly keepHeaders?: boolean | ((topic: string) => boolean);
   /** Retries of admin, metadata and offset calls on transient errors (default DEFAULT_RETRY). */
   readonly retry?: RetryPolicy;
 }

@@ -18,6 +18,8 @@ export interface RawMessage {
   /** Epoch milliseconds, decimal string. */
   readonly timestamp: string;
   readonly headers?: Readonly<Record<string, HeaderValue | HeaderValue[] | undefined>>;
+  /** kafkajs: the record batch's fields; timestampType 1 is LogAppendTime (attribute bit 3). */
+  readonly batchContext?: { readonly timestampType?: number };
 }
 
 /** kafkajs decodes header values as Buffers (null for a header without a value). */
@@ -102,10 +104,15 @@ export function packBatch(messages: readonly RawMessage[], at: PackPosition): So
     throw new RangeError('packBatch: batch values exceed 2 GiB');
   const recordOffsets = new BigInt64Array(n);
   const timestamps = new Float64Array(n);
+  let timestampTypes: Uint8Array | undefined;
   for (let i = 0; i < n; i++) {
     const m = messages[i] as RawMessage;
     recordOffsets[i] = BigInt(m.offset);
     timestamps[i] = Number(m.timestamp);
+    if (m.batchContext?.timestampType === 1) {
+      timestampTypes ??= new Uint8Array(n);
+      timestampTypes[i] = 1;
+    }
   }
   const lastOffset = BigInt(last.offset);
   const batch: SourceBatch = {
@@ -120,6 +127,7 @@ export function packBatch(messages: readonly RawMessage[], at: PackPosition): So
     nulls: values.nulls,
     recordOffsets,
     timestamps,
+    ...(timestampTypes ? { timestampTypes } : {}),
     epoch: at.epoch,
   };
   if (!at.keepKeys && !at.keepHeaders) return batch;

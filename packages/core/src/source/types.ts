@@ -83,6 +83,8 @@ export interface SourceBatch {
   readonly headers?: ReadonlyArray<readonly RecordHeader[]>;
   /** Record timestamps in epoch milliseconds. */
   readonly timestamps: Float64Array;
+  /** 1 where the record's batch has LogAppendTime timestamps, 0 for CreateTime (absent: all CreateTime). */
+  readonly timestampTypes?: Uint8Array;
   /** The partition's epoch when the batch was accepted (bumped on every seek and assignment). */
   readonly epoch: number;
 }

@@ -38,6 +38,7 @@ function decode(task: DecodeTask): DecodeTaskResult {
       hints: task.hints,
       relaxedFieldIds: task.relaxedFieldIds,
       options: task.options,
+      ...(task.metadata ? { metadata: task.metadata } : {}),
     });
     return {
       ok: true,

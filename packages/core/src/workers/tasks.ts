@@ -12,6 +12,7 @@ import type {
   StructType,
 } from '@kice/iceberg';
 import type { StorageConfig } from '../config/schema.ts';
+import type { MetaSpec, RecordMeta } from '../decode/record-meta.ts';
 import type { PlainError } from '../errors.ts';
 
 export interface DecodeTask {
@@ -28,6 +29,8 @@ export interface DecodeTask {
     readonly maxNestingDepth?: number;
     readonly maxColumns?: number;
   };
+  /** Kafka metadata and key columns (decode/record-meta.ts), for tables that want them. */
+  readonly metadata?: { readonly spec: MetaSpec; readonly records: RecordMeta };
 }
 
 export type DecodeTaskResult =

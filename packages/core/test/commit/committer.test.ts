@@ -190,6 +190,25 @@ describe('Committer', () => {
     ]);
   });
 
+  it('deleteFiles never deletes a file the current snapshot references', async () => {
+    // A commit whose success was reported as a conflict is retried, refused as a duplicate
+    // of itself, and its files handed to deleteFiles: they are in the table, so they stay.
+    const { committer, io } = setup();
+    await committer.ensureTable({ table: 'ns.d', partitionBy: [], properties: {} }, observed);
+    const committed = 'memory://wh/ns/d/data/a.parquet';
+    const orphan = 'memory://wh/ns/d/data/b.parquet';
+    await io.write(committed, new Uint8Array(100));
+    await io.write(orphan, new Uint8Array(100));
+    await committer.append(
+      'ns.d',
+      [file(committed, 10)],
+      [{ topic: 't', partition: 0, from: 0n, to: 10n }],
+    );
+    await committer.deleteFiles('ns.d', [committed, orphan]);
+    expect(await io.exists(committed)).toBe(true);
+    expect(await io.exists(orphan)).toBe(false);
+  });
+
   it('merges manifests and expires old snapshots as it commits, losing no file', async () => {
     const io = new MemoryFileIO();
     const catalog = new FilesystemCatalog({ warehouse: 'memory://wh', io });

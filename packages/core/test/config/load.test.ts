@@ -267,3 +267,45 @@ limits: { maxNestingDepth: 0, maxColumns: 2.5 }
     ]);
   });
 });
+
+describe('metadata and key columns', () => {
+  const table = (extra: string) => `
+kafka: { brokers: [127.0.0.1:19092], groupId: g }
+catalog: { type: filesystem, warehouse: /w }
+tables:
+  - { topic: a, table: x.a${extra} }
+deadLetter: { topic: dlq }
+`;
+
+  it('are off by default; opt in with default names', () => {
+    const off = parseConfig(table(''), { baseDir: '/b' }).tables[0];
+    expect(off?.metadata).toBeUndefined();
+    expect(off?.key).toEqual({ format: 'none', column: '_key' });
+    const on = parseConfig(table(', metadata: {}, key: { format: json }'), { baseDir: '/b' })
+      .tables[0];
+    expect(on?.metadata).toEqual({ column: '_kafka' });
+    expect(on?.key).toEqual({ format: 'json', column: '_key' });
+  });
+
+  it('refuses clashing names, paths as names, and types set inside them', () => {
+    expect(
+      problems(table(', metadata: { column: m }, key: { format: string, column: m }')),
+    ).toEqual(['tables[0].key.column: the key column cannot have the metadata column\'s name "m"']);
+    expect(problems(table(', metadata: { column: a.b }'))).toEqual([
+      'tables[0].metadata.column: a top-level column name (no ".", "[" or "]")',
+    ]);
+    expect(problems(table(', key: { format: avro }'))).toEqual([
+      'tables[0].key.format: must be one of "none", "string", "json", got "avro"',
+    ]);
+    expect(
+      problems(
+        table(
+          ", metadata: {}, key: { format: string }, columns: { '_kafka.offset': int, _key: long }",
+        ),
+      ),
+    ).toEqual([
+      'tables[0].columns._kafka.offset: the metadata column "_kafka" has a fixed type; no column type can be set in it',
+      'tables[0].columns._key: the key column "_key" is a string (key.format string); set key.format json to type its fields',
+    ]);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.ts';
 import { dueTables } from '../../src/pipeline/flush-timer.ts';
-import { TableRegistry, tableNameFor } from '../../src/pipeline/routing.ts';
+import { TableRegistry, tableNameFor, topicsWanting } from '../../src/pipeline/routing.ts';
 
 const config = validateConfig({
   kafka: { brokers: ['127.0.0.1:1'], groupId: 'g' },
@@ -22,6 +22,24 @@ describe('TableRegistry', () => {
     expect(r.tableFor('raw.clicks-v2')).toBe(r.tableFor('raw.clicks-v2'));
     expect(r.names()).toEqual(['raw.raw_clicks_v2']);
     expect(tableNameFor('x.{topic}', 'a.b-c')).toBe('x.a_b_c');
+  });
+});
+
+describe('topicsWanting', () => {
+  it('keeps keys and headers only for the topics of the tables that want them', () => {
+    const c = validateConfig({
+      ...config,
+      tables: [
+        { topic: 'orders', table: 'shop.orders', key: { format: 'json' } },
+        { topicPattern: '^raw\\..*', table: 'raw.{topic}', metadata: {} },
+      ],
+    });
+    const keys = topicsWanting(c.tables, (t) => t.key.format !== 'none');
+    const headers = topicsWanting(c.tables, (t) => t.metadata !== undefined);
+    if (keys === false || headers === false) throw new Error('expected per-topic tests');
+    expect([keys('orders'), keys('raw.a'), keys('other')]).toEqual([true, false, false]);
+    expect([headers('orders'), headers('raw.a'), headers('other')]).toEqual([false, true, false]);
+    expect(topicsWanting(config.tables, (t) => t.metadata !== undefined)).toBe(false);
   });
 });
 

@@ -105,3 +105,21 @@ describe('packBatch', () => {
     expect(() => packBatch([], at)).toThrow('packBatch: empty batch');
   });
 });
+
+describe('packBatch timestamp types', () => {
+  const msg = (offset: string, type?: number): RawMessage => ({
+    offset,
+    value: Buffer.from('{}'),
+    timestamp: '5',
+    ...(type === undefined ? {} : { batchContext: { timestampType: type } }),
+  });
+
+  it('marks records of LogAppendTime record batches, per record', () => {
+    const b = packBatch([msg('0', 0), msg('1', 1), msg('2')], at);
+    expect(Array.from(b.timestampTypes ?? [])).toEqual([0, 1, 0]);
+  });
+
+  it('leaves them out when every record has CreateTime', () => {
+    expect(packBatch([msg('0', 0), msg('1')], at).timestampTypes).toBeUndefined();
+  });
+});

@@ -7,19 +7,49 @@
  * (possibly short) part and CompleteMultipartUpload; a file that never filled one part is
  * written with a single PutObject instead. Any failure aborts the upload
  * (AbortMultipartUpload), so no incomplete upload is left behind to be billed.
- * Spec: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
+ *
+ * Lost answers (the request took effect, the response never arrived, the retry repeats it):
+ * - CreateMultipartUpload: each attempt opens an upload, and only the last one's id is
+ *   known. When it took more than one attempt, the other uploads open at the same key are
+ *   aborted once the write ends: a key written in parts has one writer (data files have
+ *   unique names; create-if-absent metadata files are far smaller than a part), so those
+ *   uploads are the lost attempts'. (Initiated times cannot narrow this down: S3-compatible
+ *   stores such as moto report a fixed one.) Were a second writer uploading the same key,
+ *   its upload would be aborted and its write fail: an error, never a wrong object.
+ * - CompleteMultipartUpload: a repeat may find the upload gone (NoSuchUpload) or, with
+ *   `ifAbsent`, the object present (412). The object at the key is then checked: its ETag
+ *   equal to the one these parts make (MD5 of the parts' MD5s, "-" part count) means the
+ *   lost attempt completed this upload, and the write succeeded. Otherwise a 412 is an
+ *   AlreadyExistsError (another writer's object is there), as for a single PUT.
+ * Spec: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html,
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
  */
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   type CreateMultipartUploadCommandOutput,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  ListMultipartUploadsCommand,
+  type ListMultipartUploadsCommandOutput,
   UploadPartCommand,
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
+import { AlreadyExistsError } from '../../errors.ts';
 import type { OutputStream } from '../file-io.ts';
+import { s3Error } from './errors.ts';
 import type { S3Requester } from './requester.ts';
+import { errorCodeOf, httpStatusOf, isRetryableS3Error, RetriesExhausted } from './retry.ts';
+
+/** The ETag S3 gives an object completed from parts with these ETags (quoted hex MD5s). */
+export function multipartEtag(partEtags: readonly string[]): string {
+  const md5 = createHash('md5');
+  for (const e of partEtags) md5.update(Buffer.from(e.replace(/"/g, ''), 'hex'));
+  return `"${md5.digest('hex')}-${partEtags.length}"`;
+}
 
 export interface MultipartOptions {
   readonly partSize: number;
@@ -46,16 +76,94 @@ export function multipartOutput(
   let failure: unknown;
   let state: 'open' | 'closed' | 'aborted' = 'open';
 
-  const startUpload = () =>
-    req.send(
-      'CreateMultipartUpload',
+  // Whether CreateMultipartUpload needed retries (lost answers may have opened uploads).
+  let createRetried = false;
+
+  const startUpload = () => {
+    let attempts = 0;
+    return req
+      .send(
+        'CreateMultipartUpload',
+        uri,
+        () => {
+          attempts++;
+          return new CreateMultipartUploadCommand({ Bucket: bucket, Key: key });
+        },
+        (r: CreateMultipartUploadCommandOutput) => {
+          if (!r.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
+          return r.UploadId;
+        },
+      )
+      .finally(() => {
+        if (attempts > 1) createRetried = true;
+      });
+  };
+
+  /** Aborts uploads at the key that lost-answer CreateMultipartUpload attempts opened. */
+  const abortStrays = async (own: string | undefined) => {
+    if (!createRetried) return;
+    const page = await req.send(
+      'ListMultipartUploads',
       uri,
-      () => new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }),
-      (r: CreateMultipartUploadCommandOutput) => {
-        if (!r.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
-        return r.UploadId;
-      },
+      () => new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }),
+      (r: ListMultipartUploadsCommandOutput) => r.Uploads ?? [],
     );
+    for (const u of page) {
+      if (u.Key !== key || !u.UploadId || u.UploadId === own) continue;
+      const id = u.UploadId;
+      await req.send(
+        'AbortMultipartUpload',
+        uri,
+        () => new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }),
+        () => undefined,
+      );
+    }
+  };
+
+  /** Whether the object at the key is the one these parts complete to. */
+  const completedByUs = async (sorted: readonly CompletedPart[]): Promise<boolean> => {
+    const want = multipartEtag(sorted.map((p) => p.ETag ?? ''));
+    try {
+      const head = await req.sendRaw(
+        () => new HeadObjectCommand({ Bucket: bucket, Key: key }),
+        (r: HeadObjectCommandOutput) => r.ETag,
+      );
+      return head === want;
+    } catch (e) {
+      if (e instanceof RetriesExhausted && httpStatusOf(e.last) === 404) return false;
+      throw s3Error('HeadObject', uri, e);
+    }
+  };
+
+  const complete = async (id: string, sorted: CompletedPart[]) => {
+    let attempts = 0;
+    try {
+      await req.sendRaw(
+        () => {
+          attempts++;
+          return new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: id,
+            MultipartUpload: { Parts: sorted },
+            ...(opts.ifAbsent ? { IfNoneMatch: '*' } : {}),
+          });
+        },
+        () => undefined,
+        // 409 ConditionalRequestConflict: a concurrent conditional write; try again.
+        (e) => isRetryableS3Error(e) || (opts.ifAbsent === true && httpStatusOf(e) === 409),
+      );
+    } catch (e) {
+      const last = e instanceof RetriesExhausted ? e.last : e;
+      const status = httpStatusOf(last);
+      const code = errorCodeOf(last);
+      const precondition = status === 412 || code === 'PreconditionFailed';
+      const gone = code === 'NoSuchUpload' || status === 404;
+      if (attempts > 1 && (precondition || gone) && (await completedByUs(sorted))) return;
+      if (precondition) throw new AlreadyExistsError(`file already exists: ${uri}`, { path: uri });
+      throw s3Error('CompleteMultipartUpload', uri, e);
+    }
+  };
 
   const sendPart = (data: Uint8Array) => {
     uploadId ??= startUpload();
@@ -92,13 +200,14 @@ export function multipartOutput(
     await Promise.allSettled([...inflight]);
     if (!uploadId) return;
     const id = await uploadId.catch(() => undefined);
-    if (id === undefined) return;
-    await req.send(
-      'AbortMultipartUpload',
-      uri,
-      () => new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }),
-      () => undefined,
-    );
+    if (id !== undefined)
+      await req.send(
+        'AbortMultipartUpload',
+        uri,
+        () => new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }),
+        () => undefined,
+      );
+    await abortStrays(id);
   };
 
   const fail = async (e: unknown): Promise<never> => {
@@ -152,20 +261,10 @@ export function multipartOutput(
         if (failure !== undefined) throw failure;
         const id = await uploadId;
         const sorted = [...parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-        await req.send(
-          'CompleteMultipartUpload',
-          uri,
-          () =>
-            new CompleteMultipartUploadCommand({
-              Bucket: bucket,
-              Key: key,
-              UploadId: id,
-              MultipartUpload: { Parts: sorted },
-              ...(opts.ifAbsent ? { IfNoneMatch: '*' } : {}),
-            }),
-          () => undefined,
-        );
+        await complete(id, sorted);
         state = 'closed';
+        // The write stands; strays of a retried create are cleaned up best effort.
+        await abortStrays(id).catch(() => {});
       } catch (e) {
         if (state === 'closed') throw e;
         await fail(e);

@@ -1,0 +1,315 @@
+/**
+ * Kafka metadata and keys as columns (docs/config.md `metadata`, `key`), for any value
+ * format: a decoder appends each accepted record's value to its own column tree, then calls
+ * `MetaColumns.append` for the same record, and at the end `fields` / `children` to put the
+ * metadata columns next to the value columns.
+ *
+ *   <metadata.column> struct<topic string, partition int, offset long,
+ *                            timestamp timestamptz, timestamp_type string,
+ *                            headers list<struct<key string, value binary>>>
+ *   <key.column>      string (key.format string: UTF-8 text) or, key.format json, the JSON
+ *                     key's type inferred like a value's (object → struct, number → long…),
+ *                     evolving like value columns; a null key is a null column
+ *
+ * Headers are a list, not a map: Kafka allows a name more than once, and the list keeps every
+ * value, in the order the client gives them (pack.ts), as exact bytes (null: no value).
+ * `timestamp` is null when Kafka has none (-1); `timestamp_type` is "CreateTime" or
+ * "LogAppendTime" (the record batch's attribute bit 3).
+ *
+ * Value fields named like a metadata column are refused per record (dead-lettered): the
+ * decoder calls `collision` after appending a value. A table column of that name whose type
+ * is not the metadata struct fails the batch with CONFIG_INVALID.
+ *
+ * Types: https://iceberg.apache.org/spec/#schemas-and-data-types
+ */
+import { isUtf8 } from 'node:buffer';
+import type { IcebergType, NestedField, StructType } from '@kice/iceberg';
+import { KiceError } from '../errors.ts';
+import type { RecordHeader } from '../source/types.ts';
+import { type AppendContext, appendObject } from './append.ts';
+import { loneSurrogate, Malformed, parseErrorOf, parseExact, preScan } from './exact.ts';
+import {
+  appendNull,
+  type BytesNode,
+  type Int64Node,
+  type ListNode,
+  makeNode,
+  type Node,
+  type NumberNode,
+  rootNode,
+  type StructNode,
+  truncate,
+} from './tree.ts';
+
+/** Which metadata columns a table wants, and their names. */
+export interface MetaSpec {
+  /** Name of the Kafka metadata struct column, when wanted. */
+  readonly kafka?: string;
+  /** The key column, when wanted. */
+  readonly key?: { readonly column: string; readonly format: 'string' | 'json' };
+}
+
+/** The per-record metadata of a batch, as the coordinator sends it to a worker. */
+export interface RecordMeta {
+  readonly topic: string;
+  readonly partition: number;
+  readonly recordOffsets: BigInt64Array;
+  /** Epoch milliseconds (-1: none). */
+  readonly timestamps: Float64Array;
+  /** 1 where the record's batch has LogAppendTime, else 0 (CreateTime). */
+  readonly timestampTypes?: Uint8Array;
+  /** Keys packed like values (present when a key column is wanted). */
+  readonly keys?: {
+    readonly bytes: Uint8Array;
+    readonly offsets: Int32Array;
+    readonly nulls: Uint8Array;
+  };
+  /** Each record's headers (present when the metadata column is wanted). */
+  readonly headers?: ReadonlyArray<readonly RecordHeader[]>;
+}
+
+/** The metadata struct's type; IDs are placeholders, renumbered where it is added. */
+export function kafkaStructType(): StructType {
+  const f = (id: number, name: string, type: IcebergType): NestedField => ({
+    id,
+    name,
+    required: false,
+    type,
+  });
+  return {
+    type: 'struct',
+    fields: [
+      f(1, 'topic', 'string'),
+      f(2, 'partition', 'int'),
+      f(3, 'offset', 'long'),
+      f(4, 'timestamp', 'timestamptz'),
+      f(5, 'timestamp_type', 'string'),
+      f(6, 'headers', {
+        type: 'list',
+        elementId: 7,
+        elementRequired: false,
+        element: {
+          type: 'struct',
+          fields: [f(8, 'key', 'string'), f(9, 'value', 'binary')],
+        },
+      }),
+    ],
+  };
+}
+
+/** The type without IDs and requiredness, to compare shapes. */
+function shape(t: IcebergType): unknown {
+  if (typeof t === 'string') return t;
+  if (t.type === 'struct') return t.fields.map((x) => [x.name, shape(x.type)]);
+  if (t.type === 'list') return ['list', shape(t.element)];
+  return ['map', shape(t.key), shape(t.value)];
+}
+
+/** Copies a type with IDs taken from `ids` (parent before children). */
+function numbered(t: IcebergType, ids: { next: number }): IcebergType {
+  if (typeof t === 'string') return t;
+  if (t.type === 'struct')
+    return {
+      type: 'struct',
+      fields: t.fields.map((x) => ({ ...x, id: ids.next++, type: numbered(x.type, ids) })),
+    };
+  if (t.type === 'list') {
+    const elementId = ids.next++;
+    return { ...t, elementId, element: numbered(t.element, ids) };
+  }
+  const keyId = ids.next++;
+  const valueId = ids.next++;
+  return { ...t, keyId, valueId, key: numbered(t.key, ids), value: numbered(t.value, ids) };
+}
+
+/** The names of the metadata columns of a spec. */
+export function metaNames(spec: MetaSpec | undefined): string[] {
+  const out: string[] = [];
+  if (spec?.kafka !== undefined) out.push(spec.kafka);
+  if (spec?.key !== undefined) out.push(spec.key.column);
+  return out;
+}
+
+/** `schema` without the metadata columns (what the value decoder appends to). */
+export function valueSchema(schema: StructType, spec: MetaSpec | undefined): StructType {
+  const names = metaNames(spec);
+  if (names.length === 0) return schema;
+  return { type: 'struct', fields: schema.fields.filter((f) => !names.includes(f.name)) };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** One decode pass's metadata columns. */
+export class MetaColumns {
+  /** Root of the key column (its one child, once the column exists). */
+  private readonly keyRoot: StructNode | undefined;
+  private readonly kafka: StructNode | undefined;
+  /** True when the metadata column is in the input schema (not made by this pass). */
+  private readonly kafkaKnown: boolean;
+
+  constructor(
+    private readonly spec: MetaSpec,
+    schema: StructType,
+    private readonly meta: RecordMeta,
+    cx: AppendContext,
+    private readonly maxDepth: number,
+  ) {
+    const byName = new Map(schema.fields.map((f) => [f.name, f]));
+    if (spec.key !== undefined) {
+      const k = byName.get(spec.key.column);
+      this.keyRoot = rootNode({ type: 'struct', fields: k ? [k] : [] });
+    }
+    this.kafkaKnown = false;
+    if (spec.kafka !== undefined) {
+      const want = kafkaStructType();
+      const have = byName.get(spec.kafka);
+      if (have !== undefined && JSON.stringify(shape(have.type)) !== JSON.stringify(shape(want)))
+        throw new KiceError(
+          'CONFIG_INVALID',
+          `the table has a column "${spec.kafka}" that is not the Kafka metadata struct; set metadata.column to another name`,
+          { context: { column: spec.kafka } },
+        );
+      this.kafkaKnown = have !== undefined;
+      const field: NestedField = have ?? {
+        id: cx.ids.next++,
+        name: spec.kafka,
+        required: false,
+        type: numbered(want, cx.ids),
+      };
+      this.kafka = makeNode(field, spec.kafka) as StructNode;
+      // Its fields count against limits.maxColumns like any (the struct, 6 fields, the
+      // list element, its 2 fields).
+      if (have === undefined && cx.columns !== undefined) cx.columns.count += 10;
+    }
+  }
+
+  /**
+   * The reason a value cannot be taken because it made a column named like a metadata
+   * column (the value root never has one otherwise), or undefined.
+   */
+  collision(valueRoot: StructNode): string | undefined {
+    if (this.spec.kafka !== undefined && valueRoot.byName.has(this.spec.kafka))
+      return `field "${this.spec.kafka}": the value has a field named like the metadata column (metadata.column)`;
+    const key = this.spec.key?.column;
+    if (key !== undefined && valueRoot.byName.has(key))
+      return `field "${key}": the value has a field named like the key column (key.column)`;
+    return undefined;
+  }
+
+  /** Appends record i's key and metadata; a reason when the key does not fit. */
+  append(i: number, cx: AppendContext): string | undefined {
+    if (this.keyRoot !== undefined) {
+      const err = this.appendKey(i, cx);
+      if (err !== undefined) return err;
+    }
+    if (this.kafka !== undefined) this.appendKafka(i);
+    return undefined;
+  }
+
+  /** Drops rows from `rows` on (a rejected record). */
+  truncate(rows: number): void {
+    if (this.keyRoot !== undefined) truncate(this.keyRoot, rows);
+    if (this.kafka !== undefined) truncate(this.kafka, rows);
+  }
+
+  /**
+   * The output's top-level column nodes: the value columns and the metadata columns, in the
+   * input schema's order, new ones after. The metadata struct is left out while it is new and
+   * no row has been taken (an all-refused batch adds no column).
+   */
+  children(valueChildren: readonly Node[], inputOrder: StructType, rows: number): Node[] {
+    const all = new Map<string, Node>();
+    for (const c of valueChildren) all.set(c.name, c);
+    for (const c of this.keyRoot?.children ?? []) all.set(c.name, c);
+    if (this.kafka !== undefined && (this.kafkaKnown || rows > 0))
+      all.set(this.kafka.name, this.kafka);
+    const out: Node[] = [];
+    for (const f of inputOrder.fields) {
+      const c = all.get(f.name);
+      if (c === undefined) continue;
+      out.push(c);
+      all.delete(f.name);
+    }
+    for (const c of all.values()) out.push(c);
+    return out;
+  }
+
+  private appendKey(i: number, cx: AppendContext): string | undefined {
+    const spec = this.spec.key as NonNullable<MetaSpec['key']>;
+    const root = this.keyRoot as StructNode;
+    const keys = this.meta.keys;
+    let value: unknown = null;
+    if (keys !== undefined && keys.nulls[i] !== 1) {
+      const b = keys.bytes.subarray(keys.offsets[i] as number, keys.offsets[i + 1] as number);
+      const parsed = spec.format === 'json' ? parseJsonKey(b, this.maxDepth) : stringKey(b);
+      if ('error' in parsed) return parsed.error;
+      value = parsed.value;
+    }
+    // A key column made by this record is in the undo log: a refused record removes it.
+    const err = appendObject(root, { [spec.column]: value }, cx);
+    return err === undefined ? undefined : `key: ${err}`;
+  }
+
+  private appendKafka(i: number): void {
+    const n = this.kafka as StructNode;
+    const m = this.meta;
+    const [topic, partition, offset, ts, type, headers] = n.children as [
+      BytesNode,
+      NumberNode,
+      NumberNode,
+      Int64Node,
+      BytesNode,
+      ListNode,
+    ];
+    n.col.append(true);
+    topic.col.appendString(m.topic);
+    partition.col.append(m.partition);
+    offset.col.appendBig(m.recordOffsets[i] as bigint);
+    const ms = m.timestamps[i] as number;
+    if (ms < 0 || !Number.isFinite(ms)) ts.col.appendNull();
+    else ts.col.append(ms * 1000);
+    type.col.appendString(m.timestampTypes?.[i] === 1 ? 'LogAppendTime' : 'CreateTime');
+    const hs = m.headers?.[i];
+    if (hs === undefined) {
+      appendNull(headers);
+      return;
+    }
+    const el = headers.element as StructNode;
+    const [hk, hv] = el.children as [BytesNode, BytesNode];
+    for (const h of hs) {
+      el.col.append(true);
+      hk.col.appendString(h.key);
+      if (h.value === null) hv.col.appendNull();
+      else hv.col.appendBytes(h.value);
+    }
+    headers.col.append(true, el.col.length);
+  }
+}
+
+/** A string key: its UTF-8 text, or a reason. */
+function stringKey(b: Uint8Array): { value: string } | { error: string } {
+  try {
+    return { value: utf8.decode(b) };
+  } catch {
+    return { error: 'key: not valid UTF-8' };
+  }
+}
+
+/** A JSON key parsed exactly like a value (exact numbers, BOM), or a reason. */
+function parseJsonKey(b: Uint8Array, maxDepth: number): { value: unknown } | { error: string } {
+  if (b.byteLength === 0) return { error: 'key: empty (key.format json)' };
+  const pre = preScan(b, 0, b.byteLength, maxDepth);
+  if (pre.tooDeep) return { error: `key: nested deeper than limits.maxNestingDepth (${maxDepth})` };
+  if (!isUtf8(b)) return { error: 'key: not valid UTF-8' };
+  const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', pre.bom ? 3 : 0);
+  let value: unknown;
+  try {
+    value = pre.exactNumbers ? parseExact(text) : JSON.parse(text);
+  } catch (e) {
+    const message = e instanceof Malformed ? parseErrorOf(text, e.message) : (e as Error).message;
+    return { error: `key: invalid JSON: ${message}` };
+  }
+  if (pre.surrogateEscapes && loneSurrogate(value) !== undefined)
+    return { error: 'key: a string has a lone surrogate escape, which UTF-8 cannot store' };
+  return { value };
+}

@@ -22,11 +22,9 @@ millions of rows to TypeScript. Run with the project venv (test/infra/python-env
       `filename` column), and the "Total Files Read" its ICEBERG_SCAN operator reports in the
       query profile, for the filtered and for an unfiltered count(*).
 
-`hashes` reads s3:// metadata from the test S3 server when KICE_S3_ENDPOINT is set (as
-readers.py does).
-
-Tables on S3: KICE_S3_ENDPOINT (see readers.py) gives PyIceberg s3.* properties and DuckDB
-httpfs with an S3 secret, as readers.py does.
+Tables on S3: with KICE_S3_ENDPOINT set (see readers.py) every command reads s3://
+metadata from the test S3 server: PyIceberg gets s3.* properties and DuckDB httpfs with an
+S3 secret, as in readers.py.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 # a local Apache Kafka broker (jars from Maven Central, cached), generated events streaming
 # into a local-folder Iceberg warehouse with live progress, then results.
 # Options pass through: scripts/demo.sh --seconds 120 --rate 8000   (--seconds 0: until Ctrl-C)
+# --stack s3-rest: the same demo into an Iceberg REST catalog (test/infra/iceberg-rest.sh)
+# with its warehouse on the local S3 server (test/infra/s3.sh), both started here.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

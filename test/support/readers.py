@@ -317,9 +317,15 @@ def cmd_pyiceberg_rows(args: list[str]) -> None:
 
 def cmd_rest_rows(args: list[str]) -> None:
     """rest-rows <uri> <ns.table>: the table loaded through a REST catalog, scanned."""
+    print_rows(rest_catalog(args[0]).load_table(args[1]).scan().to_arrow())
+
+
+def rest_catalog(uri: str):
+    """PyIceberg's REST catalog at `uri`, with s3.* FileIO properties when KICE_S3_ENDPOINT
+    is set (the server's load-table config may add or override them)."""
     from pyiceberg.catalog import load_catalog
 
-    props = {"type": "rest", "uri": args[0]}
+    props = {"type": "rest", "uri": uri}
     s3 = s3_settings()
     if s3 is not None:
         props.update(
@@ -331,8 +337,44 @@ def cmd_rest_rows(args: list[str]) -> None:
                 "s3.force-virtual-addressing": "false",
             }
         )
-    catalog = load_catalog("rest", **props)
-    print_rows(catalog.load_table(args[1]).scan().to_arrow())
+    return load_catalog("rest", **props)
+
+
+def cmd_rest_append_loop(args: list[str]) -> None:
+    """rest-append-loop <uri> <ns.table> <first id> <count>: waits (up to 180 s) until the
+    table exists, then commits <count> appends of one row each through the REST catalog
+    (column `id` = first id + i, every other column null). An append refused with
+    CommitFailedException (409: it did not land) is retried on a fresh load; any other
+    error ends the loop. Prints {"appended", "retries", "snapshot_ids"} (ids as strings)."""
+    import time
+
+    from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+
+    catalog = rest_catalog(args[0])
+    first, count = int(args[2]), int(args[3])
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            catalog.load_table(args[1])
+            break
+        except NoSuchTableError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"readers.py: table {args[1]} did not appear")
+            time.sleep(0.05)
+    retries = 0
+    snapshot_ids: list[str] = []
+    for i in range(count):
+        while True:
+            table = catalog.load_table(args[1])
+            schema = table.schema().as_arrow()
+            rows = pa.Table.from_pylist([{"id": first + i}], schema=schema)
+            try:
+                table.append(rows)
+                break
+            except CommitFailedException:
+                retries += 1
+        snapshot_ids.append(str(table.current_snapshot().snapshot_id))
+    print(json.dumps({"appended": count, "retries": retries, "snapshot_ids": snapshot_ids}))
 
 
 def cmd_pyiceberg_plan(args: list[str]) -> None:
@@ -498,6 +540,7 @@ COMMANDS = {
     "duckdb-rows": (cmd_duckdb_rows, 1),
     "duckdb-query": (cmd_duckdb_query, 2),
     "rest-rows": (cmd_rest_rows, 2),
+    "rest-append-loop": (cmd_rest_append_loop, 4),
 }
 
 

@@ -78,15 +78,32 @@ export function rowHash(row: Record<string, unknown>): string {
     .toString('hex');
 }
 
-/** Id → row hashes (hex) of every row of a table as PyIceberg reads it. */
+/** Where PyIceberg loads the table from: a metadata file, or a table name through a REST catalog. */
+export interface TableSource {
+  /** A REST catalog URI: the location is then a table name (`ns.table`) loaded through it. */
+  readonly rest?: string;
+}
+
+/**
+ * Id → row hashes (hex) of every row of a table as PyIceberg reads it (`location` is a
+ * metadata file, or with `source.rest` a table name).
+ */
 export async function tableRowHashes(
-  metadataPath: string,
+  location: string,
   idColumn: string,
+  source: TableSource = {},
 ): Promise<Map<number, string[]>> {
   const dir = await mkdtemp(join(tmpdir(), 'kice-row-hashes-'));
   try {
     const file = join(dir, 'hashes.bin');
-    await runPython([VERIFY_PY, 'hashes', metadataPath, idColumn, file]);
+    await runPython([
+      VERIFY_PY,
+      'hashes',
+      location,
+      idColumn,
+      file,
+      ...(source.rest === undefined ? [] : ['--rest', source.rest]),
+    ]);
     const buf = await readFile(file);
     const out = new Map<number, string[]>();
     for (let at = 0; at + 24 <= buf.length; at += 24) {
@@ -127,16 +144,18 @@ export interface RowCheck {
 export const SAMPLE = 20;
 
 /**
- * Compares every row of the table at `metadataPath` with `expected(id)` for each produced
- * id (the row PyIceberg should return, as a plain object: timestamps as bigint µs).
+ * Compares every row of the table at `location` (a metadata file, or with `source.rest` a
+ * table name) with `expected(id)` for each produced id (the row PyIceberg should return,
+ * as a plain object: timestamps as bigint µs).
  */
 export async function checkRows(
-  metadataPath: string,
+  location: string,
   idColumn: string,
   ids: Iterable<number>,
   expected: (id: number) => Record<string, unknown>,
+  source: TableSource = {},
 ): Promise<RowCheck> {
-  const table = await tableRowHashes(metadataPath, idColumn);
+  const table = await tableRowHashes(location, idColumn, source);
   let rows = 0;
   for (const hashes of table.values()) rows += hashes.length;
   const missing: number[] = [];

@@ -6,11 +6,13 @@ millions of rows to TypeScript. Run with the project venv (test/infra/python-env
       column's values (nulls excluded from distinct/min/max/sum/sha256, counted in count);
       sha256 is over the sorted values as little-endian int64s, sum is a decimal string.
       Must equal test/support/produce.ts idStats() of the produced ids.
-  verify.py hashes <metadata.json> <id column> <out file>
+  verify.py hashes <metadata.json> <id column> <out file> [--rest URI]
       writes, for every row PyIceberg reads, 24 bytes: the id as a little-endian int64 and
       the first 16 bytes of the SHA-256 of the row's canonical encoding (every column; see
       test/support/row-hash.ts, which computes the same over the produced events); prints
-      {"rows": N}
+      {"rows": N}. With --rest URI the first argument is a table name (ns.table), loaded
+      through that REST catalog (with s3.* FileIO properties when KICE_S3_ENDPOINT is set).
+
   verify.py files <metadata.json>
       prints {"files": [{"path", "records", "partition"}...]} for the current snapshot
       (PyIceberg's plan; partition values as strings)
@@ -20,8 +22,9 @@ millions of rows to TypeScript. Run with the project venv (test/infra/python-env
       `filename` column), and the "Total Files Read" its ICEBERG_SCAN operator reports in the
       query profile, for the filtered and for an unfiltered count(*).
 
-`hashes` reads s3:// metadata from the test S3 server when KICE_S3_ENDPOINT is set (as
-readers.py does).
+Tables on S3: with KICE_S3_ENDPOINT set (see readers.py) every command reads s3://
+metadata from the test S3 server: PyIceberg gets s3.* properties and DuckDB httpfs with an
+S3 secret, as in readers.py.
 """
 
 from __future__ import annotations
@@ -65,15 +68,23 @@ def stats(col: pa.Array) -> dict[str, Any]:
     }
 
 
+# readers.py sits beside this script; it knows the test S3 server (KICE_S3_ENDPOINT).
 def duckdb_connect():
-    import duckdb
-    import duckdb_ext
+    from readers import duckdb_connect as connect
 
-    con = duckdb.connect()
-    duckdb_ext.init(con)
-    con.execute("LOAD avro")
-    con.execute("LOAD iceberg")
-    return con
+    return connect()
+
+
+def static_table(location: str):
+    from readers import static_table as load
+
+    return load(location)
+
+
+def rest_table(uri: str, name: str):
+    from readers import rest_catalog
+
+    return rest_catalog(uri).load_table(name)
 
 
 def scan_sql(location: str) -> str:
@@ -85,9 +96,7 @@ def cmd_ids(args: list[str]) -> None:
     reader = option(args, "--reader") or "pyiceberg"
     snapshot = option(args, "--snapshot-id")
     if reader == "pyiceberg":
-        from pyiceberg.table import StaticTable
-
-        table = StaticTable.from_metadata(location)
+        table = static_table(location)
         kwargs: dict[str, Any] = {"selected_fields": (column,)}
         if snapshot is not None:
             kwargs["snapshot_id"] = int(snapshot)
@@ -166,11 +175,10 @@ def canon(v: Any, out: list[str]) -> None:
 
 
 def cmd_hashes(args: list[str]) -> None:
-    # readers.py sits beside this script; it knows the test S3 server (KICE_S3_ENDPOINT).
-    from readers import static_table
-
     location, column, path = args[0], args[1], args[2]
-    table = static_table(location).scan().to_arrow()
+    rest = option(args, "--rest")
+    loaded = rest_table(rest, location) if rest is not None else static_table(location)
+    table = loaded.scan().to_arrow()
     rows = 0
     with open(path, "wb") as fh:
         for batch in table.to_batches(max_chunksize=50_000):
@@ -184,9 +192,7 @@ def cmd_hashes(args: list[str]) -> None:
 
 
 def cmd_files(args: list[str]) -> None:
-    from pyiceberg.table import StaticTable
-
-    table = StaticTable.from_metadata(args[0])
+    table = static_table(args[0])
     out = []
     for task in table.scan().plan_files():
         f = task.file

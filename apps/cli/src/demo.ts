@@ -4,19 +4,17 @@
  * folder with a live progress line, then prints per-table row counts (checked against
  * what was produced), a sample of rows read back, and how to open the tables in DuckDB
  * or PyIceberg. Ctrl-C stops it cleanly at any time.
+ *
+ * `--stack s3-rest`: the same demo against production-shaped services instead of a local
+ * folder: the local S3 server and Apache Iceberg's REST catalog (./demo-stack.ts); kice
+ * commits through the REST catalog and writes data files to S3, and the results are read
+ * back through the same catalog.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  createEngine,
-  type Engine,
-  FilesystemCatalog,
-  LocalFileIO,
-  toFileUri,
-  validateConfig,
-} from '@kice/core';
+import { createCatalog, createEngine, createFileIO, type Engine, validateConfig } from '@kice/core';
 import {
   arrowTableToRows,
   currentSchema,
@@ -26,6 +24,7 @@ import {
 } from '@kice/iceberg';
 import kafkajs from 'kafkajs';
 import { stringify as stringifyYaml } from 'yaml';
+import { type DemoStack, startS3RestStack } from './demo-stack.ts';
 import { formatTables, listTables } from './tables.ts';
 
 // bin/kice.mjs sets KICE_REPO_ROOT (this file may run from a bundle elsewhere).
@@ -127,8 +126,20 @@ function displayRow(struct: StructType, row: Record<string, unknown>): Record<st
   return out;
 }
 
-export async function demoCommand(options: { seconds: number; rate: number }): Promise<number> {
+/** Where the demo writes: a local warehouse folder, or S3 behind a REST catalog. */
+export type DemoStackName = 'local' | 's3-rest';
+export const DEMO_STACKS: readonly DemoStackName[] = ['local', 's3-rest'];
+
+export async function demoCommand(options: {
+  seconds: number;
+  rate: number;
+  stack?: DemoStackName;
+}): Promise<number> {
   const out = process.stdout;
+  const stack: DemoStack | undefined =
+    options.stack === 's3-rest'
+      ? await startS3RestStack(ROOT, (line) => out.write(`kice demo: ${line}\n`))
+      : undefined;
   out.write(
     'kice demo: starting the local Apache Kafka broker (first run downloads its jars from Maven Central)…\n',
   );
@@ -163,11 +174,13 @@ export async function demoCommand(options: { seconds: number; rate: number }): P
   });
   await admin.disconnect();
 
-  const warehouse = join(ROOT, '.state/demo/warehouse');
-  await rm(warehouse, { recursive: true, force: true });
+  const warehouse = stack?.warehouse ?? join(ROOT, '.state/demo/warehouse');
+  if (!stack) await rm(warehouse, { recursive: true, force: true });
   const config = validateConfig({
     kafka: { brokers: [address], groupId: 'kice-demo' },
-    catalog: { type: 'filesystem', warehouse },
+    ...(stack
+      ? { catalog: stack.catalog, storage: stack.storage }
+      : { catalog: { type: 'filesystem', warehouse } }),
     tables: [
       {
         topic: TOPICS.orders,
@@ -273,8 +286,11 @@ export async function demoCommand(options: { seconds: number; rate: number }): P
     await new Promise((r) => setTimeout(r, 100));
   await engine.stop();
 
-  const tables = await listTables({ type: 'filesystem', warehouse }, config.kafka.groupId);
-  out.write(`\nTables in ${warehouse}:\n${formatTables(tables)}`);
+  const io = createFileIO(config.storage);
+  const tables = await listTables(config.catalog, config.kafka.groupId, io);
+  out.write(
+    `\nTables in ${stack ? `the REST catalog ${stack.restUri} (warehouse ${warehouse})` : warehouse}:\n${formatTables(tables)}`,
+  );
   const expected: Record<string, number> = {
     'demo.orders': produced.orders,
     'demo.clicks': produced.clicks,
@@ -291,7 +307,7 @@ export async function demoCommand(options: { seconds: number; rate: number }): P
     `  dead letters (invalid JSON on purpose): ${produced.poison} produced, ${engine.metrics().deadLetters} sent to ${TOPICS.dlq}\n`,
   );
 
-  const catalog = new FilesystemCatalog({ warehouse: toFileUri(warehouse), io: new LocalFileIO() });
+  const catalog = createCatalog(config.catalog, io);
   for (const name of ['orders', 'clicks']) {
     const t = await catalog.loadTable({ namespace: ['demo'], name });
     const plan = await planFiles(t);
@@ -301,6 +317,24 @@ export async function demoCommand(options: { seconds: number; rate: number }): P
     const rows = arrowTableToRows(schema, readParquet(await t.io.read(first.filePath))).slice(0, 2);
     out.write(`\nSample rows of demo.${name}:\n`);
     for (const r of rows) out.write(`  ${JSON.stringify(displayRow(schema, r))}\n`);
+  }
+  if (stack) {
+    const orders = await catalog.loadTable({ namespace: ['demo'], name: 'orders' });
+    const host = stack.endpoint.replace(/^https?:\/\//, '');
+    out.write(`
+Read the tables through the REST catalog (S3: ${stack.endpoint}, credentials test/test):
+  PyIceberg: from pyiceberg.catalog import load_catalog
+             cat = load_catalog('rest', type='rest', uri='${stack.restUri}', **{'s3.endpoint': '${stack.endpoint}',
+                   's3.access-key-id': 'test', 's3.secret-access-key': 'test', 's3.region': 'us-east-1'})
+             cat.load_table('demo.orders').scan().to_arrow()
+  DuckDB:    INSTALL iceberg; LOAD iceberg; INSTALL httpfs; LOAD httpfs;
+             CREATE SECRET (TYPE s3, KEY_ID 'test', SECRET 'test', REGION 'us-east-1', ENDPOINT '${host}', URL_STYLE 'path', USE_SSL false);
+             SELECT shipping.country, count(*), sum(amount) FROM iceberg_scan('${orders.metadataLocation}') GROUP BY 1;
+  kice:      pnpm kice tables -c ${configFile}
+The S3 server and the REST catalog keep running; stop them with:
+  ${stack.stopCommand}
+`);
+    return ok ? 0 : 1;
   }
   const ordersDir = join(warehouse, 'demo/orders');
   const hint = (

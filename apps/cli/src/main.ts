@@ -3,7 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, redactSecrets } from '@kice/core';
-import { demoCommand } from './demo.ts';
+import { DEMO_STACKS, type DemoStackName, demoCommand } from './demo.ts';
 import { runCommand } from './run.ts';
 import { tablesCommand } from './tables.ts';
 
@@ -14,8 +14,10 @@ commands:
                                 (--once: consume up to the end offsets seen at start,
                                 commit, exit 0)
   tables -c <kice.yaml> [--json] list tables: snapshots, rows, files, bytes, offsets
-  demo [--seconds N] [--rate N] local broker + generated events → a local warehouse,
-                                live progress, then results (N=0: until Ctrl-C)
+  demo [--seconds N] [--rate N] [--stack local|s3-rest]
+                                local broker + generated events → a local warehouse
+                                (s3-rest: S3 + an Iceberg REST catalog), live
+                                progress, then results (N=0: until Ctrl-C)
   help                          this text
 `;
 
@@ -51,9 +53,19 @@ export async function main(argv: string[]): Promise<number> {
           options: {
             seconds: { type: 'string', default: '60' },
             rate: { type: 'string', default: '5000' },
+            stack: { type: 'string', default: 'local' },
           },
         });
-        return await demoCommand({ seconds: Number(values.seconds), rate: Number(values.rate) });
+        const stack = values.stack as DemoStackName;
+        if (!DEMO_STACKS.includes(stack))
+          return usageError(
+            `demo --stack: unknown stack "${values.stack}" (one of: ${DEMO_STACKS.join(', ')})`,
+          );
+        return await demoCommand({
+          seconds: Number(values.seconds),
+          rate: Number(values.rate),
+          stack,
+        });
       }
       case undefined:
       case 'help':

@@ -14,6 +14,7 @@
  *   carries them (other writers' snapshots are looked through), and every commit carries
  *   all groups' offsets forward (./offsets.ts).
  */
+
 import {
   AlreadyExistsError,
   type Catalog,
@@ -35,9 +36,11 @@ import {
   type TableIdentifier,
 } from '@kice/iceberg';
 import type { PartitionByEntry } from '../config/partition-by.ts';
+import type { StorageConfig } from '../config/schema.ts';
 import { KiceError } from '../errors.ts';
 import { DEAD_LETTER_SCHEMA } from '../pipeline/dead-letter-rows.ts';
 import { evolveSchema } from '../schema/evolve.ts';
+import { tableStorage } from '../storage/table-storage.ts';
 import {
   ABSORBED_PREFIX,
   absorbedProperty,
@@ -74,6 +77,12 @@ export interface TableState {
    * this means they may have been expired with it (see ./offsets.ts).
    */
   readonly historyTruncated: boolean;
+  /**
+   * The table's storage settings when its catalog gave table-specific FileIO properties
+   * (REST load-table `config` / `storage-credentials`; ../storage/table-storage.ts): data
+   * files of this table are written with these. Holds secrets: never log a TableState.
+   */
+  readonly storage?: StorageConfig;
 }
 
 export type AppendResult =
@@ -166,6 +175,8 @@ export class Committer {
     private readonly maintenanceIntervalMs = MAINTENANCE_INTERVAL_MS,
     /** Told the steps of every append (crash tests: ./test-pause.ts). */
     private readonly observer?: CommitterObserver,
+    /** The `storage:` config, which a table's catalog properties are laid over. */
+    private readonly storage?: StorageConfig,
   ) {}
 
   private async load(id: TableIdentifier): Promise<Table | undefined> {
@@ -189,7 +200,16 @@ export class Committer {
       offsets: [...offsets].map(([k, v]) => [k, v.toString()]),
       ...(from === undefined ? {} : { offsetsSnapshotId: from.toString() }),
       historyTruncated: recorded.truncated,
+      ...this.tableStorageOf(t),
     };
+  }
+
+  /** `{ storage }` when the catalog gave the table FileIO properties of its own. */
+  private tableStorageOf(t: Table): { storage?: StorageConfig } {
+    const config = (t as { readonly config?: Readonly<Record<string, string>> }).config;
+    if (this.storage === undefined || config === undefined) return {};
+    const storage = tableStorage(this.storage, config);
+    return storage === this.storage ? {} : { storage };
   }
 
   /** The table's schema, spec and recorded offsets, or undefined if it does not exist. */

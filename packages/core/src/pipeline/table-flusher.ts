@@ -292,7 +292,8 @@ export class TableFlusher {
       compression: d.config.parquet.compression,
       rowGroupSize: d.config.parquet.rowGroupSize,
       rowGroupBytes: rowGroupBytes(d.config),
-      storage: d.config.storage,
+      // The table's own storage settings (vended credentials) when its catalog gave some.
+      storage: t.state.storage ?? d.config.storage,
     };
     // The IPC buffers are transferred to the worker, not cloned.
     const transferList = [...new Set(ipcs.map((b) => b.buffer as ArrayBuffer))];
@@ -315,7 +316,7 @@ export class TableFlusher {
       schema: this.deadLetterState.schema,
       dataLocation: `${this.deadLetterState.location}/data`,
       compression: d.config.parquet.compression,
-      storage: d.config.storage,
+      storage: this.deadLetterState.storage ?? d.config.storage,
     };
     const r = (await d.pool.run(task)) as FlushTaskResult;
     if (!r.ok) throw fromPlainError(r.error);

@@ -10,7 +10,8 @@ import { Committer } from '../commit/committer.ts';
 import { nodeEndpoint } from '../commit/node-endpoint.ts';
 import { commitPauseFromEnv } from '../commit/test-pause.ts';
 import type { CatalogConfig, StorageConfig } from '../config/schema.ts';
-import { createFileIO } from '../storage/file-io.ts';
+import { createFileIO, sharedFileIO } from '../storage/file-io.ts';
+import { tableStorage } from '../storage/table-storage.ts';
 
 export interface CommitterThreadData {
   readonly catalog: CatalogConfig;
@@ -21,9 +22,13 @@ export interface CommitterThreadData {
 const data = workerData as CommitterThreadData;
 if (!parentPort) throw new Error('committer-thread must run in a worker thread');
 const pause = commitPauseFromEnv(process.env);
-const catalog = createCatalog(
-  data.catalog,
-  createFileIO(data.storage),
-  pause ? { observer: pause } : {},
+const storage = data.storage;
+const catalog = createCatalog(data.catalog, createFileIO(storage), {
+  ...(pause ? { observer: pause } : {}),
+  // A REST table's own FileIO properties (vended credentials) over the storage config.
+  ...(storage ? { ioFactory: (props) => sharedFileIO(tableStorage(storage, props)) } : {}),
+});
+Comlink.expose(
+  new Committer(catalog, data.groupId, undefined, pause, storage),
+  nodeEndpoint(parentPort),
 );
-Comlink.expose(new Committer(catalog, data.groupId, undefined, pause), nodeEndpoint(parentPort));

@@ -1,4 +1,4 @@
-import type { Schema } from '@kice/iceberg';
+import type { Schema, StructType } from '@kice/iceberg';
 import { describe, expect, it } from 'vitest';
 import { avroToIceberg } from '../../src/registry/avro-schema.ts';
 import { evolveSchema } from '../../src/schema/evolve.ts';
@@ -219,9 +219,7 @@ describe('field IDs across Avro schema versions (through evolveSchema, by name p
       Object.fromEntries(s.fields.map((f) => [f.name, f.id]));
     expect(byName(t1.schema)).toEqual({ id: 1, user: 2, note: 4 });
     expect(byName(t2.schema)).toEqual({ id: 1, user: 2, note: 4 });
-    const user = t2.schema.fields.find((f) => f.name === 'user')?.type as {
-      fields: { name: string; id: number }[];
-    };
+    const user = t2.schema.fields.find((f) => f.name === 'user')?.type as StructType;
     expect(byName(user)).toEqual({ name: 3, email: 5 });
     expect(t2.schema.fields.find((f) => f.name === 'id')?.type).toBe('long');
     expect(t2.lastColumnId).toBe(5);

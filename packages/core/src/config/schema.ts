@@ -5,6 +5,7 @@
  */
 import { parsePrimitive } from '@kice/iceberg';
 import { z } from 'zod';
+import { schemaRegistrySchema } from '../registry/config.ts';
 import { parsePartitionBy } from './partition-by.ts';
 
 const positiveInt = z.number().int().positive();
@@ -316,6 +317,8 @@ export const configSchema = z
       })
       .strict(),
     catalog: z.discriminatedUnion('type', [filesystemCatalogSchema, restCatalogSchema]),
+    /** A Confluent-compatible Schema Registry (registry/config.ts), for registry formats. */
+    schemaRegistry: schemaRegistrySchema.optional(),
     tables: z.array(tableSchema).min(1),
     /** Object-store settings for warehouses and data files at s3:// URIs (docs/config.md). */
     storage: z

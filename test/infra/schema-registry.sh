@@ -15,6 +15,7 @@
 #
 # Environment:
 #   KICE_STATE              state root (default <repo>/.state); pid, port, log under $KICE_STATE/schema-registry
+#   KICE_REGISTRY_STATE     the server's own state folder instead (default $KICE_STATE/schema-registry)
 #   KICE_REGISTRY_PORT      port on 127.0.0.1 (default 19081)
 #   KICE_REGISTRY_TIMEOUT   seconds to wait for readiness (default 120)
 #   KICE_REGISTRY_HEAP      JVM max heap (default 512m)
@@ -26,7 +27,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kice/apicurio-$version"
 jar="$cache/apicurio-registry-app-$version-runner.jar"
-state="${KICE_STATE:-$root/.state}/schema-registry"
+state="${KICE_REGISTRY_STATE:-${KICE_STATE:-$root/.state}/schema-registry}"
 port="${KICE_REGISTRY_PORT:-19081}"
 base="http://127.0.0.1:$port/apis/ccompat/v7"
 pidfile="$state/registry.pid"

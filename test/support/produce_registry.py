@@ -8,7 +8,7 @@ Each row goes through confluent_kafka.schema_registry.avro.AvroSerializer (which
 the schema under the subject "<topic>-value" and frames the record as magic byte 0,
 4-byte big-endian schema id, Avro binary), then through confluent_kafka.Producer.
 Rows are JSON with tagged values where Avro's Python form is not JSON: {"$b": "<hex>"}
-for bytes/fixed, {"$dec": "<string>"} for decimals, {"$date": days}, {"$tsus": micros}
+for bytes/fixed, {"$int": "<digits>"} for longs beyond 2^53, {"$dec": "<string>"} for decimals, {"$date": days}, {"$tsus": micros}
 (timestamp-*: an aware UTC datetime), {"$ltsus": micros} (local-timestamp-*: a naive
 datetime), {"$timeus": micros} (time-*: a time of day).
 A job {"raw": "<hex>", "partition": 0} produces those bytes as the value unchanged (bad
@@ -32,6 +32,8 @@ def to_python(v):
     if isinstance(v, dict):
         if "$b" in v:
             return bytes.fromhex(v["$b"])
+        if "$int" in v:
+            return int(v["$int"])
         if "$dec" in v:
             return decimal.Decimal(v["$dec"])
         if "$date" in v:

@@ -89,7 +89,8 @@ const tableSchema = z
     topic: z.string().min(1).optional(),
     topicPattern: z.string().min(1).optional(),
     table: z.string().min(1),
-    format: z.enum(['json']).default('json'),
+    /** `avro`: Confluent-framed Avro through `schemaRegistry` (registry/). */
+    format: z.enum(['json', 'avro']).default('json'),
     partitionBy: z.preprocess(rejoinSplitCalls, z.array(z.string())).default([]),
     /** Column types that inference cannot guess (e.g. `ts: timestamptz`, `amount: decimal(12, 2)`);
      * keys are column names, dotted for nested fields. */
@@ -426,7 +427,18 @@ export const configSchema = z
       .strict()
       .default({ level: 'info' }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    c.tables.forEach((t, i) => {
+      if (t.format === 'avro' && c.schemaRegistry === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'format avro needs the top-level schemaRegistry setting',
+          path: ['tables', i, 'format'],
+        });
+      }
+    });
+  });
 
 export type KiceConfigInput = z.input<typeof configSchema>;
 export type KiceConfig = z.output<typeof configSchema>;

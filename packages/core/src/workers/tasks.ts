@@ -28,6 +28,11 @@ export interface DecodeTask {
     readonly maxNestingDepth?: number;
     readonly maxColumns?: number;
   };
+  /** `format: avro`: the batch's schemas by registry id (registry/resolve.ts). */
+  readonly avro?: {
+    readonly schemas: Readonly<Record<number, string>>;
+    readonly unknown: Readonly<Record<number, string>>;
+  };
 }
 
 export type DecodeTaskResult =

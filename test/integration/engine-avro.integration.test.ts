@@ -15,6 +15,7 @@ import {
   EVERY_TYPE_ROWS,
   EVERY_TYPE_SCHEMA,
 } from '../support/avro-fixtures.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
 import { startKafka } from '../support/kafka.ts';
 import { latestMetadata, recordedOffsets, runOnce, writeConfig } from '../support/kice-process.ts';
 import { createTopic, endOffsets, readTopic } from '../support/produce.ts';
@@ -77,5 +78,62 @@ describe('format: avro', () => {
       "unknown schema id 765432: the registry answered 404 (No content with ID '765432' was found. error_code 40403)",
       'truncated Avro payload: 15 bytes end inside the datum',
     ]);
+  });
+
+  it('waits through registry failures (503s, connection resets) and dead-letters no good record', async () => {
+    const topic = `${TOPIC}-outage`;
+    await createTopic(brokers, topic, 1);
+    const warehouse = join(dir, 'warehouse-outage');
+    // A schema of its own: a fresh id, looked up by the kice process during the outage.
+    const schema = {
+      type: 'record',
+      name: `Outage${RUN}`,
+      fields: [
+        { name: 'n', type: 'long' },
+        { name: 's', type: 'string' },
+      ],
+    };
+    const rows = Array.from({ length: 50 }, (_, n) => ({ n, s: `r${n}` }));
+    await produceAvro(brokers[0] as string, registry, topic, [{ schema, rows }]);
+    const proxy = await startFaultProxy(registry.replace(/\/apis\/ccompat\/v7$/, ''));
+    try {
+      // The start-up check passes; every schema lookup fails 6 times before one answers.
+      proxy.setRules([
+        {
+          match: (r) => r.url?.includes('/schemas/ids/') ?? false,
+          rate: 1,
+          fault: '503',
+          limit: 3,
+        },
+        {
+          match: (r) => r.url?.includes('/schemas/ids/') ?? false,
+          rate: 1,
+          fault: 'reset',
+          limit: 3,
+        },
+      ]);
+      const config = await writeConfig(dir, {
+        kafka: { brokers, groupId: `${GROUP}-outage` },
+        catalog: { type: 'filesystem', warehouse },
+        schemaRegistry: { url: `${proxy.endpoint}/apis/ccompat/v7` },
+        tables: [{ topic, table: 'e2e.avro_outage', format: 'avro' }],
+        deadLetter: { topic: `${DLQ}-outage` },
+      });
+      const { process: p } = await runOnce(config);
+      expect(proxy.injected['503']).toBe(3);
+      expect(proxy.injected.reset).toBe(3);
+      expect(p.withMsg('schema registry request failed; retrying').length).toBe(6);
+      expect(p.withMsg('records dead-lettered')).toEqual([]);
+      const meta = await latestMetadata(warehouse, 'e2e.avro_outage');
+      expect(sortBy(await pyicebergRows(meta), 'n')).toEqual(
+        rows.map((r) => ({ n: BigInt(r.n), s: r.s })),
+      );
+      expect(await recordedOffsets(meta, `${GROUP}-outage`)).toEqual({
+        [topic]: await endOffsets(brokers, topic),
+      });
+      expect(await readTopic(brokers, `${DLQ}-outage`).catch(() => [])).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   });
 });

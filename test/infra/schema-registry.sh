@@ -17,7 +17,7 @@
 #   KICE_STATE              state root (default <repo>/.state); pid, port, log under $KICE_STATE/schema-registry
 #   KICE_REGISTRY_STATE     the server's own state folder instead (default $KICE_STATE/schema-registry)
 #   KICE_REGISTRY_PORT      port on 127.0.0.1 (default 19081)
-#   KICE_REGISTRY_TIMEOUT   seconds to wait for readiness (default 120)
+#   KICE_REGISTRY_TIMEOUT   seconds to wait for readiness (default 180)
 #   KICE_REGISTRY_HEAP      JVM max heap (default 512m)
 #   XDG_CACHE_HOME          the zip is unpacked under ${XDG_CACHE_HOME:-~/.cache}/kice/apicurio-<version>
 set -euo pipefail
@@ -104,7 +104,7 @@ start_server() {
       say "the registry of $state (pid $pid) runs on port $(cat "$state/port"), not $port: stop it first"
       exit 1
     fi
-    wait_ready "${KICE_REGISTRY_TIMEOUT:-120}" "$pid" || fail_with_log "running registry (pid $pid) is not answering"
+    wait_ready "${KICE_REGISTRY_TIMEOUT:-180}" "$pid" || fail_with_log "running registry (pid $pid) is not answering"
     echo "$base"
     return 0
   fi
@@ -119,7 +119,7 @@ start_server() {
     "-Dquarkus.http.port=$port" -jar "$jar" >>"$log" 2>&1 </dev/null 8>&- 9>&- &
   pid=$!
   echo "$pid" >"$pidfile"
-  wait_ready "${KICE_REGISTRY_TIMEOUT:-120}" "$pid" || fail_with_log "registry did not become ready"
+  wait_ready "${KICE_REGISTRY_TIMEOUT:-180}" "$pid" || fail_with_log "registry did not become ready"
   echo "$base"
 }
 

@@ -17,7 +17,13 @@ import {
 } from '../support/avro-fixtures.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
 import { startKafka } from '../support/kafka.ts';
-import { latestMetadata, recordedOffsets, runOnce, writeConfig } from '../support/kice-process.ts';
+import {
+  latestMetadata,
+  readMetadata,
+  recordedOffsets,
+  runOnce,
+  writeConfig,
+} from '../support/kice-process.ts';
 import { createTopic, endOffsets, readTopic } from '../support/produce.ts';
 import { duckdbRows, pyicebergRows, sortBy } from '../support/readers.ts';
 import { produceAvro, startRegistry } from '../support/schema-registry.ts';
@@ -27,6 +33,10 @@ const TOPIC = `kice-e2e-avro-${RUN}`;
 const GROUP = `kice-e2e-avro-${RUN}`;
 const DLQ = `${GROUP}-dlq`;
 const TABLE = 'e2e.avro';
+
+/** Rows in id order (ids are bigint: a numeric comparison). */
+const byId = (rows: Record<string, unknown>[]) =>
+  [...rows].sort((a, b) => ((a.id as bigint) < (b.id as bigint) ? -1 : 1));
 
 let brokers: string[];
 let registry: string;
@@ -135,5 +145,77 @@ describe('format: avro', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('evolves the table through three schema versions across runs, interleaved, and dead-letters an incompatible one', async () => {
+    const topic = `${TOPIC}-evo`;
+    await createTopic(brokers, topic, 1);
+    const warehouse = join(dir, 'warehouse-evo');
+    const name = `Evo${RUN}`;
+    const user = (extra: unknown[] = []) => ({
+      type: 'record',
+      name: `${name}User`,
+      fields: [{ name: 'name', type: 'string' }, ...extra],
+    });
+    const email = { name: 'email', type: ['null', 'string'], default: null };
+    const note = { name: 'note', type: ['null', 'string'], default: null };
+    const rec = (fields: unknown[]) => ({ type: 'record', name, fields });
+    const v1 = rec([{ name: 'id', type: 'int' }, { name: 'user', type: user() }, note]);
+    const v2 = rec([{ name: 'id', type: 'long' }, { name: 'user', type: user([email]) }, note]);
+    const v3 = rec([
+      { name: 'id', type: 'long' },
+      { name: 'user', type: user([email]) },
+    ]);
+    const bad = rec([{ name: 'id', type: 'string' }]);
+    const config = await writeConfig(dir, {
+      kafka: { brokers, groupId: `${GROUP}-evo` },
+      catalog: { type: 'filesystem', warehouse },
+      schemaRegistry: { url: registry },
+      tables: [{ topic, table: 'e2e.avro_evo', format: 'avro' }],
+      deadLetter: { topic: `${DLQ}-evo` },
+    });
+    const b = brokers[0] as string;
+    await produceAvro(b, registry, topic, [
+      { schema: v1, rows: [{ id: 1, user: { name: 'a' }, note: 'n1' }] },
+    ]);
+    await runOnce(config);
+    const first = await latestMetadata(warehouse, 'e2e.avro_evo');
+    expect(await pyicebergRows(first)).toEqual([{ id: 1, user: { name: 'a' }, note: 'n1' }]);
+    const ids = await produceAvro(b, registry, topic, [
+      {
+        schema: v2,
+        rows: [{ id: { $int: '5000000000' }, user: { name: 'b', email: 'b@x' }, note: null }],
+      },
+      { schema: v1, rows: [{ id: 3, user: { name: 'c' }, note: 'n3' }] },
+      { schema: v3, rows: [{ id: 4, user: { name: 'd', email: null } }] },
+      { schema: bad, rows: [{ id: 'five' }] },
+      { schema: v2, rows: [{ id: 6, user: { name: 'f', email: 'f@x' }, note: 'n6' }] },
+    ]);
+    await runOnce(config);
+    const meta = await latestMetadata(warehouse, 'e2e.avro_evo');
+    const expected = [
+      { id: 1n, user: { name: 'a', email: null }, note: 'n1' },
+      { id: 3n, user: { name: 'c', email: null }, note: 'n3' },
+      { id: 4n, user: { name: 'd', email: null }, note: null },
+      { id: 6n, user: { name: 'f', email: 'f@x' }, note: 'n6' },
+      { id: 5000000000n, user: { name: 'b', email: 'b@x' }, note: null },
+    ];
+    expect(byId(await pyicebergRows(meta))).toEqual(expected);
+    expect(byId(await duckdbRows(meta))).toEqual(expected);
+    const md = await readMetadata(meta);
+    const current = md.schemas.find((x) => x['schema-id'] === md['current-schema-id']);
+    const firstSchema = (await readMetadata(first)).schemas.at(-1);
+    type F = { name: string; id: number; type: unknown };
+    const idOf = (sch: { fields: unknown[] } | undefined, n: string) =>
+      (sch?.fields as F[] | undefined)?.find((f) => f.name === n)?.id;
+    for (const n of ['id', 'user', 'note']) expect(idOf(current, n)).toBe(idOf(firstSchema, n));
+    expect((current?.fields as F[] | undefined)?.find((f) => f.name === 'id')?.type).toBe('long');
+    const dead = await readTopic(brokers, `${DLQ}-evo`);
+    expect(dead.map((d) => d.headers['kice.error'])).toEqual([
+      `schema id ${ids[3]?.[0]}: field "id": cannot change long to string`,
+    ]);
+    expect(await recordedOffsets(meta, `${GROUP}-evo`)).toEqual({
+      [topic]: await endOffsets(brokers, topic),
+    });
   });
 });

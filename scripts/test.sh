@@ -14,10 +14,11 @@ KICE_PYTHON="$(bash test/infra/python-env.sh)" || { echo "0 passed, 1 failed"; e
 export KICE_PYTHON
 
 # Integration tests start the local Kafka broker (test/infra/kafka.sh), the S3 server
-# (test/infra/s3.sh) and the Iceberg REST catalog (test/infra/iceberg-rest.sh) on demand
+# (test/infra/s3.sh), the Iceberg REST catalog (test/infra/iceberg-rest.sh) and the Schema
+# Registry (test/infra/schema-registry.sh) on demand
 # and leave them running for the next test file; stop them (and the shared Spark server,
 # which the integration project's global teardown stops too) when the suite ends.
-trap 'bash "$root/test/infra/kafka.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/s3.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/spark.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/iceberg-rest.sh" stop >/dev/null 2>&1 || true' EXIT
+trap 'bash "$root/test/infra/kafka.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/s3.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/spark.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/iceberg-rest.sh" stop >/dev/null 2>&1 || true; bash "$root/test/infra/schema-registry.sh" stop >/dev/null 2>&1 || true' EXIT
 
 status=0
 echo "== lint"

@@ -28,6 +28,7 @@ import { type PreparedBatch, prepareBatch } from './pipeline/prepare-batch.ts';
 import { TableRegistry, type TableRuntime } from './pipeline/routing.ts';
 import { resolveStart } from './pipeline/start-offsets.ts';
 import { TableFlusher } from './pipeline/table-flusher.ts';
+import { registryClient, type SchemaRegistryClient } from './registry/client.ts';
 import type { Source, SourceBatch, TopicPartition } from './source/types.ts';
 
 export { tableNameFor } from './pipeline/routing.ts';
@@ -106,9 +107,21 @@ export class Coordinator extends EventEmitter {
   /** True once an assignment completed and none is pending. */
   private assignedOnce = false;
   private pendingJoins = 0;
+  /** The process's Schema Registry client (registry formats), one cache per process. */
+  private readonly schemas: SchemaRegistryClient | undefined;
 
   constructor(private readonly deps: CoordinatorDeps) {
     super();
+    const sr = deps.config.schemaRegistry;
+    this.schemas = sr
+      ? registryClient(sr, {
+          onRetry: (r) =>
+            deps.log.warn(
+              { schemaId: r.id, attempt: r.attempt, delayMs: r.delayMs, reason: r.reason },
+              'schema registry request failed; retrying',
+            ),
+        })
+      : undefined;
     this.registry = new TableRegistry(deps.config.tables);
     this.budget = new MemoryBudget(
       deps.config.memory.maxInFlightBytes,
@@ -139,6 +152,10 @@ export class Coordinator extends EventEmitter {
   // ------------------------------------------------------------------ lifecycle
 
   async start(): Promise<void> {
+    // A registry format needs the registry: a clear error now rather than stalled partitions.
+    if (this.schemas && this.deps.config.tables.some((c) => c.format !== 'json')) {
+      await this.schemas.checkReachable();
+    }
     // Read the configured tables' state (schema, recorded offsets) while the consumer joins
     // its group: it also starts the committer thread, so assignment does not wait for it.
     for (const cfg of this.deps.config.tables) {
@@ -349,7 +366,13 @@ export class Coordinator extends EventEmitter {
     this.budget.reserve(size);
     const t = lane.table;
     const prepared = prepareBatch(batch, this.deps.config.limits.maxRecordBytes, t.meta);
-    const decoding = startDecode(this.deps.pool, t, prepared, this.deps.config.limits);
+    const decoding = startDecode(
+      this.deps.pool,
+      t,
+      prepared,
+      this.deps.config.limits,
+      this.schemas,
+    );
     decoding.catch(() => {}); // observed in the lane's chain
     void lane.enqueue(
       range,

@@ -5,6 +5,7 @@
  */
 import { parsePrimitive } from '@kice/iceberg';
 import { z } from 'zod';
+import { schemaRegistrySchema } from '../registry/config.ts';
 import { parsePartitionBy } from './partition-by.ts';
 
 const positiveInt = z.number().int().positive();
@@ -111,7 +112,8 @@ const tableSchema = z
     topic: z.string().min(1).optional(),
     topicPattern: z.string().min(1).optional(),
     table: z.string().min(1),
-    format: z.enum(['json']).default('json'),
+    /** `avro`: Confluent-framed Avro through `schemaRegistry` (registry/). */
+    format: z.enum(['json', 'avro']).default('json'),
     partitionBy: z.preprocess(rejoinSplitCalls, z.array(z.string())).default([]),
     /** Column types that inference cannot guess (e.g. `ts: timestamptz`, `amount: decimal(12, 2)`);
      * keys are column names, dotted for nested fields. */
@@ -128,6 +130,22 @@ const tableSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
+    // The Avro decoder does not append metadata or key columns yet (decode/record-meta.ts
+    // is wired into the JSON decoder only): refuse rather than silently leave them out.
+    if (t.format !== 'json') {
+      if (t.metadata !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          message: `metadata columns are not supported with format ${t.format} yet (json only)`,
+          path: ['metadata'],
+        });
+      if (t.key.format !== 'none')
+        ctx.addIssue({
+          code: 'custom',
+          message: `key columns are not supported with format ${t.format} yet (json only)`,
+          path: ['key', 'format'],
+        });
+    }
     if (t.metadata !== undefined && t.key.format !== 'none' && t.metadata.column === t.key.column)
       ctx.addIssue({
         code: 'custom',
@@ -364,6 +382,8 @@ export const configSchema = z
       })
       .strict(),
     catalog: z.discriminatedUnion('type', [filesystemCatalogSchema, restCatalogSchema]),
+    /** A Confluent-compatible Schema Registry (registry/config.ts), for registry formats. */
+    schemaRegistry: schemaRegistrySchema.optional(),
     tables: z.array(tableSchema).min(1),
     /** Object-store settings for warehouses and data files at s3:// URIs (docs/config.md). */
     storage: z
@@ -471,7 +491,18 @@ export const configSchema = z
       .strict()
       .default({ level: 'info' }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    c.tables.forEach((t, i) => {
+      if (t.format === 'avro' && c.schemaRegistry === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'format avro needs the top-level schemaRegistry setting',
+          path: ['tables', i, 'format'],
+        });
+      }
+    });
+  });
 
 export type KiceConfigInput = z.input<typeof configSchema>;
 export type KiceConfig = z.output<typeof configSchema>;

@@ -14,6 +14,8 @@
  */
 import { indexById, maxFieldId } from '@kice/iceberg';
 import { fromPlainError, KiceError } from '../errors.ts';
+import type { SchemaRegistryClient } from '../registry/client.ts';
+import { type ResolvedSchemas, resolveBatchSchemas } from '../registry/resolve.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import { columnPaths, withoutPaths } from '../schema/paths.ts';
 import { type DecodeTask, type DecodeTaskResult, unpackDecodeResult } from '../workers/tasks.ts';
@@ -57,7 +59,9 @@ export interface DecodeLimits {
 /** The decode task of a batch; `hide`: without the table's placeholder columns, so the
  * batch infers their real type (a re-decode fits the batch to the columns as they are). */
 function task(t: TableRuntime, b: PreparedBatch, limits: DecodeLimits, hide = true): DecodeTask {
+  const avro = resolved.get(b);
   return {
+    ...(avro ? { avro } : {}),
     kind: 'decode',
     bytes: b.bytes,
     offsets: b.offsets,
@@ -75,9 +79,22 @@ export function startDecode(
   t: TableRuntime,
   b: PreparedBatch,
   limits: DecodeLimits,
+  registry?: SchemaRegistryClient,
 ): Promise<unknown> {
+  if (t.config.format === 'avro') {
+    if (!registry)
+      throw new KiceError('CONFIG_INVALID', `table ${t.name}: format avro needs schemaRegistry`);
+    // Waits (the client retries) while the registry is down: the partition waits too.
+    return resolveBatchSchemas(registry, b.bytes, b.offsets).then((r) => {
+      resolved.set(b, r);
+      return pool.run(task(t, b, limits));
+    });
+  }
   return pool.run(task(t, b, limits));
 }
+
+/** The schemas a registry-format batch was resolved with (kept for re-decodes). */
+const resolved = new WeakMap<PreparedBatch, ResolvedSchemas>();
 
 /** The batch with no rows: every record an error, `reason` where the decoder had none. */
 function refused(r: Decoded, b: PreparedBatch, reason: string): Decoded {

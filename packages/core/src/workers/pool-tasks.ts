@@ -10,6 +10,7 @@ import * as arrow from 'apache-arrow';
 import { Piscina } from 'piscina';
 import { decodeJsonBatch } from '../decode/json-decoder.ts';
 import { toPlainError } from '../errors.ts';
+import { decodeAvroBatch } from '../registry/avro-batch.ts';
 import { conformToSchema } from '../schema/conform.ts';
 import { sharedFileIO } from '../storage/file-io.ts';
 import {
@@ -31,6 +32,16 @@ export type {
 
 function decode(task: DecodeTask): DecodeTaskResult {
   try {
+    if (task.avro) {
+      const r = decodeAvroBatch({
+        bytes: task.bytes,
+        offsets: task.offsets,
+        schema: task.schema,
+        schemas: task.avro.schemas,
+        unknown: task.avro.unknown,
+      });
+      return { ok: true, ...r, placeholders: [] };
+    }
     const r = decodeJsonBatch({
       bytes: task.bytes,
       offsets: task.offsets,

@@ -31,6 +31,11 @@ export interface DecodeTask {
   };
   /** Kafka metadata and key columns (decode/record-meta.ts), for tables that want them. */
   readonly metadata?: { readonly spec: MetaSpec; readonly records: RecordMeta };
+  /** `format: avro`: the batch's schemas by registry id (registry/resolve.ts). */
+  readonly avro?: {
+    readonly schemas: Readonly<Record<number, string>>;
+    readonly unknown: Readonly<Record<number, string>>;
+  };
 }
 
 export type DecodeTaskResult =

@@ -1,0 +1,85 @@
+/**
+ * The test Schema Registry from test/infra/schema-registry.sh (Apicurio, Confluent API),
+ * driven from tests, and Confluent's own Python serializer (test/support/produce_registry.py)
+ * to produce framed records. `startRegistry()` is idempotent and resolves with the
+ * Confluent-compatible base URL; the registry keeps running for later test files.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT, venvPython } from './readers.ts';
+
+export const REGISTRY_SH = join(REPO_ROOT, 'test/infra/schema-registry.sh');
+
+function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+    execFile(
+      cmd,
+      args,
+      { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') return reject(error);
+        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Starts (or reuses) the registry; resolves with e.g. `http://127.0.0.1:19081/apis/ccompat/v7`. */
+export async function startRegistry(env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const r = await run('bash', [REGISTRY_SH, 'start'], env);
+  if (r.code !== 0) throw new Error(`schema-registry.sh start exited with ${r.code}:\n${r.stderr}`);
+  const last = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (!/^http:\/\/127\.0\.0\.1:\d+\/apis\/ccompat\/v7$/.test(last)) {
+    throw new Error(`schema-registry.sh start printed "${last}"`);
+  }
+  return last;
+}
+
+/** One produce job (produce_registry.py's docstring): rows under a schema, or raw bytes. */
+export type RegistryJob =
+  | { readonly schema: unknown; readonly rows: readonly unknown[]; readonly partition?: number }
+  | { readonly raw: string; readonly partition?: number };
+
+/** Produces the jobs in order with confluent-kafka's AvroSerializer; resolves with the schema id of every row. */
+export async function produceAvro(
+  bootstrap: string,
+  registry: string,
+  topic: string,
+  jobs: readonly RegistryJob[],
+): Promise<(number[] | null)[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'kice-sr-'));
+  const file = join(dir, 'jobs.json');
+  writeFileSync(file, JSON.stringify(jobs));
+  const py = await venvPython();
+  const r = await run(py, [
+    join(REPO_ROOT, 'test/support/produce_registry.py'),
+    bootstrap,
+    registry,
+    topic,
+    file,
+  ]);
+  if (r.code !== 0) throw new Error(`produce_registry.py exited with ${r.code}:\n${r.stderr}`);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { ids: number[] | null }).ids);
+}
+
+/** Registers a schema under a subject over the registry's REST API (test setup); resolves with its id. */
+export async function registerSchema(
+  registry: string,
+  subject: string,
+  schema: unknown,
+): Promise<number> {
+  const res = await fetch(`${registry}/subjects/${encodeURIComponent(subject)}/versions`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ schema: JSON.stringify(schema) }),
+  });
+  const body = (await res.json()) as { id?: number };
+  if (!res.ok || typeof body.id !== 'number')
+    throw new Error(`register ${subject}: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return body.id;
+}

@@ -44,7 +44,7 @@ const MAGIC = [0x50, 0x41, 0x52, 0x31]; // "PAR1"
 export function footerLength(tail: Uint8Array, path: string): number {
   const n = tail.length;
   if (n < 8 || MAGIC.some((b, i) => tail[n - 4 + i] !== b))
-    throw new IcebergError('INVALID_DATA', `not a Parquet file (no trailing PAR1): ${path}`);
+    throw new IcebergError('INVALID_PARQUET', `not a Parquet file (no trailing PAR1): ${path}`);
   return new DataView(tail.buffer, tail.byteOffset + n - 8, 4).getUint32(0, true);
 }
 
@@ -68,7 +68,7 @@ class Reader {
 
   byte(): number {
     const v = this.b[this.pos++];
-    if (v === undefined) throw new IcebergError('INVALID_DATA', 'Parquet footer is truncated');
+    if (v === undefined) throw new IcebergError('INVALID_PARQUET', 'Parquet footer is truncated');
     return v;
   }
 
@@ -95,7 +95,7 @@ class Reader {
   binary(): Uint8Array {
     const n = Number(this.varint());
     if (this.pos + n > this.b.length)
-      throw new IcebergError('INVALID_DATA', 'Parquet footer is truncated');
+      throw new IcebergError('INVALID_PARQUET', 'Parquet footer is truncated');
     const out = this.b.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
@@ -174,7 +174,7 @@ class Reader {
         this.struct(() => false);
         return;
       default:
-        throw new IcebergError('INVALID_DATA', `Parquet footer has unknown Thrift type ${type}`);
+        throw new IcebergError('INVALID_PARQUET', `Parquet footer has unknown Thrift type ${type}`);
     }
   }
 }
@@ -228,7 +228,7 @@ function columnChunk(r: Reader): ColumnChunk {
   r.struct((id, type) => {
     if (id === 1 && type === T_BINARY)
       throw new IcebergError(
-        'INVALID_DATA',
+        'INVALID_PARQUET',
         'Parquet column chunks in another file are not supported',
       );
     if (id === 3 && type === T_STRUCT) chunk = columnMetaData(r);
@@ -236,7 +236,7 @@ function columnChunk(r: Reader): ColumnChunk {
     else return false;
     return true;
   });
-  if (!chunk) throw new IcebergError('INVALID_DATA', 'Parquet column chunk has no meta_data');
+  if (!chunk) throw new IcebergError('INVALID_PARQUET', 'Parquet column chunk has no meta_data');
   const indexes: { start: number; length: number }[] = [];
   for (const [at, len] of [
     [idx[4], idx[5]],

@@ -7,6 +7,7 @@ export type IcebergErrorCode =
   | 'INVALID_METADATA'
   | 'INVALID_SCHEMA'
   | 'INVALID_AVRO'
+  | 'INVALID_PARQUET'
   | 'UNSUPPORTED'
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'

@@ -42,6 +42,9 @@ export interface ScanOptions {
   readonly snapshotId?: bigint;
   readonly asOfTimestampMs?: number;
   readonly filter?: Expr;
+  /** Top-level column names to return (default all). Only their column chunks (and those
+   * of columns the filter needs) are read from the data files. */
+  readonly select?: readonly string[];
 }
 
 /** A data file to read and the position delete files that apply to it. */

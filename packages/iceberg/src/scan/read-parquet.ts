@@ -30,8 +30,17 @@ import { parquetWasm } from '../writer/wasm.ts';
 export function readParquet(bytes: Uint8Array, schema?: Schema): arrow.Table {
   const wasmTable = parquetWasm().readParquet(bytes);
   const table = arrow.tableFromIPC(wasmTable.intoIPCStream());
-  if (!schema) return table;
-  const rows = table.numRows;
+  return schema ? toReadSchema(table, schema) : table;
+}
+
+/** A table read from a file, converted to exactly `schema`'s columns (matched by field ID,
+ * promoted; columns the table lacks are null). `rows` overrides the row count, for a table
+ * read with no column at all. */
+export function toReadSchema(
+  table: arrow.Table,
+  schema: Schema,
+  rows = table.numRows,
+): arrow.Table {
   const columns = schema.fields.map((f) =>
     icebergValuesToArrowData(f.type, projectColumn(table, f.id, f.type, rows)),
   );

@@ -1,0 +1,265 @@
+/**
+ * The Parquet footer (FileMetaData), decoded from the Thrift compact protocol — only the
+ * fields a ranged read needs: the schema elements (name, child count, field_id), num_rows,
+ * and per row group each column chunk's path_in_schema, data_page_offset,
+ * dictionary_page_offset and total_compressed_size. Every other field is skipped by type.
+ *
+ * Layout (https://parquet.apache.org/docs/file-format/): `PAR1` ... FileMetaData, then a
+ * 4-byte little-endian footer length and `PAR1`. Structures:
+ * https://github.com/apache/parquet-format/blob/master/src/main/thrift/parquet.thrift
+ * Encoding: https://github.com/apache/thrift/blob/master/doc/specs/thrift-compact-protocol.md
+ */
+import { IcebergError } from '../errors.ts';
+
+export interface SchemaElement {
+  readonly name: string;
+  /** Children of a group; undefined for a leaf. */
+  readonly numChildren: number | undefined;
+  readonly fieldId: number | undefined;
+}
+
+export interface ColumnChunk {
+  readonly path: readonly string[];
+  /** Byte range of the chunk's pages: from the dictionary page (if any) or first data page. */
+  readonly start: number;
+  readonly length: number;
+  /** Byte ranges of its offset index and column index (page index), where written. */
+  readonly indexes: readonly { readonly start: number; readonly length: number }[];
+}
+
+export interface RowGroup {
+  readonly numRows: number;
+  readonly columns: readonly ColumnChunk[];
+}
+
+export interface FileMetaData {
+  readonly schema: readonly SchemaElement[];
+  readonly numRows: number;
+  readonly rowGroups: readonly RowGroup[];
+}
+
+const MAGIC = [0x50, 0x41, 0x52, 0x31]; // "PAR1"
+
+/** Footer length from the file's last 8 bytes (`tail` ends at the end of the file). */
+export function footerLength(tail: Uint8Array, path: string): number {
+  const n = tail.length;
+  if (n < 8 || MAGIC.some((b, i) => tail[n - 4 + i] !== b))
+    throw new IcebergError('INVALID_PARQUET', `not a Parquet file (no trailing PAR1): ${path}`);
+  return new DataView(tail.buffer, tail.byteOffset + n - 8, 4).getUint32(0, true);
+}
+
+// Compact protocol type ids.
+const T_TRUE = 1;
+const T_FALSE = 2;
+const T_BYTE = 3;
+const T_I16 = 4;
+const T_I32 = 5;
+const T_I64 = 6;
+const T_DOUBLE = 7;
+const T_BINARY = 8;
+const T_LIST = 9;
+const T_SET = 10;
+const T_MAP = 11;
+const T_STRUCT = 12;
+
+class Reader {
+  pos = 0;
+  constructor(private readonly b: Uint8Array) {}
+
+  byte(): number {
+    const v = this.b[this.pos++];
+    if (v === undefined) throw new IcebergError('INVALID_PARQUET', 'Parquet footer is truncated');
+    return v;
+  }
+
+  varint(): bigint {
+    let out = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = this.byte();
+      out |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return out;
+      shift += 7n;
+    }
+  }
+
+  zigzag(): bigint {
+    const v = this.varint();
+    return (v >> 1n) ^ -(v & 1n);
+  }
+
+  int(): number {
+    return Number(this.zigzag());
+  }
+
+  binary(): Uint8Array {
+    const n = Number(this.varint());
+    if (this.pos + n > this.b.length)
+      throw new IcebergError('INVALID_PARQUET', 'Parquet footer is truncated');
+    const out = this.b.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  string(): string {
+    return new TextDecoder().decode(this.binary());
+  }
+
+  /** [element type, size] of a list/set header. */
+  listHeader(): [number, number] {
+    const h = this.byte();
+    const size = h >> 4 === 15 ? Number(this.varint()) : h >> 4;
+    return [h & 0x0f, size];
+  }
+
+  /** Calls `field(id, type)` for each field of a struct until STOP; `field` must consume
+   * the value or return false to have it skipped. */
+  struct(field: (id: number, type: number) => boolean): void {
+    let last = 0;
+    for (;;) {
+      const h = this.byte();
+      if (h === 0) return;
+      const type = h & 0x0f;
+      const delta = h >> 4;
+      const id = delta === 0 ? this.int() : last + delta;
+      last = id;
+      if (!field(id, type)) this.skip(type);
+    }
+  }
+
+  list<T>(item: () => T): T[] {
+    const [, size] = this.listHeader();
+    const out: T[] = [];
+    for (let i = 0; i < size; i++) out.push(item());
+    return out;
+  }
+
+  skip(type: number): void {
+    switch (type) {
+      case T_TRUE:
+      case T_FALSE:
+        return;
+      case T_BYTE:
+        this.pos++;
+        return;
+      case T_I16:
+      case T_I32:
+      case T_I64:
+        this.varint();
+        return;
+      case T_DOUBLE:
+        this.pos += 8;
+        return;
+      case T_BINARY:
+        this.binary();
+        return;
+      case T_LIST:
+      case T_SET: {
+        const [et, size] = this.listHeader();
+        // Booleans inside a collection take one byte each.
+        for (let i = 0; i < size; i++) et === T_TRUE || et === T_FALSE ? this.pos++ : this.skip(et);
+        return;
+      }
+      case T_MAP: {
+        const size = Number(this.varint());
+        if (size === 0) return;
+        const kv = this.byte();
+        for (let i = 0; i < size; i++) {
+          this.skip(kv >> 4);
+          this.skip(kv & 0x0f);
+        }
+        return;
+      }
+      case T_STRUCT:
+        this.struct(() => false);
+        return;
+      default:
+        throw new IcebergError('INVALID_PARQUET', `Parquet footer has unknown Thrift type ${type}`);
+    }
+  }
+}
+
+/** Decodes a FileMetaData structure (the footer bytes without length and magic). */
+export function parseFileMetaData(bytes: Uint8Array): FileMetaData {
+  const r = new Reader(bytes);
+  let schema: SchemaElement[] = [];
+  let numRows = 0;
+  let rowGroups: RowGroup[] = [];
+  r.struct((id, type) => {
+    if (id === 2 && type === T_LIST) schema = r.list(() => schemaElement(r));
+    else if (id === 3 && type === T_I64) numRows = r.int();
+    else if (id === 4 && type === T_LIST) rowGroups = r.list(() => rowGroup(r));
+    else return false;
+    return true;
+  });
+  return { schema, numRows, rowGroups };
+}
+
+function schemaElement(r: Reader): SchemaElement {
+  let name = '';
+  let numChildren: number | undefined;
+  let fieldId: number | undefined;
+  r.struct((id, type) => {
+    if (id === 4 && type === T_BINARY) name = r.string();
+    else if (id === 5 && type === T_I32) numChildren = r.int();
+    else if (id === 9 && type === T_I32) fieldId = r.int();
+    else return false;
+    return true;
+  });
+  return { name, numChildren, fieldId };
+}
+
+function rowGroup(r: Reader): RowGroup {
+  let columns: ColumnChunk[] = [];
+  let numRows = 0;
+  r.struct((id, type) => {
+    if (id === 1 && type === T_LIST) columns = r.list(() => columnChunk(r));
+    else if (id === 3 && type === T_I64) numRows = r.int();
+    else return false;
+    return true;
+  });
+  return { numRows, columns };
+}
+
+function columnChunk(r: Reader): ColumnChunk {
+  let chunk: Omit<ColumnChunk, 'indexes'> | undefined;
+  // offset_index_offset/length (4, 5), column_index_offset/length (6, 7).
+  const idx: Record<number, number> = {};
+  r.struct((id, type) => {
+    if (id === 1 && type === T_BINARY)
+      throw new IcebergError(
+        'INVALID_PARQUET',
+        'Parquet column chunks in another file are not supported',
+      );
+    if (id === 3 && type === T_STRUCT) chunk = columnMetaData(r);
+    else if (id >= 4 && id <= 7 && (type === T_I64 || type === T_I32)) idx[id] = r.int();
+    else return false;
+    return true;
+  });
+  if (!chunk) throw new IcebergError('INVALID_PARQUET', 'Parquet column chunk has no meta_data');
+  const indexes: { start: number; length: number }[] = [];
+  for (const [at, len] of [
+    [idx[4], idx[5]],
+    [idx[6], idx[7]],
+  ])
+    if (at !== undefined && len !== undefined && len > 0) indexes.push({ start: at, length: len });
+  return { ...chunk, indexes };
+}
+
+function columnMetaData(r: Reader): Omit<ColumnChunk, 'indexes'> {
+  let path: string[] = [];
+  let size = 0;
+  let dataPage = 0;
+  let dictPage: number | undefined;
+  r.struct((id, type) => {
+    if (id === 3 && type === T_LIST) path = r.list(() => r.string());
+    else if (id === 7 && type === T_I64) size = r.int();
+    else if (id === 9 && type === T_I64) dataPage = r.int();
+    else if (id === 11 && type === T_I64) dictPage = r.int();
+    else return false;
+    return true;
+  });
+  // Some writers store dictionary_page_offset 0 for "none": only trust one before the data.
+  const start = dictPage !== undefined && dictPage > 0 && dictPage < dataPage ? dictPage : dataPage;
+  return { path, start, length: size };
+}

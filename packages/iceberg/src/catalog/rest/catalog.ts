@@ -155,8 +155,13 @@ export class RestCatalog implements Catalog {
       });
     } catch (e) {
       if (e instanceof AlreadyExistsError) return;
-      // A POST that got no answer: it may have landed; the namespace is all we wanted.
-      if (e instanceof RestTransportError && (await this.namespaceExists(namespace))) return;
+      // A POST that got no answer may have landed, and a server may answer a racing
+      // duplicate with a 5xx instead of 409 (Iceberg's JDBC catalog: HTTP 500
+      // UncheckedSQLException): the namespace existing is all we wanted.
+      const unanswered = e instanceof RestTransportError;
+      const status = e instanceof IcebergError ? Number(e.context.status) : 0;
+      const serverError = status >= 500 && status <= 599;
+      if ((unanswered || serverError) && (await this.namespaceExists(namespace))) return;
       throw e;
     }
   }

@@ -458,9 +458,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   );
   if (!drained) stalls.push({ afterFault: faults.length + 1, waitedMs: DRAIN_MS });
 
-  // Stop every member gracefully; each must exit 0 within the bound.
+  // Stop every member gracefully; each must exit 0 within the bound. A member the drain
+  // spawned may still be starting (the drain can end at once): a process signalled before it
+  // installs its handlers just dies of the signal, so wait for it to have started first (a
+  // member that never starts shows up as an exit or as a missed bound below).
   await Promise.all(
     running().map(async (m) => {
+      await m.proc
+        .waitForNth((l) => l.msg === MSG.started, 1, TERM_BOUND_MS * 2)
+        .catch(() => undefined);
       m.sent = 'SIGTERM';
       const exit = await Promise.race([m.proc.terminate(), sleep(TERM_BOUND_MS)]);
       if (!exit) {

@@ -9,12 +9,9 @@ import { arrowValueToIceberg, type StructType } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeAvroBatch } from '../../packages/core/src/registry/avro-batch.ts';
-import {
-  SchemaRegistryClient,
-  UnknownSchemaError,
-} from '../../packages/core/src/registry/client.ts';
+import { SchemaRegistryClient } from '../../packages/core/src/registry/client.ts';
 import { schemaRegistrySchema } from '../../packages/core/src/registry/config.ts';
-import { readFrame } from '../../packages/core/src/registry/frame.ts';
+import { resolveBatchSchemas } from '../../packages/core/src/registry/resolve.ts';
 import { startKafka } from '../support/kafka.ts';
 import { createTopic, readTopic } from '../support/produce.ts';
 import { produceAvro, startRegistry } from '../support/schema-registry.ts';
@@ -60,22 +57,7 @@ async function batchOf(values: Buffer[], client: SchemaRegistryClient) {
     offsets[i + 1] = (offsets[i] as number) + v.length;
   });
   const bytes = new Uint8Array(Buffer.concat(values));
-  const schemas: Record<number, string> = {};
-  const unknown: Record<number, string> = {};
-  for (const v of values) {
-    let id: number;
-    try {
-      id = readFrame(v).schemaId;
-    } catch {
-      continue; // the worker reports the bad frame itself
-    }
-    try {
-      schemas[id] = (await client.getSchema(id)).schema;
-    } catch (e) {
-      if (!(e instanceof UnknownSchemaError)) throw e;
-      unknown[id] = e.message;
-    }
-  }
+  const { schemas, unknown } = await resolveBatchSchemas(client, bytes, offsets);
   return { bytes, offsets, schemas, unknown };
 }
 

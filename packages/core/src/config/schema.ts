@@ -6,6 +6,7 @@
 import { parsePrimitive } from '@kice/iceberg';
 import { z } from 'zod';
 import { schemaRegistrySchema } from '../registry/config.ts';
+import { isRegistryFormat, REGISTRY_FORMATS } from '../registry/formats.ts';
 import { parsePartitionBy } from './partition-by.ts';
 
 const positiveInt = z.number().int().positive();
@@ -112,8 +113,9 @@ const tableSchema = z
     topic: z.string().min(1).optional(),
     topicPattern: z.string().min(1).optional(),
     table: z.string().min(1),
-    /** `avro`: Confluent-framed Avro through `schemaRegistry` (registry/). */
-    format: z.enum(['json', 'avro']).default('json'),
+    /** Registry formats (`avro`, …: registry/formats.ts) read Confluent-framed values
+     * through `schemaRegistry`. */
+    format: z.enum(['json', ...REGISTRY_FORMATS]).default('json'),
     partitionBy: z.preprocess(rejoinSplitCalls, z.array(z.string())).default([]),
     /** Column types that inference cannot guess (e.g. `ts: timestamptz`, `amount: decimal(12, 2)`);
      * keys are column names, dotted for nested fields. */
@@ -494,10 +496,10 @@ export const configSchema = z
   .strict()
   .superRefine((c, ctx) => {
     c.tables.forEach((t, i) => {
-      if (t.format === 'avro' && c.schemaRegistry === undefined) {
+      if (isRegistryFormat(t.format) && c.schemaRegistry === undefined) {
         ctx.addIssue({
           code: 'custom',
-          message: 'format avro needs the top-level schemaRegistry setting',
+          message: `format ${t.format} needs the top-level schemaRegistry setting`,
           path: ['tables', i, 'format'],
         });
       }

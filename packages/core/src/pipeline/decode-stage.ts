@@ -15,6 +15,7 @@
 import { indexById, maxFieldId } from '@kice/iceberg';
 import { fromPlainError, KiceError } from '../errors.ts';
 import type { SchemaRegistryClient } from '../registry/client.ts';
+import { isRegistryFormat } from '../registry/formats.ts';
 import { type ResolvedSchemas, resolveBatchSchemas } from '../registry/resolve.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import { columnPaths, withoutPaths } from '../schema/paths.ts';
@@ -59,9 +60,10 @@ export interface DecodeLimits {
 /** The decode task of a batch; `hide`: without the table's placeholder columns, so the
  * batch infers their real type (a re-decode fits the batch to the columns as they are). */
 function task(t: TableRuntime, b: PreparedBatch, limits: DecodeLimits, hide = true): DecodeTask {
-  const avro = resolved.get(b);
+  const r = resolved.get(b);
+  const format = t.config.format;
   return {
-    ...(avro ? { avro } : {}),
+    ...(r && isRegistryFormat(format) ? { registry: { format, ...r } } : {}),
     kind: 'decode',
     bytes: b.bytes,
     offsets: b.offsets,
@@ -81,9 +83,12 @@ export function startDecode(
   limits: DecodeLimits,
   registry?: SchemaRegistryClient,
 ): Promise<unknown> {
-  if (t.config.format === 'avro') {
+  if (isRegistryFormat(t.config.format)) {
     if (!registry)
-      throw new KiceError('CONFIG_INVALID', `table ${t.name}: format avro needs schemaRegistry`);
+      throw new KiceError(
+        'CONFIG_INVALID',
+        `table ${t.name}: format ${t.config.format} needs schemaRegistry`,
+      );
     // Waits (the client retries) while the registry is down: the partition waits too.
     return resolveBatchSchemas(registry, b.bytes, b.offsets).then((r) => {
       resolved.set(b, r);

@@ -30,26 +30,8 @@ import * as arrow from 'apache-arrow';
 import { evolveSchema } from '../schema/evolve.ts';
 import { type AvroReader, compileAvroReader } from './avro-decoder.ts';
 import { avroToIceberg, parseAvroSchema } from './avro-schema.ts';
+import type { RegistryBatchInput, RegistryBatchResult } from './formats.ts';
 import { readFrame } from './frame.ts';
-
-export interface AvroBatchInput {
-  readonly bytes: Uint8Array;
-  readonly offsets: Int32Array;
-  /** The table schema (or the last one this worker evolved to). */
-  readonly schema: StructType;
-  /** Schema text by registry id, for every id the batch's records name. */
-  readonly schemas: Readonly<Record<number, string>>;
-  /** Why an id has no schema (e.g. the registry's 404), by id. */
-  readonly unknown?: Readonly<Record<number, string>>;
-}
-
-export interface AvroBatchResult {
-  readonly ipc: Uint8Array;
-  readonly rows: number;
-  readonly errors: { index: number; reason: string }[];
-  readonly schema: StructType;
-  readonly changed: boolean;
-}
 
 const readers = new Map<string, AvroReader>();
 
@@ -89,7 +71,7 @@ function widen(t: IcebergType, v: unknown): unknown {
   return new Map([...m].map(([k, x]) => [k, widen(t.value, x)]));
 }
 
-export function decodeAvroBatch(input: AvroBatchInput): AvroBatchResult {
+export function decodeAvroBatch(input: RegistryBatchInput): RegistryBatchResult {
   const n = input.offsets.length - 1;
   const errors: { index: number; reason: string }[] = [];
   const decoded: { index: number; id: number; row: Record<string, unknown> }[] = [];
@@ -100,7 +82,7 @@ export function decodeAvroBatch(input: AvroBatchInput): AvroBatchResult {
     const value = buf.subarray(start, end);
     try {
       const frame = readFrame(value);
-      const text = input.schemas[frame.schemaId];
+      const text = input.schemas[frame.schemaId]?.schema;
       if (text === undefined) {
         errors.push({
           index: i,
@@ -124,7 +106,7 @@ export function decodeAvroBatch(input: AvroBatchInput): AvroBatchResult {
   const refused = new Map<number, string>();
   for (const id of new Set(decoded.map((d) => d.id))) {
     try {
-      const observed = avroToIceberg(parseAvroSchema(input.schemas[id] as string));
+      const observed = avroToIceberg(parseAvroSchema(input.schemas[id]?.schema as string));
       const e = evolveSchema({ ...schema, schemaId: 0 } as Schema, observed, last);
       if (e.changed) {
         const { schemaId: _drop, ...rest } = e.schema;

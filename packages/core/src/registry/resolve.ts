@@ -8,9 +8,10 @@
  * are left to the worker, which reports them.
  */
 import { type SchemaRegistryClient, UnknownSchemaError } from './client.ts';
+import type { ResolvedSchema } from './formats.ts';
 
 export interface ResolvedSchemas {
-  readonly schemas: Record<number, string>;
+  readonly schemas: Record<number, ResolvedSchema>;
   readonly unknown: Record<number, string>;
 }
 
@@ -32,12 +33,12 @@ export async function resolveBatchSchemas(
       );
     }
   }
-  const schemas: Record<number, string> = {};
+  const schemas: Record<number, ResolvedSchema> = {};
   const unknown: Record<number, string> = {};
   await Promise.all(
     [...ids].map(async (id) => {
       try {
-        schemas[id] = (await client.getSchema(id)).schema;
+        schemas[id] = { schema: (await client.getSchema(id)).schema, references: [] };
       } catch (e) {
         if (!(e instanceof UnknownSchemaError)) throw e;
         unknown[id] = e.message;

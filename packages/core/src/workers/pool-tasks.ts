@@ -10,7 +10,7 @@ import * as arrow from 'apache-arrow';
 import { Piscina } from 'piscina';
 import { decodeJsonBatch } from '../decode/json-decoder.ts';
 import { toPlainError } from '../errors.ts';
-import { decodeAvroBatch } from '../registry/avro-batch.ts';
+import { decodeRegistryBatch } from '../registry/batch.ts';
 import { conformToSchema } from '../schema/conform.ts';
 import { sharedFileIO } from '../storage/file-io.ts';
 import {
@@ -32,13 +32,14 @@ export type {
 
 function decode(task: DecodeTask): DecodeTaskResult {
   try {
-    if (task.avro) {
-      const r = decodeAvroBatch({
+    if (task.registry) {
+      const r = decodeRegistryBatch(task.registry.format, {
         bytes: task.bytes,
         offsets: task.offsets,
         schema: task.schema,
-        schemas: task.avro.schemas,
-        unknown: task.avro.unknown,
+        schemas: task.registry.schemas,
+        unknown: task.registry.unknown,
+        ...(task.metadata ? { metadata: task.metadata } : {}),
       });
       return { ok: true, ...r, placeholders: [] };
     }

@@ -14,6 +14,7 @@ import type {
 import type { StorageConfig } from '../config/schema.ts';
 import type { MetaSpec, RecordMeta } from '../decode/record-meta.ts';
 import type { PlainError } from '../errors.ts';
+import type { RegistryTaskSchemas } from '../registry/formats.ts';
 
 export interface DecodeTask {
   readonly kind: 'decode';
@@ -31,11 +32,8 @@ export interface DecodeTask {
   };
   /** Kafka metadata and key columns (decode/record-meta.ts), for tables that want them. */
   readonly metadata?: { readonly spec: MetaSpec; readonly records: RecordMeta };
-  /** `format: avro`: the batch's schemas by registry id (registry/resolve.ts). */
-  readonly avro?: {
-    readonly schemas: Readonly<Record<number, string>>;
-    readonly unknown: Readonly<Record<number, string>>;
-  };
+  /** Registry formats (avro, …): the format and the batch's schemas by id (registry/resolve.ts). */
+  readonly registry?: RegistryTaskSchemas;
 }
 
 export type DecodeTaskResult =

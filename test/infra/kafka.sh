@@ -161,7 +161,7 @@ wait_ready() {
       extra=("127.0.0.1:$(props_sasl_port)" "$tls/ca.pem" "$sasl_user" "$state/sasl.password" "$upsert")
     fi
   fi
-  java $tools_log4j -cp "$probe_cp" Ready "$addr" "$(($1 * 1000))" "$2" "${extra[@]}" \
+  java "$tools_log4j" -cp "$probe_cp" Ready "$addr" "$(($1 * 1000))" "$2" "${extra[@]}" \
     >>"$state/logs/ready.log" 2>&1 || return $?
   if [ "${#extra[@]}" -gt 0 ] && [ "$upsert" = 1 ]; then echo "$want" >"$stamp"; fi
 }
@@ -207,7 +207,7 @@ prepare() {
     while [[ "$id" == -* ]]; do
       id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
     done
-    if ! java $tools_log4j -cp "$libs/*" kafka.tools.StorageTool format --standalone \
+    if ! java "$tools_log4j" -cp "$libs/*" kafka.tools.StorageTool format --standalone \
       --ignore-formatted -t "$id" -c "$props" >"$state/logs/format.log" 2>&1; then
       cat "$state/logs/format.log" >&2
       say "formatting the KRaft storage failed"

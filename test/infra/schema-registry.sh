@@ -53,7 +53,7 @@ ensure_jar() {
     # Unpack into a temporary folder and move the jar last, so an interrupted unpack is redone.
     rm -rf "$cache/unpack"
     unzip -q "$cache/apicurio-registry-app-$version-all.zip" -d "$cache/unpack"
-    rm -rf "$cache/lib"
+    rm -rf "${cache:?}/lib"
     mv "$cache/unpack/lib" "$cache/lib"
     mv "$cache/unpack/apicurio-registry-app-$version-runner.jar" "$jar"
     rm -rf "$cache/unpack" "$cache/apicurio-registry-app-$version-all.zip"

@@ -147,4 +147,39 @@ describe('decodeJsonSchemaBatch', () => {
       86_399_000_000n,
     ]);
   });
+
+  it('a recursive schema dead-letters its records; unions nest in lists and hold objects', () => {
+    const rec = s({
+      type: 'object',
+      properties: { name: { type: 'string' }, kids: { type: 'array', items: { $ref: '#' } } },
+    });
+    const u = s({
+      type: 'object',
+      properties: {
+        xs: {
+          type: 'array',
+          items: {
+            oneOf: [{ type: 'integer' }, { type: 'object', properties: { k: { type: 'string' } } }],
+          },
+        },
+      },
+    });
+    const { bytes, offsets } = frames([
+      [1, '{"name": "a", "kids": []}'],
+      [2, '{"xs": [1, {"k": "v", "other": 1}, null]}'],
+      [2, '{"xs": [{"k": 5}]}'],
+    ]);
+    const r = decodeJsonSchemaBatch({ bytes, offsets, schema: EMPTY, schemas: { 1: rec, 2: u } });
+    expect(r.errors).toEqual([
+      {
+        index: 0,
+        reason:
+          'schema id 1: json schema at "kids[]": recursive $ref "#" (Iceberg has no recursive types)',
+      },
+      { index: 2, reason: 'field "xs[].object.k": expected string, got number' },
+    ]);
+    expect(column(arrow.tableFromIPC(r.ipc), 'xs')).toEqual([
+      [{ integer: 1n, object: null }, { integer: null, object: { k: 'v' } }, null],
+    ]);
+  });
 });

@@ -156,6 +156,12 @@ const tableSchema = z
         path: ['key', 'column'],
       });
     for (const col of Object.keys(t.columns)) {
+      if (t.format === 'json-schema')
+        ctx.addIssue({
+          code: 'custom',
+          message: 'the JSON Schema sets the column types of a format json-schema table',
+          path: ['columns', col],
+        });
       const top = col.split(/[.[]/, 1)[0];
       if (t.metadata !== undefined && top === t.metadata.column)
         ctx.addIssue({

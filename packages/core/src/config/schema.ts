@@ -133,18 +133,19 @@ const tableSchema = z
   .strict()
   .superRefine((t, ctx) => {
     // The Avro decoder does not append metadata or key columns yet (decode/record-meta.ts
-    // is wired into the JSON decoder only): refuse rather than silently leave them out.
-    if (t.format !== 'json') {
+    // is wired into the JSON decoder only, which json-schema uses): refuse rather than
+    // silently leave them out.
+    if (t.format !== 'json' && t.format !== 'json-schema') {
       if (t.metadata !== undefined)
         ctx.addIssue({
           code: 'custom',
-          message: `metadata columns are not supported with format ${t.format} yet (json only)`,
+          message: `metadata columns are not supported with format ${t.format} yet (json and json-schema only)`,
           path: ['metadata'],
         });
       if (t.key.format !== 'none')
         ctx.addIssue({
           code: 'custom',
-          message: `key columns are not supported with format ${t.format} yet (json only)`,
+          message: `key columns are not supported with format ${t.format} yet (json and json-schema only)`,
           path: ['key', 'format'],
         });
     }
@@ -155,6 +156,12 @@ const tableSchema = z
         path: ['key', 'column'],
       });
     for (const col of Object.keys(t.columns)) {
+      if (t.format === 'json-schema')
+        ctx.addIssue({
+          code: 'custom',
+          message: 'the JSON Schema sets the column types of a format json-schema table',
+          path: ['columns', col],
+        });
       const top = col.split(/[.[]/, 1)[0];
       if (t.metadata !== undefined && top === t.metadata.column)
         ctx.addIssue({

@@ -26,7 +26,9 @@ import {
   latestMetadata,
   readMetadata,
   recordedOffsets,
+  spawnKice,
   tableDir,
+  writeConfig,
 } from '../support/kice-process.ts';
 import { createTopic, endOffsets, produce, readTopic } from '../support/produce.ts';
 import { parsePrometheus, samples, total } from '../support/prometheus.ts';
@@ -367,5 +369,46 @@ describe('the HTTP endpoint', () => {
     const m = await parsePrometheus((await get(server, '/metrics')).text);
     expect(total(m, 'kice_ready')).toBe(0);
     expect(total(m, 'kice_errors_total', { fatal: 'true' })).toBe(1);
+  });
+});
+
+describe('kice run with http.listen', () => {
+  it('serves the endpoint while the daemon runs and closes it after SIGTERM', async () => {
+    const topic = `${TOPIC}-cli`;
+    await createTopic(brokers, topic, 1);
+    await produce({ brokers, topic, partitions: 1, first: 0, count: 20 });
+    const path = await writeConfig(
+      dir,
+      {
+        kafka: { brokers, groupId: `${GROUP}-cli` },
+        catalog: { type: 'filesystem', warehouse: join(dir, 'warehouse-cli') },
+        tables: [{ topic, table: 'e2e.http_cli', columns: { ts: 'timestamptz' } }],
+        commit: { intervalMs: 500 },
+        deadLetter: { topic: `${DLQ}-cli` },
+        http: { listen: '127.0.0.1:0' },
+      },
+      'kice-cli.yaml',
+    );
+    const p = spawnKice(path);
+    try {
+      const line = await p.waitForLine((l) => l.msg === 'http endpoint listening', 60_000);
+      const url = String((line as { url?: string }).url);
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const at = (route: string) => fetch(`${url}${route}`);
+      expect((await at('/health')).status).toBe(200);
+      await until(async () => (await at('/ready')).status === 200);
+      await until(async () => {
+        const body = (await (await at('/tables')).json()) as {
+          tables: { partitions: { committedOffset: string; lag?: string }[] }[];
+        };
+        const parts = body.tables[0]?.partitions ?? [];
+        return parts.length === 1 && parts[0]?.committedOffset === '20' && parts[0]?.lag === '0';
+      });
+      const exit = await p.terminate();
+      expect(exit.code).toBe(0);
+      await expect(at('/health')).rejects.toThrow();
+    } finally {
+      await p.kill9();
+    }
   });
 });

@@ -301,9 +301,13 @@ describe('the HTTP endpoint', () => {
     expect([head.status, head.text]).toEqual([200, '']);
   });
 
-  it('with a bearer token: /health is open, every other route needs the token', async () => {
+  it('with a bearer token: the probes are open, every other route needs the token', async () => {
     expect((await get(secured, '/health')).status).toBe(200);
-    for (const path of ['/ready', '/metrics', '/tables', `/tables/${TABLE}`]) {
+    const open = await get(secured, '/ready');
+    expect([open.status, JSON.parse(open.text)]).toEqual([200, { ready: true }]);
+    const full = await get(secured, '/ready', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(JSON.parse(full.text)).toEqual({ ready: true, reasons: [] });
+    for (const path of ['/metrics', '/tables', `/tables/${TABLE}`]) {
       const none = await get(secured, path);
       expect([path, none.status]).toEqual([path, 401]);
       expect(none.headers.get('www-authenticate')).toBe('Bearer realm="kice"');

@@ -5,8 +5,10 @@
  *
  * - Only GET and HEAD; a body is refused; bad paths and parameters get 400/404 naming the
  *   problem; an exception in a route is a 500 and a log line, never a crash.
- * - With `bearerToken`, every route but /health needs `Authorization: Bearer <token>`
- *   (/health says only that the process is alive, and liveness probes seldom send headers).
+ * - With `bearerToken`, every route needs `Authorization: Bearer <token>` but the probes:
+ *   /health, and /ready's status code and `ready` flag (its reasons need the token).
+ *   Kubernetes probes cannot take a header from a Secret, and neither route says more
+ *   than alive or ready.
  * - Bounded: slow or idle clients are cut off (timeouts below), connections are capped.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,7 +19,7 @@ import type { Logger } from '../coordinator.ts';
 import type { Engine } from '../engine.ts';
 import { KiceError } from '../errors.ts';
 import { bearerChecker } from './auth.ts';
-import { problem, type RouteResult, route } from './routes.ts';
+import { json, problem, type RouteResult, route } from './routes.ts';
 
 export interface HttpServer {
   /** Where it listens (the actual port when `http.listen` gave port 0). */
@@ -135,7 +137,10 @@ async function handle(
   }
   if (!(req.url ?? '').startsWith('/'))
     return send(res, req, problem(400, 'request target must be a path (origin form)'));
-  if (url.pathname !== '/health' && !authorized(req.headers.authorization))
+  const authed = authorized(req.headers.authorization);
+  // The probes are open: /health, and /ready's status (its reasons need the token).
+  const probe = url.pathname === '/health' || url.pathname === '/ready';
+  if (!probe && !authed)
     return send(
       res,
       req,
@@ -143,7 +148,9 @@ async function handle(
         'www-authenticate': 'Bearer realm="kice"',
       }),
     );
-  const result = await route(engine, url.pathname, url.searchParams);
+  let result = await route(engine, url.pathname, url.searchParams);
+  if (url.pathname === '/ready' && !authed && (result.status === 200 || result.status === 503))
+    result = json(result.status, { ready: result.status === 200 });
   if (result.status === 500)
     log.warn({ path: url.pathname, status: result.status }, 'http: server error');
   return send(res, req, result);

@@ -13,7 +13,7 @@ import { reasonClass } from './reason-class.ts';
 /** What the metrics read from the engine at scrape time. */
 export interface MetricsProbe {
   /** Owned partitions and where the table's next commit starts (its durable offset). */
-  partitions(): { topic: string; partition: number; committed: bigint }[];
+  partitions(): { table: string; topic: string; partition: number; committed: bigint }[];
   /** Tables known so far. */
   tables(): string[];
   inFlightBytes(): number;
@@ -21,6 +21,7 @@ export interface MetricsProbe {
 }
 
 interface PartitionView {
+  readonly table: string;
   readonly topic: string;
   readonly partition: number;
   readonly committed: bigint;
@@ -178,7 +179,7 @@ export class EngineMetricsRegistry implements PipelineObserver {
       new Gauge({
         name,
         help,
-        labelNames: tp,
+        labelNames: ['table', ...tp],
         registers,
         async collect() {
           // The registry collects metrics concurrently: the three share one view.
@@ -186,7 +187,8 @@ export class EngineMetricsRegistry implements PipelineObserver {
           this.reset();
           for (const p of parts) {
             const v = value(p);
-            if (v !== undefined) this.set({ topic: p.topic, partition: String(p.partition) }, v);
+            if (v !== undefined)
+              this.set({ table: p.table, topic: p.topic, partition: String(p.partition) }, v);
           }
         },
       });

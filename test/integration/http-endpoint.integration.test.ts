@@ -30,7 +30,7 @@ import {
   tableDir,
   writeConfig,
 } from '../support/kice-process.ts';
-import { createTopic, endOffsets, produce, readTopic } from '../support/produce.ts';
+import { createTopic, endOffsets, produce, readTopic, sampleEvent } from '../support/produce.ts';
 import { parsePrometheus, samples, total } from '../support/prometheus.ts';
 
 const RUN = randomBytes(4).toString('hex');
@@ -347,13 +347,24 @@ describe('the HTTP endpoint', () => {
           }),
       ),
     );
-    await produce({ brokers, topic: TOPIC, partitions: PARTITIONS, first: 10_000, count: 50 });
+    // With a column the table does not have yet: one schema change.
+    await produce({
+      brokers,
+      topic: TOPIC,
+      partitions: PARTITIONS,
+      first: 10_000,
+      count: 50,
+      record: (id) => ({ value: JSON.stringify({ ...sampleEvent(id), added_later: id }) }),
+    });
     await committedUpToEnd();
     expect(commits).toBeGreaterThan(before);
     expect(await getJson('/health')).toEqual({ status: 200, body: { status: 'alive' } });
     expect((await getJson('/ready')).status).toBe(200);
     const m = await parsePrometheus((await get(server, '/metrics')).text);
     expect(total(m, 'kice_rows_committed_total', { table: TABLE })).toBe(GOOD + 50);
+    const meta = await readMetadata(await latestMetadata(warehouse, TABLE));
+    expect(meta.schemas.length).toBe(2);
+    expect(total(m, 'kice_schema_changes_total', { table: TABLE })).toBe(1);
     expect(errors).toEqual([]);
   });
 

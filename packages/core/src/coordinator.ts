@@ -367,7 +367,7 @@ export class Coordinator extends EventEmitter {
       return;
     }
     this.metrics.recordsConsumed += batch.count;
-    this.deps.observer?.consumed(batch.topic, batch.partition, batch.count);
+    this.deps.observer?.consumed(lane.table.name, batch.topic, batch.partition, batch.count);
     this.metrics.bytesConsumed += batch.bytes.byteLength;
     const size = batch.bytes.byteLength;
     this.budget.reserve(size);

@@ -51,8 +51,8 @@ export class EngineMetricsRegistry implements PipelineObserver {
   private probe: MetricsProbe | undefined;
   private ends: EndOffsetCache | undefined;
 
-  private readonly recordsConsumed: Counter<'topic' | 'partition'>;
-  private readonly recordsCommitted: Counter<'topic' | 'partition'>;
+  private readonly recordsConsumed: Counter<'table' | 'topic' | 'partition'>;
+  private readonly recordsCommitted: Counter<'table' | 'topic' | 'partition'>;
   private readonly rowsCommitted: Counter<'table'>;
   private readonly commits: Counter<'table'>;
   private readonly refusedCommits: Counter<'table'>;
@@ -67,7 +67,7 @@ export class EngineMetricsRegistry implements PipelineObserver {
 
   constructor() {
     const registers = [this.registry];
-    const tp = ['topic', 'partition'] as const;
+    const tp = ['table', 'topic', 'partition'] as const;
     this.recordsConsumed = new Counter({
       name: 'kice_records_consumed_total',
       help: 'Records taken from Kafka into the pipeline, per partition.',
@@ -297,8 +297,8 @@ export class EngineMetricsRegistry implements PipelineObserver {
 
   // ------------------------------------------------------------------ PipelineObserver
 
-  consumed(topic: string, partition: number, records: number): void {
-    this.recordsConsumed.inc({ topic, partition: String(partition) }, records);
+  consumed(table: string, topic: string, partition: number, records: number): void {
+    this.recordsConsumed.inc({ table, topic, partition: String(partition) }, records);
   }
 
   deadLettered(table: string, reasons: readonly string[]): void {
@@ -320,7 +320,8 @@ export class EngineMetricsRegistry implements PipelineObserver {
     this.rowsCommitted.inc({ table }, e.rows);
     for (const r of e.ranges) {
       const n = Number(r.to - r.from);
-      if (n > 0) this.recordsCommitted.inc({ topic: r.topic, partition: String(r.partition) }, n);
+      if (n > 0)
+        this.recordsCommitted.inc({ table, topic: r.topic, partition: String(r.partition) }, n);
     }
     for (const size of e.fileSizes) this.fileBytes.observe({ table }, size);
     this.flushBytes.observe({ table }, e.flushBytes);

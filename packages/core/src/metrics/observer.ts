@@ -14,7 +14,7 @@ export interface CommittedRange {
 
 export interface PipelineObserver {
   /** Records handed to the pipeline (a batch claimed by its partition). */
-  consumed(topic: string, partition: number, records: number): void;
+  consumed(table: string, topic: string, partition: number, records: number): void;
   /** Dead letters of one table, by reason (the decoder's or the size check's text). */
   deadLettered(table: string, reasons: readonly string[]): void;
   /** A table commit landed. */

@@ -427,3 +427,32 @@ describe('kice run with http.listen', () => {
     }
   });
 });
+
+describe('backpressure metrics', () => {
+  it('count the pauses the in-flight budget makes, and their time', async () => {
+    const topic = `${TOPIC}-bp`;
+    await createTopic(brokers, topic, 1);
+    const count = 20_000;
+    await produce({ brokers, topic, partitions: 1, first: 0, count, batchSize: 1000 });
+    const small = createEngine(
+      validateConfig({
+        kafka: { brokers, groupId: `${GROUP}-bp` },
+        catalog: { type: 'filesystem', warehouse: join(dir, 'warehouse-bp') },
+        tables: [{ topic, table: 'e2e.http_bp', columns: { ts: 'timestamptz' } }],
+        deadLetter: { topic: `${DLQ}-bp` },
+        memory: { maxInFlightBytes: 256 * 1024 },
+        log: { level: 'warn' },
+      }),
+    );
+    await small.runOnce();
+    const m = await parsePrometheus((await small.prometheus()).text);
+    const pauses = small.metrics().pausedForBackpressure;
+    expect(pauses).toBeGreaterThan(0);
+    expect(total(m, 'kice_backpressure_pauses_total')).toBe(pauses);
+    expect(total(m, 'kice_backpressure_paused_seconds_total')).toBeGreaterThan(0);
+    expect(total(m, 'kice_records_committed_total', { topic })).toBe(count);
+    expect(total(m, 'kice_rows_committed_total', { table: 'e2e.http_bp' })).toBe(count);
+    // This engine's registry is its own: the first engine's counts are not in it.
+    expect(samples(m, 'kice_records_consumed_total', { topic: TOPIC })).toEqual([]);
+  });
+});

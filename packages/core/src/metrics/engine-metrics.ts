@@ -242,7 +242,7 @@ export class EngineMetricsRegistry implements PipelineObserver {
       help: 'Seconds consumption spent paused for the in-flight memory budget.',
       registers,
       collect() {
-        const now = self.pausedSince === undefined ? 0 : Date.now() - self.pausedSince;
+        const now = self.pausedSince === undefined ? 0 : performance.now() - self.pausedSince;
         this.reset();
         this.inc((self.pausedMs + now) / 1000);
       },
@@ -339,10 +339,10 @@ export class EngineMetricsRegistry implements PipelineObserver {
 
   backpressure(paused: boolean): void {
     if (paused && this.pausedSince === undefined) {
-      this.pausedSince = Date.now();
+      this.pausedSince = performance.now();
       this.pauses.inc();
     } else if (!paused && this.pausedSince !== undefined) {
-      this.pausedMs += Date.now() - this.pausedSince;
+      this.pausedMs += performance.now() - this.pausedSince;
       this.pausedSince = undefined;
     }
   }

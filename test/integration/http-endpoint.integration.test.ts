@@ -54,6 +54,8 @@ let server: HttpServer;
 let secured: HttpServer;
 const errors: Error[] = [];
 let commits = 0;
+/** The engine's 'status' events, in order. */
+const statuses: { ready: boolean; reasons: string[] }[] = [];
 
 interface Reply {
   readonly status: number;
@@ -118,6 +120,7 @@ beforeAll(async () => {
   engine = createEngine(config);
   engine.on('error', (e) => errors.push(e));
   engine.on('commit', () => commits++);
+  engine.on('status', (s) => statuses.push(s));
   const log = createLogger(config);
   server = await startHttpServer(engine, config.http as NonNullable<KiceConfig['http']>, log);
   secured = await startHttpServer(
@@ -150,6 +153,7 @@ describe('the HTTP endpoint', () => {
     await engine.start();
     await until(() => engine.status().ready);
     expect(await getJson('/ready')).toEqual({ status: 200, body: { ready: true, reasons: [] } });
+    expect(statuses).toEqual([{ ready: true, reasons: [] }]);
 
     await produce({ brokers, topic: TOPIC, partitions: PARTITIONS, first: 0, count: GOOD });
     await produce({
@@ -380,6 +384,10 @@ describe('the HTTP endpoint', () => {
     expect(ready.status).toBe(503);
     expect(ready.body.ready).toBe(false);
     expect(ready.body.reasons).toEqual([`failed: ${e.message}`]);
+    expect(statuses).toEqual([
+      { ready: true, reasons: [] },
+      { ready: false, reasons: [`failed: ${e.message}`] },
+    ]);
     expect((await getJson('/health')).status).toBe(200);
     const m = await parsePrometheus((await get(server, '/metrics')).text);
     expect(total(m, 'kice_ready')).toBe(0);

@@ -241,6 +241,8 @@ export class Coordinator extends EventEmitter {
       .catch(() => {})
       .finally(() => {
         this.pendingJoins--;
+        // Readiness (notReady()) may have changed: the engine's 'status' event.
+        this.emit('joined');
       });
     return run;
   }

@@ -101,6 +101,8 @@ export interface Engine {
   on(event: 'deadLetter', listener: (count: number) => void): this;
   on(event: 'error', listener: (e: Error) => void): this;
   on(event: 'assigned', listener: (tps: { topic: string; partition: number }[]) => void): this;
+  /** Readiness changed (as status() says): ready after a join, not ready on failure or stop. */
+  on(event: 'status', listener: (s: { ready: boolean; reasons: string[] }) => void): this;
 }
 
 /** The pino options of kice's default logger (exported for the redaction tests). */
@@ -230,6 +232,14 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     ends,
   );
 
+  let lastReady = false;
+  const emitStatus = (): void => {
+    const s = engine.status();
+    if (s.ready === lastReady) return;
+    lastReady = s.ready;
+    events.emit('status', s);
+  };
+
   const engine: Engine = {
     async start() {
       if (coordinator) return;
@@ -281,13 +291,16 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
       // 'error' without a listener would throw: only forward when someone listens.
       coordinator.on('fatal', (e: Error) => {
         if (events.listenerCount('error') > 0) events.emit('error', e);
+        emitStatus();
       });
+      coordinator.on('joined', emitStatus);
       await coordinator.start();
       log.info({ threads, tables: config.tables.length }, 'kice engine started');
     },
 
     async stop() {
       stopped ??= (async () => {
+        emitStatus();
         // No consumer restarts from now on, and a short budget for the last offset commit.
         source.prepareStop();
         try {

@@ -462,5 +462,26 @@ describe('backpressure metrics', () => {
     expect(total(m, 'kice_rows_committed_total', { table: 'e2e.http_bp' })).toBe(count);
     // This engine's registry is its own: the first engine's counts are not in it.
     expect(samples(m, 'kice_records_consumed_total', { topic: TOPIC })).toEqual([]);
+    // Stopped: not ready, and table state is no longer read (its thread is gone).
+    const after = await startHttpServer(
+      small,
+      { listen: '127.0.0.1:0', allowRemote: false },
+      createLogger(config),
+    );
+    try {
+      const ready = await get(after, '/ready');
+      expect([ready.status, JSON.parse(ready.text)]).toEqual([
+        503,
+        { ready: false, reasons: ['stopping'] },
+      ]);
+      const table = await get(after, '/tables/e2e.http_bp');
+      expect([table.status, JSON.parse(table.text)]).toEqual([
+        503,
+        { error: 'the engine is stopping: table state is no longer read' },
+      ]);
+      expect((await get(after, '/health')).status).toBe(200);
+    } finally {
+      await after.close();
+    }
   });
 });

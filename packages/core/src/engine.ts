@@ -21,6 +21,7 @@ import type { KiceConfig } from './config/schema.ts';
 import { REDACTED, redact } from './config/secrets.ts';
 import { tlsOptions } from './config/tls.ts';
 import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
+import { KiceError } from './errors.ts';
 import { EndOffsetCache } from './metrics/end-offsets.ts';
 import { EngineMetricsRegistry } from './metrics/engine-metrics.ts';
 import { DeadLetterSink } from './pipeline/dead-letters.ts';
@@ -219,7 +220,9 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
   // Per engine, never prom-client's global registry: engines in one process stay apart.
   const prom = new EngineMetricsRegistry();
   const ends = new EndOffsetCache({
-    fetch: (names) => source.fetchEndOffsets(names),
+    // Never after stop: the admin client would connect again.
+    fetch: (names) =>
+      stopped ? Promise.resolve(new Map<string, bigint>()) : source.fetchEndOffsets(names),
     onError: (e) => log.warn({ err: e }, 'end offsets for lag could not be read (retried later)'),
   });
   prom.attach(
@@ -416,6 +419,8 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     async describeTable(table, opts = {}) {
       const c = coordinator;
       if (!c || !committer || !c.tableNames().includes(table)) return undefined;
+      // The committer thread closes on stop: a call then would never answer.
+      if (stopped) throw new KiceError('INTERNAL', 'the engine is stopping');
       const described = await committer.api.describe(table, opts.snapshots ?? 20);
       if (!described) return undefined;
       const partitions = (await engine.lag()).filter((p) => p.table === table);

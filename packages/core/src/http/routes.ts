@@ -124,6 +124,8 @@ async function tableRoute(
   }
   if (!engine.tables().includes(table))
     return problem(404, `kice does not write table ${table} (see /tables)`);
+  if (engine.status().reasons.includes('stopping'))
+    return problem(503, 'the engine is stopping: table state is no longer read');
   const report = await engine.describeTable(table, { snapshots });
   if (!report)
     return problem(404, `table ${table} does not exist in the catalog yet (nothing committed)`);

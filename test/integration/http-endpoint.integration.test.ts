@@ -322,7 +322,7 @@ describe('the HTTP endpoint', () => {
     }
   });
 
-  it('clients that leave mid-request or mid-response stop neither the server nor ingestion', async () => {
+  it('clients that leave mid-request or at the first bytes of a response stop neither the server nor ingestion', async () => {
     const before = commits;
     // Half a request, then gone.
     await new Promise<void>((resolve) => {

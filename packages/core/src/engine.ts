@@ -58,6 +58,8 @@ export interface PartitionReport {
 export interface TableReport extends TableDescription {
   /** Partitions of the table this member owns now. */
   readonly partitions: readonly PartitionReport[];
+  // The completeness watermark belongs here once the engine tracks one (not reported yet:
+  // no field rather than a guessed value).
 }
 
 export interface Engine {

@@ -1,6 +1,6 @@
 /**
  * `http.listen`: where the operations endpoint listens, as `host:port` (`[v6]:port` for
- * an IPv6 address). Loopback hosts (127.0.0.0/8, ::1, localhost) are the safe default;
+ * an IPv6 address), or a port alone (`9464`, `:9464`) for 127.0.0.1. Loopback hosts (127.0.0.0/8, ::1, localhost) are the safe default;
  * any other needs `http.allowRemote: true` (docs/config.md#http).
  */
 import { isIP } from 'node:net';
@@ -12,6 +12,9 @@ export interface ListenAddress {
 
 /** The parsed address, or the problem as text. */
 export function parseListen(v: string): ListenAddress | string {
+  // A port alone (`9464`, `:9464`) is loopback.
+  const bare = /^:?(\d{1,5})$/.exec(v);
+  if (bare) return parseListen(`127.0.0.1:${bare[1]}`);
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(v);
   if (!m) return 'expected host:port (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464)';
   const host = (m[1] ?? m[2]) as string;

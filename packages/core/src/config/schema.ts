@@ -310,8 +310,8 @@ const s3Schema = z
 /** The operations endpoint (health, readiness, metrics, tables): docs/operations.md. */
 const httpSchema = z
   .object({
-    /** `host:port`; port 0 picks a free port (logged). */
-    listen: z.string().min(1),
+    /** `host:port`, or a port alone for 127.0.0.1; port 0 picks a free port (logged). */
+    listen: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().min(1)),
     /** Required for a host other than loopback: the endpoint is reachable from outside. */
     allowRemote: z.boolean().default(false),
     /** Every route but /health then needs `Authorization: Bearer <token>`. */

@@ -32,6 +32,9 @@ describe('http config', () => {
     expect(parseConfig(BASE, { baseDir: '/base' }).http).toBeUndefined();
     const c = parseConfig(`${BASE}http:\n  listen: 127.0.0.1:9464\n`, { baseDir: '/base' });
     expect(c.http).toEqual({ listen: '127.0.0.1:9464', allowRemote: false });
+    // A port alone (a YAML number too) is loopback: no allowRemote needed.
+    const bare = parseConfig(`${BASE}http:\n  listen: 9464\n`, { baseDir: '/base' });
+    expect(bare.http?.listen).toBe('9464');
   });
 
   it('refuses a non-loopback address without allowRemote, naming http.listen', () => {
@@ -75,6 +78,8 @@ describe('http config', () => {
 describe('listen addresses', () => {
   it('parses host:port and [v6]:port', () => {
     expect(parseListen('localhost:0')).toEqual({ host: 'localhost', port: 0 });
+    expect(parseListen(':9464')).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(parseListen('9464')).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(parseListen('[::1]:9464')).toEqual({ host: '::1', port: 9464 });
     expect(parseListen('[nope]:1')).toBe('"nope" is not an IPv6 address');
     expect(parseListen('::1:9464')).toMatch(/^expected host:port/);

@@ -14,10 +14,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseListen } from '../config/http-listen.ts';
+import { ConfigError } from '../config/load.ts';
 import type { HttpConfig } from '../config/schema.ts';
 import type { Logger } from '../coordinator.ts';
 import type { Engine } from '../engine.ts';
-import { KiceError } from '../errors.ts';
 import { bearerChecker } from './auth.ts';
 import { json, problem, type RouteResult, route } from './routes.ts';
 
@@ -41,7 +41,7 @@ export async function startHttpServer(
   log: Logger,
 ): Promise<HttpServer> {
   const addr = parseListen(config.listen);
-  if (typeof addr === 'string') throw new KiceError('CONFIG_INVALID', `http.listen: ${addr}`);
+  if (typeof addr === 'string') throw new ConfigError([`http.listen: ${addr}`]);
   const authorized = config.bearerToken ? bearerChecker(config.bearerToken) : () => true;
   const server = createServer((req, res) => {
     handle(engine, authorized, req, res, log).catch((e) => {
@@ -89,15 +89,10 @@ export async function startHttpServer(
 
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
+    // Port taken, address not on this host: a setting to change, named like config errors.
     const onError = (e: NodeJS.ErrnoException) =>
       reject(
-        new KiceError(
-          'CONFIG_INVALID',
-          `http.listen: cannot listen on ${host}:${port}: ${e.code ?? e.message}`,
-          {
-            cause: e,
-          },
-        ),
+        new ConfigError([`http.listen: cannot listen on ${host}:${port}: ${e.code ?? e.message}`]),
       );
     server.once('error', onError);
     server.listen({ host, port }, () => {

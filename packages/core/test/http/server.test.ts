@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/load.ts';
 import type { Engine } from '../../src/engine.ts';
 import { startHttpServer } from '../../src/http/server.ts';
 
@@ -66,6 +67,27 @@ describe('http server', () => {
       expect(warnings).toEqual([]);
     } finally {
       await server.close();
+    }
+  });
+
+  it('a port already taken fails like a bad setting, naming http.listen', async () => {
+    const first = await startHttpServer(
+      fakeEngine('', { prometheus: 0 }),
+      { listen: '127.0.0.1:0', allowRemote: false },
+      quiet,
+    );
+    try {
+      const second = startHttpServer(
+        fakeEngine('', { prometheus: 0 }),
+        { listen: `127.0.0.1:${first.port}`, allowRemote: false },
+        quiet,
+      );
+      await expect(second).rejects.toBeInstanceOf(ConfigError);
+      await expect(second).rejects.toMatchObject({
+        problems: [`http.listen: cannot listen on 127.0.0.1:${first.port}: EADDRINUSE`],
+      });
+    } finally {
+      await first.close();
     }
   });
 });

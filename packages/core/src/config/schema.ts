@@ -7,6 +7,7 @@ import { parsePrimitive } from '@kice/iceberg';
 import { z } from 'zod';
 import { schemaRegistrySchema } from '../registry/config.ts';
 import { isRegistryFormat, REGISTRY_FORMATS } from '../registry/formats.ts';
+import { isLoopback, parseListen } from './http-listen.ts';
 import { parsePartitionBy } from './partition-by.ts';
 
 const positiveInt = z.number().int().positive();
@@ -306,6 +307,30 @@ const s3Schema = z
     }
   });
 
+/** The operations endpoint (health, readiness, metrics, tables): docs/operations.md. */
+const httpSchema = z
+  .object({
+    /** `host:port`, or a port alone for 127.0.0.1; port 0 picks a free port (logged). */
+    listen: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().min(1)),
+    /** Required for a host other than loopback: the endpoint is reachable from outside. */
+    allowRemote: z.boolean().default(false),
+    /** Every route but /health then needs `Authorization: Bearer <token>`. */
+    bearerToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  })
+  .strict()
+  .superRefine((h, ctx) => {
+    const parsed = parseListen(h.listen);
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed, path: ['listen'] });
+    } else if (!isLoopback(parsed.host) && !h.allowRemote) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${parsed.host}" is not a loopback address: set http.allowRemote: true to listen on it (and consider http.bearerToken)`,
+        path: ['listen'],
+      });
+    }
+  });
+
 export const configSchema = z
   .object({
     kafka: z
@@ -491,6 +516,7 @@ export const configSchema = z
       })
       .strict()
       .default({ timeoutMs: 30_000 }),
+    http: httpSchema.optional(),
     log: z
       .object({
         level: z
@@ -517,3 +543,4 @@ export type KiceConfigInput = z.input<typeof configSchema>;
 export type KiceConfig = z.output<typeof configSchema>;
 export type TableConfig = KiceConfig['tables'][number];
 export type StorageConfig = KiceConfig['storage'];
+export type HttpConfig = NonNullable<KiceConfig['http']>;

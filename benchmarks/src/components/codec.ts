@@ -139,7 +139,9 @@ export const DECODE_FORMATS: readonly DecodeEntry[] = [
     format: 'avro',
     prepare(rows) {
       const type = avro.Type.forSchema(EVENT_AVRO_SCHEMA as avro.Schema);
-      const { bytes, offsets } = pack(Array.from({ length: rows }, (_, i) => avroEventBytes(type, i)));
+      const { bytes, offsets } = pack(
+        Array.from({ length: rows }, (_, i) => avroEventBytes(type, i)),
+      );
       const schemas = {
         [AVRO_SCHEMA_ID]: { schema: JSON.stringify(EVENT_AVRO_SCHEMA), references: [] },
       };

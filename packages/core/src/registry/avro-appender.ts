@@ -16,13 +16,12 @@
  *
  * Spec: https://avro.apache.org/docs/1.12.0/specification/#binary-encoding
  */
-import { type StructType } from '@kice/iceberg';
-import { KiceError } from '../errors.ts';
+import type { StructType } from '@kice/iceberg';
 import { appendNull, Kind, type Node, rootNode, type StructNode } from '../decode/tree.ts';
+import { KiceError } from '../errors.ts';
 import { AvroReader } from './avro-binary.ts';
 import { type AvroJson, branchName, fullName, logical } from './avro-schema.ts';
 import type { CompiledAppender } from './batch-driver.ts';
-
 
 type Factory = (
   h: typeof HELPERS,
@@ -86,12 +85,17 @@ class Compiler {
   }
 
   /** Resolves a type name or wrapper to a schema object or primitive name, with its namespace. */
-  private resolve(s: AvroJson, ns: string | undefined, depth: number): [AvroJson, string | undefined] {
+  private resolve(
+    s: AvroJson,
+    ns: string | undefined,
+    depth: number,
+  ): [AvroJson, string | undefined] {
     if (depth > 64) throw new KiceError('SCHEMA_INCOMPATIBLE', 'avro schema nested too deeply');
     if (typeof s === 'string') {
       if (PRIMITIVE.has(s)) return [s, ns];
       const got = this.named.get(fullName(s, ns)) ?? this.named.get(s);
-      if (got === undefined) throw new KiceError('SCHEMA_INCOMPATIBLE', `avro: unknown type "${s}"`);
+      if (got === undefined)
+        throw new KiceError('SCHEMA_INCOMPATIBLE', `avro: unknown type "${s}"`);
       return [got.def as AvroJson, got.inner];
     }
     if (Array.isArray(s)) return [s, ns];
@@ -196,7 +200,12 @@ class Compiler {
         want(Kind.String);
         return `r.str(${c}, ${p});`;
       case 'fixed': {
-        const size = o.size as number;
+        const size = o.size;
+        if (typeof size !== 'number' || !Number.isInteger(size) || size < 1)
+          throw new KiceError(
+            'SCHEMA_INCOMPATIBLE',
+            `field "${n.path}": a fixed needs a positive size`,
+          );
         if (lt !== undefined && lt !== 'uuid') {
           want(Kind.Decimal);
           return `r.decimalFixed(${c}, ${size}, ${(n as { precision: number }).precision}, ${p});`;
@@ -234,7 +243,13 @@ class Compiler {
         if (n.kind !== Kind.List) return '';
         const el = n.element;
         const body = this.field(o.items as AvroJson, ns, el, depth + 1);
-        return this.blocks(o.items as AvroJson, ns, p, body, `${c}.append(true, ${this.v(el)}.length);`);
+        return this.blocks(
+          o.items as AvroJson,
+          ns,
+          p,
+          body,
+          `${c}.append(true, ${this.v(el)}.length);`,
+        );
       }
       case 'map': {
         want(Kind.Map);
@@ -296,7 +311,9 @@ const PRIMITIVE = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 
 function pair(proto: Node, real: Node, out: Map<Node, Node>): void {
   out.set(proto, real);
   if (proto.kind === Kind.Struct && real.kind === Kind.Struct) {
-    proto.children.forEach((c, i) => pair(c, real.children[i] as Node, out));
+    proto.children.forEach((c, i) => {
+      pair(c, real.children[i] as Node, out);
+    });
   } else if (proto.kind === Kind.List && real.kind === Kind.List) {
     pair(proto.element, real.element, out);
   } else if (proto.kind === Kind.Map && real.kind === Kind.Map) {
@@ -313,7 +330,12 @@ export function compileAvroAppender(schema: AvroJson, table: StructType): Compil
   const proto = rootNode(table);
   const cx = new Compiler();
   let top: AvroJson = schema;
-  if (typeof top === 'object' && !Array.isArray(top) && typeof top.type === 'object' && top.type !== null)
+  if (
+    typeof top === 'object' &&
+    !Array.isArray(top) &&
+    typeof top.type === 'object' &&
+    top.type !== null
+  )
     top = top.type as AvroJson;
   const body = cx.field(top, undefined, proto, 0);
   const decl = cx.nodes.map((_, k) => `const n${k} = N[${k}], c${k} = n${k}.col;`).join('\n');

@@ -18,7 +18,6 @@
  * byte 2, a branch index out of range, a negative length, a 6-byte int) throws
  * "corrupt Avro payload: …", naming the field where one is known.
  */
-import { isUtf8 } from 'node:buffer';
 import type { BytesColumn, FixedColumn, Int64Column, NumberColumn } from '../decode/columns.ts';
 import { KiceError } from '../errors.ts';
 
@@ -117,16 +116,28 @@ export class AvroReader {
       this.pos = pos;
       return (b >>> 1) ^ -(b & 1);
     }
-    // Up to 7 bytes (49 bits) in a double exactly; longer ones through bigint.
-    let z = b & 0x7f;
-    let mul = 128;
-    for (let k = 1; k < 7; k++) {
+    // Bits 0-27 as an int, the rest (up to 9 bytes) as a double: exact up to ±2^53.
+    let lo = b & 0x7f;
+    for (let shift = 7; shift < 28; shift += 7) {
       if (pos >= end) this.truncated();
       b = buf[pos++] as number;
-      z += (b & 0x7f) * mul;
+      lo |= (b & 0x7f) << shift;
       if (b < 0x80) {
         this.pos = pos;
-        return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+        return (lo >>> 1) ^ -(lo & 1);
+      }
+    }
+    let hi = 0;
+    let mul = 1;
+    for (let k = 4; k < 9; k++) {
+      if (pos >= end) this.truncated();
+      b = buf[pos++] as number;
+      hi += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        const half = hi * 0x8000000 + (lo >>> 1);
+        if (half > 9007199254740990) break;
+        this.pos = pos;
+        return lo & 1 ? -half - 1 : half;
       }
       mul *= 128;
     }
@@ -211,11 +222,7 @@ export class AvroReader {
   str(col: BytesColumn, path: string): void {
     const n = this.size(path);
     const p = this.pos;
-    const buf = this.buf;
-    let bits = 0;
-    for (let k = p; k < p + n; k++) bits |= buf[k] as number;
-    if (bits >= 0x80 && !isUtf8(buf.subarray(p, p + n))) this.corrupt('not valid UTF-8', path);
-    col.appendRange(buf, p, p + n);
+    if (!col.appendUtf8(this.buf, p, p + n)) this.corrupt('not valid UTF-8', path);
     this.pos = p + n;
   }
 
@@ -243,7 +250,10 @@ export class AvroReader {
     const p = this.pos;
     const buf = this.buf;
     const bad = (): never =>
-      this.corrupt(`"${Buffer.from(buf.subarray(p, p + Math.min(n, 40))).toString()}" is not a uuid`, path);
+      this.corrupt(
+        `"${Buffer.from(buf.subarray(p, p + Math.min(n, 40))).toString()}" is not a uuid`,
+        path,
+      );
     if (n !== 36) bad();
     const at = col.append();
     const out = col.bytes;
@@ -295,7 +305,7 @@ export class AvroReader {
   /** A long into a number column (long or double). */
   longInto(col: NumberColumn): void {
     const v = this.long();
-    if (v === v) col.append(v);
+    if (!Number.isNaN(v)) col.append(v);
     else col.appendBig(this.big);
   }
 
@@ -303,11 +313,11 @@ export class AvroReader {
   longInto64(col: Int64Column, scale: number, path: string): void {
     const v = this.long();
     const x = v * scale;
-    if (v === v && Number.isSafeInteger(x)) {
+    if (Number.isSafeInteger(x)) {
       col.append(x);
       return;
     }
-    const big = (v === v ? BigInt(v) : this.big) * BigInt(scale);
+    const big = (Number.isNaN(v) ? this.big : BigInt(v)) * BigInt(scale);
     if (big < INT64_MIN || big > INT64_MAX)
       this.corrupt(`${big / BigInt(scale)} ms is beyond the microsecond range of 64 bits`, path);
     col.appendBig(big);

@@ -132,12 +132,13 @@ export function decodeRegistryFrames(
   for (const id of order) {
     const resolved = input.schemas[id] as ResolvedSchema;
     try {
-      const observed = cached(structs, schemaKey(codec, resolved), () =>
-        codec.toIceberg(resolved),
-      );
+      const observed = cached(structs, schemaKey(codec, resolved), () => codec.toIceberg(resolved));
       const clash = observed.fields.find((f) => metaCols.has(f.name));
       if (clash !== undefined) {
-        const which = clash.name === spec?.kafka ? 'metadata column (metadata.column)' : 'key column (key.column)';
+        const which =
+          clash.name === spec?.kafka
+            ? 'metadata column (metadata.column)'
+            : 'key column (key.column)';
         throw new Error(`field "${clash.name}": the value has a field named like the ${which}`);
       }
       const e = evolveSchema({ ...value, schemaId: 0 } as Schema, observed, last);

@@ -26,14 +26,17 @@ const bigLong = avro.types.LongType.__with({
 });
 
 function typeOf(schema: unknown): avro.Type {
-  return avro.Type.forSchema(schema as avro.Schema, {
-    wrapUnions: true,
-    registry: { long: bigLong },
-    typeHook: (s: unknown) =>
-      s !== null && typeof s === 'object' && (s as { type?: unknown }).type === 'long'
-        ? bigLong
-        : undefined,
-  } as Partial<avro.ForSchemaOptions>);
+  return avro.Type.forSchema(
+    schema as avro.Schema,
+    {
+      wrapUnions: true,
+      registry: { long: bigLong },
+      typeHook: (s: unknown) =>
+        s !== null && typeof s === 'object' && (s as { type?: unknown }).type === 'long'
+          ? bigLong
+          : undefined,
+    } as Partial<avro.ForSchemaOptions>,
+  );
 }
 
 const frame = (id: number, datum: Uint8Array) => {
@@ -104,7 +107,14 @@ describe('Avro batch decoder', () => {
         { name: 'dec', type: { type: 'bytes', logicalType: 'decimal', precision: 9, scale: 2 } },
         {
           name: 'decf',
-          type: { type: 'fixed', name: 'D', size: 3, logicalType: 'decimal', precision: 6, scale: 0 },
+          type: {
+            type: 'fixed',
+            name: 'D',
+            size: 3,
+            logicalType: 'decimal',
+            precision: 6,
+            scale: 0,
+          },
         },
         { name: 'u', type: { type: 'string', logicalType: 'uuid' } },
         { name: 'uf', type: { type: 'fixed', name: 'U', size: 16, logicalType: 'uuid' } },
@@ -236,16 +246,28 @@ describe('Avro batch decoder', () => {
       { name: 'xs', type: { type: 'array', items: 'long' } },
       { name: 'm', type: { type: 'map', values: 'int' } },
     ]);
-    const longs = [0n, -1n, 63n, -64n, 2n ** 48n, -(2n ** 53n), 2n ** 53n + 1n, -(2n ** 63n), 2n ** 63n - 1n];
+    const longs = [
+      0n,
+      -1n,
+      63n,
+      -64n,
+      2n ** 48n,
+      2n ** 53n - 1n,
+      -(2n ** 53n - 1n),
+      -(2n ** 53n),
+      2n ** 53n + 1n,
+      -(2n ** 63n),
+      2n ** 63n - 1n,
+    ];
     const items = longs.flatMap(varint);
-    // xs: one block of -2 items (size follows), one of 7; m: one block of -1 entry.
+    // xs: one block of -2 items (size follows), one of the rest; m: one block of -1 entry.
     const two = [...varint(longs[0] as bigint), ...varint(longs[1] as bigint)];
     const rest = longs.slice(2).flatMap(varint);
     const datum = [
       ...varint(-2n),
       ...varint(BigInt(two.length)),
       ...two,
-      ...varint(7n),
+      ...varint(BigInt(longs.length - 2)),
       ...rest,
       0,
       ...varint(-1n),
@@ -260,6 +282,32 @@ describe('Avro batch decoder', () => {
     expect(r.rows).toEqual([{ xs: longs, m: new Map([['k', -5]]) }]);
     // avsc reads the same bytes the same way.
     expect(typeOf(schema).fromBuffer(Buffer.from(datum))).toEqual({ xs: longs, m: { k: -5 } });
+  });
+
+  it('reads random 64-bit longs of every magnitude exactly as avsc writes them', () => {
+    const schema = rec([
+      { name: 'l', type: 'long' },
+      { name: 'i', type: 'int' },
+    ]);
+    const t = typeOf(schema);
+    let x = 0x9e3779b97f4a7c15n;
+    const next = () => {
+      x ^= (x << 13n) & 0xffffffffffffffffn;
+      x ^= x >> 7n;
+      x ^= (x << 17n) & 0xffffffffffffffffn;
+      return x;
+    };
+    const want = Array.from({ length: 2000 }, (_, k) => {
+      const l = BigInt.asIntN(64, next()) >> BigInt(k % 64);
+      const i = Number(BigInt.asIntN(32, next()) >> BigInt(k % 32));
+      return { l, i };
+    });
+    const r = decode(
+      want.map((w) => frame(9, t.toBuffer(w))),
+      { 9: schema },
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.rows).toEqual(want.map((w) => ({ l: w.l, i: w.i })));
   });
 
   it('refuses corrupt and truncated datums with the reason, keeping no partial row', () => {
@@ -291,7 +339,13 @@ describe('Avro batch decoder', () => {
       // negative length
       body(...varint(-3n)),
       // trailing bytes
-      frame(5, Buffer.concat([t.toBuffer({ s: 'f', tags: [], ok: false, u: null, n: 0 }), Buffer.from([0, 0])])),
+      frame(
+        5,
+        Buffer.concat([
+          t.toBuffer({ s: 'f', tags: [], ok: false, u: null, n: 0 }),
+          Buffer.from([0, 0]),
+        ]),
+      ),
       // a block count of 10 bytes beyond 64 bits
       body(...str('g'), ...Array(10).fill(0xff), 0x01),
       // a block count beyond what the record holds
@@ -301,7 +355,10 @@ describe('Avro batch decoder', () => {
     const r = decode(values, { 5: schema });
     expect(r.errors).toEqual([
       { index: 1, reason: 'corrupt Avro payload: field "ok": boolean byte 2 (0 or 1)' },
-      { index: 2, reason: 'corrupt Avro payload: field "u": union branch index 2 (2 in the schema)' },
+      {
+        index: 2,
+        reason: 'corrupt Avro payload: field "u": union branch index 2 (2 in the schema)',
+      },
       { index: 3, reason: 'corrupt Avro payload: an int beyond 32 bits' },
       { index: 4, reason: 'corrupt Avro payload: an int beyond 32 bits' },
       { index: 5, reason: 'corrupt Avro payload: field "s": not valid UTF-8' },
@@ -330,7 +387,12 @@ describe('Avro batch decoder', () => {
       { name: 'extra', type: ['null', 'string'] },
     ]);
     const a = typeOf(v1).toBuffer({ id: -5, f: 0.5, dec: Buffer.from([0x03, 0xe7]) });
-    const b = typeOf(v2).toBuffer({ id: 2n ** 40n, f: 0.1, dec: Buffer.from([0x01]), extra: { string: 'x' } });
+    const b = typeOf(v2).toBuffer({
+      id: 2n ** 40n,
+      f: 0.1,
+      dec: Buffer.from([0x01]),
+      extra: { string: 'x' },
+    });
     const r = decode([frame(1, a), frame(2, b), frame(1, a)], { 1: v1, 2: v2 });
     expect(r.errors).toEqual([]);
     expect(r.schema.fields.map((f) => [f.name, f.type])).toEqual([

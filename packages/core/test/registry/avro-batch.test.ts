@@ -9,7 +9,9 @@ import { arrowValueToIceberg, type StructType } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
+import type { MetaSpec, RecordMeta } from '../../src/decode/record-meta.ts';
 import { decodeAvroBatch } from '../../src/registry/avro-batch.ts';
+import type { RegistryBatchInput } from '../../src/registry/formats.ts';
 
 /** avsc's long as bigint, so that every 64-bit value can be written. */
 const bigLong = avro.types.LongType.__with({
@@ -50,6 +52,7 @@ function decode(
   values: Uint8Array[],
   schemas: Record<number, unknown>,
   schema: StructType = { type: 'struct', fields: [] },
+  metadata?: RegistryBatchInput['metadata'],
 ) {
   const offsets = new Int32Array(values.length + 1);
   values.forEach((v, i) => {
@@ -63,6 +66,7 @@ function decode(
     offsets,
     schema,
     schemas: texts,
+    ...(metadata ? { metadata } : {}),
   });
   const t = arrow.tableFromIPC(r.ipc);
   const rows: Record<string, unknown>[] = [];
@@ -411,5 +415,70 @@ describe('Avro batch decoder', () => {
     const q = decode([frame(1, a), frame(2, b)], { 1: v1, 2: v2 }, table);
     expect(q.errors).toEqual([{ index: 0, reason: 'field "extra" is required' }]);
     expect(q.rows).toEqual([{ extra: 'x', id: 2n ** 40n, f: 0.1, dec: 1n }]);
+  });
+
+  it('adds metadata and key columns in the table order across batches; a refused key leaves no row', () => {
+    const spec: MetaSpec = { kafka: '_kafka', key: { column: 'k', format: 'string' } };
+    const meta = (keys: (Uint8Array | null)[]): RecordMeta => {
+      const offsets = new Int32Array(keys.length + 1);
+      keys.forEach((k, i) => {
+        offsets[i + 1] = (offsets[i] as number) + (k?.length ?? 0);
+      });
+      return {
+        topic: 't',
+        partition: 2,
+        recordOffsets: BigInt64Array.from(keys.map((_, i) => 10n + BigInt(i))),
+        timestamps: Float64Array.from(keys.map((_, i) => 1000 + i)),
+        keys: {
+          bytes: new Uint8Array(Buffer.concat(keys.map((k) => k ?? new Uint8Array(0)))),
+          offsets,
+          nulls: Uint8Array.from(keys.map((k) => (k === null ? 1 : 0))),
+        },
+        headers: keys.map(() => []),
+      };
+    };
+    const v1 = rec([{ name: 'id', type: 'int' }]);
+    const v2 = rec([
+      { name: 'id', type: 'int' },
+      { name: 'x', type: 'string' },
+    ]);
+    const a = (id: number) => frame(1, typeOf(v1).toBuffer({ id }));
+    const kafka = (i: number) => ({
+      topic: 't',
+      partition: 2,
+      offset: 10n + BigInt(i),
+      timestamp: (1000n + BigInt(i)) * 1000n,
+      timestamp_type: 'CreateTime',
+      headers: [],
+    });
+    const first = decode([a(0), a(1), a(2)], { 1: v1 }, undefined, {
+      spec,
+      records: meta([Buffer.from('k0'), Uint8Array.of(0xff), null]),
+    });
+    expect(first.errors).toEqual([{ index: 1, reason: 'key: not valid UTF-8' }]);
+    expect(first.schema.fields.map((f) => f.name)).toEqual(['id', 'k', '_kafka']);
+    expect(first.rows).toEqual([
+      { id: 0, k: 'k0', _kafka: kafka(0) },
+      { id: 2, k: null, _kafka: kafka(2) },
+    ]);
+    // Against the evolved schema: a new value field goes after the metadata columns.
+    const b = frame(2, typeOf(v2).toBuffer({ id: 3, x: 'y' }));
+    const second = decode([a(4), b], { 1: v1, 2: v2 }, first.schema, {
+      spec,
+      records: meta([null, Buffer.from('k1')]),
+    });
+    expect(second.changed).toBe(true);
+    expect(second.schema.fields.map((f) => [f.id, f.name])).toEqual([
+      [1, 'id'],
+      [12, 'k'],
+      [2, '_kafka'],
+      [13, 'x'],
+    ]);
+    expect(second.rows).toEqual([
+      { id: 4, k: null, _kafka: kafka(0), x: null },
+      { id: 3, k: 'k1', _kafka: kafka(1), x: 'y' },
+    ]);
+    const third = decode([b], { 2: v2 }, second.schema, { spec, records: meta([null]) });
+    expect(third.changed).toBe(false);
   });
 });

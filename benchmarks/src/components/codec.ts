@@ -2,7 +2,8 @@
  * Component benchmarks of one thread's work per batch: value format → Arrow decode (as the
  * worker pool runs it: decodeJsonBatch for JSON, the registry batch decoder for Avro), one
  * entry per format in DECODE_FORMATS, and Arrow → Parquet encode (writeParquet, snappy, as
- * a flush runs it), all on the benchmark's own events (data.ts) in one run.
+ * a flush runs it), all on the benchmark's own events (data.ts) in one run; the decodes
+ * are interleaved in rounds so that a change of machine load affects every format alike.
  *
  * The Avro entry encodes the same events with avsc (an independent encoder, not kice's
  * code) under EVENT_AVRO_SCHEMA and frames them in the Confluent wire format, as a
@@ -169,31 +170,34 @@ function timeIt(fn: () => void, minSeconds: number): number {
   return elapsed / calls;
 }
 
+/** Rounds over which the formats' decodes are interleaved (a load change hits them all). */
+const ROUNDS = 5;
+
 /** Measures decode (every format) and encode on batches of `batchRows` events for ≥ `minSeconds` each. */
 export function benchCodec(batchRows: number, minSeconds: number): CodecResult {
-  const decode: DecodeRate[] = [];
+  const batches = DECODE_FORMATS.map((entry) => ({ entry, batch: entry.prepare(batchRows) }));
+  const seconds = batches.map(() => 0);
   let jsonIpc: Uint8Array = new Uint8Array();
-  let jsonBytes = 0;
-  for (const entry of DECODE_FORMATS) {
-    const batch = entry.prepare(batchRows);
-    let ipc: Uint8Array = new Uint8Array();
-    const sec = timeIt(() => {
-      const r = batch.decode();
-      if (r.rows !== batchRows)
-        throw new Error(`${entry.format}: decoded ${r.rows} of ${batchRows} rows`);
-      ipc = r.ipc;
-    }, minSeconds);
-    decode.push({
-      format: entry.format,
-      rowsPerSecond: Math.round(batchRows / sec),
-      mbPerSecond: round(batch.bytes / 1e6 / sec, 1),
-      bytesPerRow: round(batch.bytes / batchRows, 1),
+  for (let round = 0; round < ROUNDS; round++) {
+    batches.forEach(({ entry, batch }, k) => {
+      seconds[k] =
+        (seconds[k] as number) +
+        timeIt(() => {
+          const r = batch.decode();
+          if (r.rows !== batchRows)
+            throw new Error(`${entry.format}: decoded ${r.rows} of ${batchRows} rows`);
+          if (entry.format === 'json') jsonIpc = r.ipc;
+        }, minSeconds / ROUNDS) /
+          ROUNDS;
     });
-    if (entry.format === 'json') {
-      jsonIpc = ipc;
-      jsonBytes = batch.bytes;
-    }
   }
+  const decode: DecodeRate[] = batches.map(({ entry, batch }, k) => ({
+    format: entry.format,
+    rowsPerSecond: Math.round(batchRows / (seconds[k] as number)),
+    mbPerSecond: round(batch.bytes / 1e6 / (seconds[k] as number), 1),
+    bytesPerRow: round(batch.bytes / batchRows, 1),
+  }));
+  const jsonBytes = batches.find((b) => b.entry.format === 'json')?.batch.bytes ?? 0;
   const json = decode.find((d) => d.format === 'json') as DecodeRate;
   const table = arrow.tableFromIPC(jsonIpc);
   let parquetBytes = 0;

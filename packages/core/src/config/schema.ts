@@ -133,23 +133,6 @@ const tableSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
-    // The Avro decoder does not append metadata or key columns yet (decode/record-meta.ts
-    // is wired into the JSON decoder only, which json-schema uses): refuse rather than
-    // silently leave them out.
-    if (t.format !== 'json' && t.format !== 'json-schema') {
-      if (t.metadata !== undefined)
-        ctx.addIssue({
-          code: 'custom',
-          message: `metadata columns are not supported with format ${t.format} yet (json and json-schema only)`,
-          path: ['metadata'],
-        });
-      if (t.key.format !== 'none')
-        ctx.addIssue({
-          code: 'custom',
-          message: `key columns are not supported with format ${t.format} yet (json and json-schema only)`,
-          path: ['key', 'format'],
-        });
-    }
     if (t.metadata !== undefined && t.key.format !== 'none' && t.metadata.column === t.key.column)
       ctx.addIssue({
         code: 'custom',

@@ -23,4 +23,11 @@ export {
   type EngineOptions,
 } from './engine.ts';
 export { KiceError, type KiceErrorCode } from './errors.ts';
+export {
+  createRuntime,
+  type Runtime,
+  type RuntimeOptions,
+  type RuntimeStats,
+} from './runtime/runtime.ts';
+export type { SharedBudgetStats } from './runtime/shared-budget.ts';
 export { createFileIO } from './storage/file-io.ts';

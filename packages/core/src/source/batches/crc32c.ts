@@ -1,9 +1,16 @@
 /**
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of a Kafka record
- * batch (magic v2: https://kafka.apache.org/documentation/#recordbatch), in plain
- * TypeScript: table driven, eight bytes a step ("slicing by 8"), so that a worker thread
- * needs no native module. `crc32c(bytes)` of the ASCII string "123456789" is 0xE3069283.
+ * batch (magic v2: https://kafka.apache.org/documentation/#recordbatch). The check value
+ * (the CRC of the ASCII string "123456789") is 0xE3069283.
+ *
+ * `crc32c` uses @node-rs/crc32 (a native module with the CPU's CRC32C instructions,
+ * prebuilt for the usual platforms; an optional dependency) when it loads, and otherwise
+ * `crc32cJs`: plain TypeScript, table driven, eight bytes a step ("slicing by 8"). On the
+ * 2-core development machine under load the native one checks ~2.5-3.5 GB/s, the
+ * TypeScript one ~0.25-0.55 GB/s, which alone would cap uncompressed parsing (see the
+ * record-batch component benchmark).
  */
+import { createRequire } from 'node:module';
 
 /** 8 tables of 256 entries: table k maps a byte to its CRC shifted through k more zero bytes. */
 const T = new Int32Array(8 * 256);
@@ -20,8 +27,8 @@ for (let n = 0; n < 256; n++) {
   }
 }
 
-/** CRC-32C of `bytes[start, end)`, as an unsigned 32-bit number. */
-export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
+/** CRC-32C of `bytes[start, end)`, as an unsigned 32-bit number (TypeScript only). */
+export function crc32cJs(bytes: Uint8Array, start = 0, end = bytes.length): number {
   const t = T;
   const b = bytes;
   let crc = -1;
@@ -47,3 +54,28 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number
   while (i < end) crc = (t[(crc ^ (b[i++] as number)) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ -1) >>> 0;
 }
+
+type Native = (input: Uint8Array) => number;
+
+function loadNative(): Native | undefined {
+  try {
+    const mod = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: Native };
+    // A wrong build must not pass for a checksum: check it on the standard check value.
+    return mod.crc32c(new TextEncoder().encode('123456789')) === 0xe3069283
+      ? mod.crc32c
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const native = loadNative();
+
+/** Which implementation `crc32c` uses. */
+export const crc32cImplementation: 'native' | 'js' = native ? 'native' : 'js';
+
+/** CRC-32C of `bytes[start, end)`, as an unsigned 32-bit number. */
+export const crc32c: (bytes: Uint8Array, start?: number, end?: number) => number = native
+  ? (bytes, start = 0, end = bytes.length) =>
+      native(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end)) >>> 0
+  : crc32cJs;

@@ -131,3 +131,18 @@ export function shared(b: Uint8Array): Uint8Array {
 }
 
 export const gzip = (b: Uint8Array): Uint8Array => gzipSync(b);
+
+/**
+ * A Zstandard frame with one raw (stored) block, written by hand (RFC 8878): no JS zstd
+ * compressor is a dependency, and the interop test covers real compressed frames.
+ * Data up to 2^21 - 1 bytes (one block).
+ */
+export function zstdRaw(b: Uint8Array): Uint8Array {
+  const head = [0x28, 0xb5, 0x2f, 0xfd, 0xa0]; // magic; single segment, 4-byte content size
+  const size = [b.length & 0xff, (b.length >> 8) & 0xff, (b.length >> 16) & 0xff, b.length >>> 24];
+  const block = 1 | (b.length << 3); // last block, raw, size
+  return concatBytes(
+    Uint8Array.from([...head, ...size, block & 0xff, (block >> 8) & 0xff, (block >> 16) & 0xff]),
+    b,
+  );
+}

@@ -17,6 +17,7 @@ import {
   shared,
   type TestBatch,
   zigzag,
+  zstdRaw,
 } from './encode.ts';
 
 const require = createRequire(import.meta.url);
@@ -335,22 +336,6 @@ describe('parseRecordBatches: codecs', () => {
     });
     return concatBytes(head, ...framed);
   };
-  /** A Zstandard frame with one raw (stored) block, written by hand (RFC 8878). */
-  const zstdRaw = (b: Uint8Array): Uint8Array => {
-    const head = [0x28, 0xb5, 0x2f, 0xfd, 0xa0]; // magic; single segment, 4-byte content size
-    const size = [
-      b.length & 0xff,
-      (b.length >> 8) & 0xff,
-      (b.length >> 16) & 0xff,
-      b.length >>> 24,
-    ];
-    const block = 1 | (b.length << 3); // last block, raw, size
-    return concatBytes(
-      Uint8Array.from([...head, ...size, block & 0xff, (block >> 8) & 0xff, (block >> 16) & 0xff]),
-      b,
-    );
-  };
-
   const cases: [string, number, (b: Uint8Array) => Uint8Array][] = [
     ['gzip', 1, gzip],
     ['snappy (raw block)', 2, (b) => snappy.compress(b)],

@@ -26,6 +26,10 @@
  *   that batch so that it is fetched again.
  * - Records before `fetchOffset` (a batch fetched whole that starts before the position
  *   asked for) are dropped.
+ *
+ * Memory: the values' SharedArrayBuffer is sized to the batches' (decompressed) records
+ * sections, so it is larger than the values by their framing, keys and headers; `bytes` is
+ * a view of the values only. Keys, when kept, go to a separate growable buffer.
  */
 import { KiceError } from '../../errors.ts';
 import type { PackedKeys, RecordHeader, SourceBatch } from '../types.ts';

@@ -57,7 +57,7 @@ export interface Engine {
   runOnce(): Promise<void>;
   metrics(): Readonly<EngineMetrics>;
   /** Per-partition positions (next offset fetched, next offset committed to the table). */
-  positions(): { key: string; expected: bigint; committed: bigint | undefined }[];
+  positions(): { key: string; start: bigint; expected: bigint; committed: bigint | undefined }[];
   tables(): string[];
   on(event: 'commit', listener: (e: CommitEvent) => void): this;
   on(event: 'deadLetter', listener: (count: number) => void): this;
@@ -308,7 +308,10 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
       if (failure) throw failure;
     },
 
-    metrics: () => ({ ...(coordinator?.metrics as EngineMetrics) }),
+    metrics: () => {
+      const m = coordinator?.metrics as EngineMetrics;
+      return { ...m, watermarkMs: { ...m?.watermarkMs } };
+    },
     positions: () => coordinator?.positions() ?? [],
     tables: () => coordinator?.tableNames() ?? [],
     on(event: string, listener: (...args: never[]) => void) {

@@ -20,6 +20,10 @@
  *   file the table's history names and it does not hold yet (committer.absorbDeadLetters);
  *   a failure there is a warning, retried with backoff (and by any later absorb: a flush,
  *   a start, an assignment).
+ * - The commit records the completeness watermark of the partitions this process owns
+ *   (../commit/watermark.ts): the end offsets are read from the broker while the files are
+ *   written, within END_OFFSETS_TIMEOUT_MS; if they cannot be read, the commit goes ahead
+ *   with the watermarks it carries. The watermark never changes what is committed.
  */
 import type { DataFile, StructType } from '@kice/iceberg';
 import { maxFieldId } from '@kice/iceberg';
@@ -46,6 +50,8 @@ export interface FlushMetrics {
   filesWritten: number;
   bytesWritten: number;
   snapshotsExpired: number;
+  /** Per table: the watermark its last commit by this process recorded (epoch ms). */
+  watermarkMs: Record<string, number>;
 }
 
 export interface FlushLog {
@@ -59,13 +65,16 @@ export interface CommitEvent {
   readonly files: number;
   readonly rows: number;
   readonly offsets: [string, string][];
+  /** The table-wide completeness watermark the snapshot records (epoch ms), if known. */
+  readonly watermarkMs?: number;
 }
 
 export interface TableFlusherDeps {
   readonly config: KiceConfig;
   readonly pool: TaskPool;
   readonly committer: CommitterClient;
-  readonly source: Pick<Source, 'commitOffsets' | 'seek'>;
+  readonly source: Pick<Source, 'commitOffsets' | 'seek'> &
+    Partial<Pick<Source, 'fetchEndOffsets'>>;
   readonly budget: MemoryBudget;
   readonly metrics: FlushMetrics;
   readonly log: FlushLog;
@@ -87,6 +96,30 @@ export function rowGroupBytes(config: KiceConfig): number {
 /** Backoff of a failed dead-letter commit's retries. */
 const ABSORB_RETRY_MIN_MS = 500;
 const ABSORB_RETRY_MAX_MS = 60_000;
+
+/** How long a commit waits for the end offsets its watermark needs. */
+const END_OFFSETS_TIMEOUT_MS = 5_000;
+
+/** The end offsets of `topics` with the time just before they were asked for, or undefined. */
+async function endOffsetsAt(
+  source: TableFlusherDeps['source'],
+  topics: string[],
+): Promise<{ at: number; ends: ReadonlyMap<string, bigint> } | undefined> {
+  if (!source.fetchEndOffsets || topics.length === 0) return undefined;
+  const at = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), END_OFFSETS_TIMEOUT_MS);
+  });
+  try {
+    const ends = await Promise.race([source.fetchEndOffsets(topics), timeout]);
+    return ends ? { at, ends } : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export class TableFlusher {
   private readonly queues = new Map<string, { tail: Promise<void>; queued: number }>();
@@ -143,6 +176,10 @@ export class TableFlusher {
       return lane && !lane.revoked ? lane : undefined;
     };
     t.lastCommitAt = Date.now();
+    // Asked now, answered while the files are written (never rejects).
+    const ends = endOffsetsAt(d.source, [
+      ...new Set([...d.lanes.values()].filter((l) => l.table === t).map((l) => l.topic)),
+    ]);
     let release = bytes;
     let files: DataFile[] = [];
     let deadFiles: DataFile[] = [];
@@ -202,6 +239,16 @@ export class TableFlusher {
       }
       const written = files.reduce((a, f) => a + f.fileSizeInBytes, 0);
       t.buffer.learnRatio(bytes, written);
+      const watermarks = watermarkCandidates(
+        [...d.lanes.values()].filter((l) => l.table === t && !l.revoked),
+        new Map(ranges.map((r) => [tpKey(r.topic, r.partition), r.to])),
+        await ends,
+      );
+      if (d.failed()) {
+        await this.discard(t.name, files);
+        if (dlTable !== undefined) await this.discard(dlTable, deadFiles);
+        return;
+      }
       const result = await d.committer.api.append(
         t.name,
         files,
@@ -209,6 +256,7 @@ export class TableFlusher {
         // Named even without files of its own: the table's snapshot expiry keeps the
         // snapshots whose dead letters the dead-letter table does not hold yet.
         dlTable !== undefined ? { table: dlTable, files: deadFiles } : undefined,
+        watermarks,
       );
       if (result.status === 'refused') {
         d.metrics.refusedCommits++;
@@ -227,6 +275,7 @@ export class TableFlusher {
       d.metrics.filesWritten += files.length;
       d.metrics.bytesWritten += written;
       t.state = { ...(t.state as TableState), offsets: result.offsets };
+      if (result.watermarkMs !== undefined) d.metrics.watermarkMs[t.name] = result.watermarkMs;
       const committed = new Map(result.offsets.map(([k, v]) => [k, BigInt(v)]));
       const toKafka = [];
       for (const r of ranges) {
@@ -235,6 +284,7 @@ export class TableFlusher {
         const off = committed.get(key);
         if (lane && off !== undefined) {
           lane.committed = off;
+          lane.forgetTimestampsBelow(off);
           toKafka.push({ topic: r.topic, partition: r.partition, offset: off });
         }
       }
@@ -245,9 +295,16 @@ export class TableFlusher {
         files: files.length,
         rows,
         offsets: result.offsets,
+        ...(result.watermarkMs !== undefined ? { watermarkMs: result.watermarkMs } : {}),
       });
       d.log.info(
-        { table: t.name, snapshotId: result.snapshotId, files: files.length, rows },
+        {
+          table: t.name,
+          snapshotId: result.snapshotId,
+          files: files.length,
+          rows,
+          ...(result.watermarkMs !== undefined ? { watermarkMs: result.watermarkMs } : {}),
+        },
         'committed',
       );
       if (result.expired) {
@@ -422,4 +479,26 @@ export class TableFlusher {
       d.source.seek(splitTpKey(lane.key), off);
     }
   }
+}
+
+/**
+ * Per owned partition of a table, the time through which it is complete once the commit
+ * lands (../commit/watermark.ts): for a partition fetched up to the end offset read at `at`,
+ * min(at, smallest timestamp fetched beyond the commit − 1). Partitions with a backlog, or
+ * not in the table yet, get none.
+ */
+export function watermarkCandidates(
+  lanes: readonly PartitionLane<TableRuntime>[],
+  commitEnds: ReadonlyMap<string, bigint>,
+  ends: { at: number; ends: ReadonlyMap<string, bigint> } | undefined,
+): [string, number][] {
+  if (!ends) return [];
+  const out: [string, number][] = [];
+  for (const lane of lanes) {
+    const next = commitEnds.get(lane.key) ?? lane.committed;
+    const end = ends.ends.get(lane.key);
+    if (next === undefined || end === undefined || lane.expected < end) continue;
+    out.push([lane.key, Math.min(ends.at, lane.minTimestampFrom(next) - 1)]);
+  }
+  return out;
 }

@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
+import pinoPretty from 'pino-pretty';
 import { Piscina } from 'piscina';
 import { startCommitterThread } from './commit/committer-client.ts';
 import { ConfigError } from './config/load.ts';
@@ -63,6 +64,8 @@ export interface Engine {
   on(event: 'deadLetter', listener: (count: number) => void): this;
   on(event: 'error', listener: (e: Error) => void): this;
   on(event: 'assigned', listener: (tps: { topic: string; partition: number }[]) => void): this;
+  /** `runOnce`: the end offsets ("topic:partition" → next offset) it consumes up to. */
+  on(event: 'endOffsets', listener: (ends: ReadonlyMap<string, bigint>) => void): this;
 }
 
 /** The pino options of kice's default logger (exported for the redaction tests). */
@@ -93,8 +96,39 @@ export function createLoggerOptions(level: string = 'info'): Parameters<typeof p
   };
 }
 
-export function createLogger(config: KiceConfig): Logger {
-  return pino(createLoggerOptions(config.log.level));
+/** Where and how the default logger writes. */
+export interface LoggerTarget {
+  /** Default: stdout. */
+  readonly destination?: NodeJS.WritableStream & { readonly isTTY?: boolean };
+}
+
+/** The format `log.format` means for `destination`: `auto` is pretty on a terminal. */
+export function logFormat(
+  format: KiceConfig['log']['format'],
+  destination: { readonly isTTY?: boolean },
+): 'pretty' | 'json' {
+  return format === 'auto' ? (destination.isTTY ? 'pretty' : 'json') : format;
+}
+
+/**
+ * kice's default logger: pino at `log.level`, secrets redacted, JSON lines or, with
+ * `log.format` pretty (or auto on a terminal), pino-pretty's human-readable lines (colored
+ * on a terminal). Redaction runs on the JSON line before it is prettified.
+ */
+export function createLogger(config: KiceConfig, target: LoggerTarget = {}): Logger {
+  const destination = target.destination ?? process.stdout;
+  const options = createLoggerOptions(config.log.level);
+  if (logFormat(config.log.format, destination) === 'json')
+    return target.destination ? pino(options, target.destination) : pino(options);
+  const pretty = pinoPretty({
+    destination,
+    sync: true,
+    colorize: destination.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,app',
+    singleLine: true,
+  });
+  return pino(options, pretty);
 }
 
 function kafkaClientOptions(config: KiceConfig, log: Logger): KafkaClientOptions {
@@ -270,6 +304,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
         topics instanceof RegExp ? topics.test(t) : topics.includes(t),
       );
       const ends = await source.fetchEndOffsets(names);
+      events.emit('endOffsets', ends);
       log.info(
         { partitions: ends.size },
         'run --once: consuming up to the end offsets seen at start',

@@ -28,6 +28,8 @@ export {
   createLogger,
   type Engine,
   type EngineOptions,
+  type LoggerTarget,
+  logFormat,
 } from './engine.ts';
 export { KiceError, type KiceErrorCode } from './errors.ts';
 export { createFileIO } from './storage/file-io.ts';

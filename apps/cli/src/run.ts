@@ -54,6 +54,7 @@ function onceProgress(engine: Engine): { sample: () => ProgressSample } {
         const end = ends?.get(key);
         if (end === undefined || end <= p.start) continue;
         total += end - p.start;
+        // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min takes numbers)
         consumed += (p.expected < end ? p.expected : end) - p.start;
       }
       const m = engine.metrics();

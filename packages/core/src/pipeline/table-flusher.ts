@@ -22,7 +22,7 @@
  *   a start, an assignment).
  * - The commit records the completeness watermark of the partitions this process owns
  *   (../commit/watermark.ts): the end offsets are read from the broker while the files are
- *   written, within END_OFFSETS_TIMEOUT_MS; if they cannot be read, the commit goes ahead
+ *   written, waiting at most END_OFFSETS_TIMEOUT_MS more; if they cannot be read, the commit goes ahead
  *   with the watermarks it carries. The watermark never changes what is committed.
  */
 import type { DataFile, StructType } from '@kice/iceberg';
@@ -97,29 +97,11 @@ export function rowGroupBytes(config: KiceConfig): number {
 const ABSORB_RETRY_MIN_MS = 500;
 const ABSORB_RETRY_MAX_MS = 60_000;
 
-/** How long a commit waits for the end offsets its watermark needs. */
-const END_OFFSETS_TIMEOUT_MS = 5_000;
+/** How long a commit waits for the end offsets its watermark needs (beyond the file writes). */
+export const END_OFFSETS_TIMEOUT_MS = 2_000;
 
-/** The end offsets of `topics` with the time just before they were asked for, or undefined. */
-async function endOffsetsAt(
-  source: TableFlusherDeps['source'],
-  topics: string[],
-): Promise<{ at: number; ends: ReadonlyMap<string, bigint> } | undefined> {
-  if (!source.fetchEndOffsets || topics.length === 0) return undefined;
-  const at = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((r) => {
-    timer = setTimeout(() => r(undefined), END_OFFSETS_TIMEOUT_MS);
-  });
-  try {
-    const ends = await Promise.race([source.fetchEndOffsets(topics), timeout]);
-    return ends ? { at, ends } : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** End offsets with the time just before they were asked for. */
+type EndsAt = { at: number; ends: ReadonlyMap<string, bigint> };
 
 export class TableFlusher {
   private readonly queues = new Map<string, { tail: Promise<void>; queued: number }>();
@@ -132,7 +114,45 @@ export class TableFlusher {
   /** Tables whose last absorb failed: when to try again, and the delay after that. */
   private readonly absorbRetries = new Map<string, { at: number; delayMs: number }>();
 
+  /** End-offset requests that outlived their wait and are still running (retrying). */
+  private endsStuck = 0;
+
   constructor(private readonly deps: TableFlusherDeps) {}
+
+  /**
+   * The end offsets of `topics` and when they were asked for, or undefined: no answer in
+   * END_OFFSETS_TIMEOUT_MS, an error, or an earlier request that timed out still retrying
+   * (with the broker away, requests are not piled up). Never rejects.
+   */
+  private async endOffsetsAt(topics: string[]): Promise<EndsAt | undefined> {
+    const source = this.deps.source;
+    if (!source.fetchEndOffsets || topics.length === 0 || this.endsStuck > 0) return undefined;
+    const at = Date.now();
+    let settled = false;
+    let timedOut = false;
+    const request = source.fetchEndOffsets(topics).finally(() => {
+      settled = true;
+      if (timedOut) this.endsStuck--;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((r) => {
+      timer = setTimeout(() => {
+        if (!settled) {
+          timedOut = true;
+          this.endsStuck++;
+        }
+        r(undefined);
+      }, END_OFFSETS_TIMEOUT_MS);
+    });
+    try {
+      const ends = await Promise.race([request, timeout]);
+      return ends ? { at, ends } : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** Flushes the table after any flush of it already queued; rejects on failure. */
   flush(t: TableRuntime): Promise<void> {
@@ -177,7 +197,7 @@ export class TableFlusher {
     };
     t.lastCommitAt = Date.now();
     // Asked now, answered while the files are written (never rejects).
-    const ends = endOffsetsAt(d.source, [
+    const ends = this.endOffsetsAt([
       ...new Set([...d.lanes.values()].filter((l) => l.table === t).map((l) => l.topic)),
     ]);
     let release = bytes;
@@ -490,7 +510,7 @@ export class TableFlusher {
 export function watermarkCandidates(
   lanes: readonly PartitionLane<TableRuntime>[],
   commitEnds: ReadonlyMap<string, bigint>,
-  ends: { at: number; ends: ReadonlyMap<string, bigint> } | undefined,
+  ends: EndsAt | undefined,
 ): [string, number][] {
   if (!ends) return [];
   const out: [string, number][] = [];

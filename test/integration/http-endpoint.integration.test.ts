@@ -258,6 +258,26 @@ describe('the HTTP endpoint', () => {
     );
     expect(await recordedOffsets(metaPath, GROUP)).toEqual({ [TOPIC]: ends });
     expect(one.body.partitions).toEqual([lagOf(0), lagOf(1)]);
+    // The completeness watermark: what the current snapshot's summary records.
+    // (kice is the table's only writer here: its newest snapshot is the current one.)
+    const summary = meta.snapshots.at(-1)?.summary ?? {};
+    const perTopic = JSON.parse(summary[`kice.watermarks.${GROUP}`] ?? 'null') as Record<
+      string,
+      Record<string, string>
+    >;
+    expect(perTopic).not.toBeNull();
+    expect(one.body.watermark).toEqual({
+      watermarkMs: Number(summary['kice.watermark']),
+      groups: {
+        [GROUP]: Object.fromEntries(
+          Object.entries(perTopic[TOPIC] ?? {}).map(([p, ms]) => [`${TOPIC}:${p}`, Number(ms)]),
+        ),
+      },
+    });
+    const m = await parsePrometheus((await get(server, '/metrics')).text);
+    expect(total(m, 'kice_table_watermark_timestamp_seconds', { table: TABLE })).toBe(
+      Number(summary['kice.watermark']) / 1000,
+    );
     const newest = await getJson(`/tables/${TABLE}?snapshots=1`);
     expect(newest.body.snapshots).toEqual([one.body.snapshots[0]]);
   });

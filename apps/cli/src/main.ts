@@ -12,7 +12,7 @@ export const USAGE = `usage: kice <command> [options]
 commands:
   run -c <kice.yaml> [--once]   stream the configured topics into Iceberg tables
                                 (--once: consume up to the end offsets seen at start,
-                                commit, exit 0)
+                                commit, exit 0; progress on stderr)
   tables -c <kice.yaml> [--json] list tables: snapshots, rows, files, bytes, offsets
   demo [--seconds N] [--rate N] [--stack local|s3-rest]
                                 local broker + generated events → a local warehouse

@@ -10,15 +10,24 @@
  * With `http:` set, the operations endpoint (health, readiness, metrics, tables) listens
  * from before the engine starts (readiness answers 503 until the group is joined) until
  * the engine has stopped (readiness 503 from the signal on).
+ *
+ * Logs go to stdout (`log.format`: JSON, or pretty on a terminal). `--once` shows its
+ * progress on stderr (./progress.ts); the daemon logs a one-line `status` every
+ * `log.statusIntervalMs`.
  */
+import { Writable } from 'node:stream';
 import {
   createEngine,
   createLogger,
+  type Engine,
   type HttpServer,
+  type KiceConfig,
+  type Logger,
   loadConfigFile,
   redactSecrets,
   startHttpServer,
 } from '@kice/core';
+import { ProgressReporter, type ProgressSample } from './progress.ts';
 
 /** "TCPWRAP ×2, Timeout ×3": what keeps the event loop alive. */
 function openResources(): string {
@@ -27,29 +36,126 @@ function openResources(): string {
   return [...counts].map(([r, n]) => `${r} ×${n}`).join(', ') || 'nothing';
 }
 
+/**
+ * The progress of `--once` from the engine: offsets consumed of the end offsets it reported
+ * at start, per partition from where this member began. The last positions seen are kept
+ * (sampled on every tick and commit): stopping releases the partitions.
+ */
+function onceProgress(engine: Engine): { sample: () => ProgressSample } {
+  let ends: ReadonlyMap<string, bigint> | undefined;
+  const seen = new Map<string, { start: bigint; expected: bigint }>();
+  const look = (): void => {
+    for (const p of engine.positions()) seen.set(p.key, { start: p.start, expected: p.expected });
+  };
+  engine.on('endOffsets', (e) => {
+    ends = e;
+  });
+  engine.on('commit', look);
+  return {
+    sample: () => {
+      look();
+      let consumed = 0n;
+      let total = 0n;
+      for (const [key, p] of seen) {
+        const end = ends?.get(key);
+        if (end === undefined || end <= p.start) continue;
+        total += end - p.start;
+        // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min takes numbers)
+        consumed += (p.expected < end ? p.expected : end) - p.start;
+      }
+      const m = engine.metrics();
+      return {
+        consumed: Number(consumed),
+        total: Number(total),
+        rowsCommitted: m.rowsCommitted ?? 0,
+        deadLetters: m.deadLetters ?? 0,
+      };
+    },
+  };
+}
+
+/** `run --once` with its progress: a bar on a terminal, plain lines otherwise. */
+async function runOnceWithProgress(config: KiceConfig): Promise<number> {
+  const stderr = process.stderr;
+  let reporter: ProgressReporter | undefined;
+  // Bar and logs share the terminal: log lines take the bar away while they are written.
+  const shared = stderr.isTTY === true && process.stdout.isTTY === true;
+  const destination = shared
+    ? Object.assign(
+        new Writable({
+          write(chunk, _encoding, done) {
+            const write = () => process.stdout.write(chunk);
+            if (reporter) reporter.around(write);
+            else write();
+            done();
+          },
+        }),
+        { isTTY: true },
+      )
+    : undefined;
+  const logger = createLogger(config, destination ? { destination } : {});
+  const engine = createEngine(config, { logger });
+  const http = await serve(engine, config, logger);
+  const progress = onceProgress(engine);
+  reporter = new ProgressReporter(stderr, progress.sample, config.log.statusIntervalMs);
+  reporter.start();
+  let done = false;
+  try {
+    await engine.runOnce();
+    done = true;
+  } finally {
+    reporter.stop(done);
+    await http?.close();
+  }
+  return 0;
+}
+
+/** The daemon's status line, every `log.statusIntervalMs`. */
+function statusLines(engine: Engine, log: Logger, intervalMs: number): () => void {
+  let last = { at: Date.now(), records: 0 };
+  const timer = setInterval(() => {
+    const m = engine.metrics();
+    const at = Date.now();
+    const records = m.recordsConsumed ?? 0;
+    log.info(
+      {
+        recordsConsumed: records,
+        recordsPerSec: Math.round(((records - last.records) * 1000) / Math.max(1, at - last.at)),
+        rowsCommitted: m.rowsCommitted ?? 0,
+        deadLetters: m.deadLetters ?? 0,
+        commits: m.commits ?? 0,
+        partitions: engine.positions().length,
+        inFlightBytes: m.inFlightBytes ?? 0,
+        watermarkMs: m.watermarkMs,
+      },
+      'status',
+    );
+    last = { at, records };
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export async function runCommand(configPath: string, options: { once: boolean }): Promise<number> {
   const config = await loadConfigFile(configPath);
+  if (options.once) return runOnceWithProgress(config);
   const log = createLogger(config);
   const engine = createEngine(config, { logger: log });
-  const http: HttpServer | undefined = config.http
-    ? await startHttpServer(engine, config.http, log)
-    : undefined;
+  const http = await serve(engine, config, log);
   try {
-    return await runEngine(engine, config, options);
+    return await runDaemon(engine, config, log);
   } finally {
     await http?.close();
   }
 }
 
-async function runEngine(
-  engine: ReturnType<typeof createEngine>,
-  config: Awaited<ReturnType<typeof loadConfigFile>>,
-  options: { once: boolean },
-): Promise<number> {
-  if (options.once) {
-    await engine.runOnce();
-    return 0;
-  }
+/** The operations endpoint, when `http:` is set (before the engine starts: readiness
+ * answers 503 until the group is joined). */
+function serve(engine: Engine, config: KiceConfig, log: Logger): Promise<HttpServer | undefined> {
+  return config.http ? startHttpServer(engine, config.http, log) : Promise.resolve(undefined);
+}
+
+async function runDaemon(engine: Engine, config: KiceConfig, log: Logger): Promise<number> {
   let failed: Error | undefined;
   let stopFinished = false;
   let deadline: NodeJS.Timeout | undefined;
@@ -92,7 +198,9 @@ async function runEngine(
     await engine.stop().catch(() => {});
     throw e;
   }
+  const stopStatus = statusLines(engine, log, config.log.statusIntervalMs);
   await done;
+  stopStatus();
   await engine.stop();
   stopFinished = true;
   if (failed) {

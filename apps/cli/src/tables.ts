@@ -1,6 +1,7 @@
 /**
  * `kice tables -c kice.yaml [--json]`: every table in the warehouse with its snapshot
- * count, rows, data files, bytes and the Kafka offsets it records for the group.
+ * count, rows, data files, bytes, the Kafka offsets it records for the group and its
+ * completeness watermark (docs/operations.md, "Completeness watermark").
  */
 import {
   type CatalogConfig,
@@ -9,6 +10,7 @@ import {
   LocalFileIO,
   loadConfigFile,
   readOffsets,
+  readWatermark,
 } from '@kice/core';
 import { currentSnapshot, type FileIO, identifierToString } from '@kice/iceberg';
 
@@ -19,6 +21,12 @@ export interface TableInfo {
   readonly files: number;
   readonly bytes: number;
   readonly offsets: Record<string, string>;
+  /** Epoch ms through which every partition the table holds is complete (absent: unknown). */
+  readonly watermarkMs?: number;
+  /** The same as an ISO-8601 UTC time. */
+  readonly watermark?: string;
+  /** The group's per-partition watermarks, "topic:partition" → epoch ms. */
+  readonly partitionWatermarksMs: Record<string, number>;
 }
 
 export async function listTables(
@@ -33,6 +41,7 @@ export async function listTables(
       const t = await catalog.loadTable(id);
       const snap = currentSnapshot(t.metadata);
       const s = snap?.summary ?? {};
+      const w = readWatermark(t.metadata);
       out.push({
         table: identifierToString(id),
         snapshots: t.metadata.snapshots.length,
@@ -42,6 +51,10 @@ export async function listTables(
         offsets: Object.fromEntries(
           [...readOffsets(s, groupId)].map(([k, v]) => [k, v.toString()]),
         ),
+        ...(w.watermarkMs !== undefined
+          ? { watermarkMs: w.watermarkMs, watermark: new Date(w.watermarkMs).toISOString() }
+          : {}),
+        partitionWatermarksMs: { ...w.groups[groupId] },
       });
     }
   }
@@ -61,13 +74,22 @@ function human(bytes: number): string {
 
 export function formatTables(rows: readonly TableInfo[]): string {
   if (rows.length === 0) return 'no tables yet\n';
-  const head = ['table', 'snapshots', 'rows', 'files', 'bytes', 'offsets (next, per partition)'];
+  const head = [
+    'table',
+    'snapshots',
+    'rows',
+    'files',
+    'bytes',
+    'complete through',
+    'offsets (next, per partition)',
+  ];
   const body = rows.map((r) => [
     r.table,
     String(r.snapshots),
     String(r.rows),
     String(r.files),
     human(r.bytes),
+    r.watermark ?? '-',
     Object.entries(r.offsets)
       .map(([k, v]) => `${k}=${v}`)
       .join(' '),

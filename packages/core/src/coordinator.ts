@@ -61,6 +61,11 @@ export interface EngineMetrics {
   pausedForBackpressure: number;
   /** Highest in-flight bytes seen. */
   peakInFlightBytes: number;
+  /**
+   * Per table: the completeness watermark (epoch ms) its newest snapshot committed by this
+   * process records (commit/watermark.ts); tables without one are absent.
+   */
+  watermarkMs: Record<string, number>;
 }
 
 export interface CoordinatorDeps {
@@ -97,6 +102,7 @@ export class Coordinator extends EventEmitter {
     inFlightBytes: 0,
     pausedForBackpressure: 0,
     peakInFlightBytes: 0,
+    watermarkMs: {},
   };
   private readonly registry: TableRegistry;
   private readonly lanes = new Map<string, Lane>();
@@ -290,6 +296,8 @@ export class Coordinator extends EventEmitter {
       t.state ??= await this.deps.committer.api.tableState(t.name);
       if (t.state && t.observed.fields.length === 0) t.observed = t.state.schema;
       states.set(t, t.state);
+      if (t.state?.watermarkMs !== undefined)
+        this.metrics.watermarkMs[t.name] ??= t.state.watermarkMs;
       // Another member may have committed the table and died before its dead-letter commit.
       if (t.state) void this.flusher.absorb(t.name);
     }
@@ -373,6 +381,9 @@ export class Coordinator extends EventEmitter {
       }
       return;
     }
+    let minTs = Number.POSITIVE_INFINITY;
+    for (const ts of batch.timestamps) if (ts < minTs) minTs = ts;
+    lane.noteTimestamps(range.to, minTs);
     this.metrics.recordsConsumed += batch.count;
     this.deps.observer?.consumed(lane.table.name, batch.topic, batch.partition, batch.count);
     this.metrics.bytesConsumed += batch.bytes.byteLength;
@@ -536,10 +547,14 @@ export class Coordinator extends EventEmitter {
 
   // ------------------------------------------------------------------ queries
 
-  /** Per-partition positions: expected (fetched up to) and committed (durable in the table). */
-  positions(): { key: string; expected: bigint; committed: bigint | undefined }[] {
+  /**
+   * Per-partition positions: start (where this owner began), expected (fetched up to) and
+   * committed (durable in the table).
+   */
+  positions(): { key: string; start: bigint; expected: bigint; committed: bigint | undefined }[] {
     return [...this.lanes.values()].map((l) => ({
       key: l.key,
+      start: l.start,
       expected: l.expected,
       committed: l.committed,
     }));

@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
+import pinoPretty from 'pino-pretty';
 import { Piscina } from 'piscina';
 import type { TableDescription } from './commit/committer.ts';
 import { startCommitterThread } from './commit/committer-client.ts';
@@ -76,8 +77,6 @@ export interface PartitionReport {
 export interface TableReport extends TableDescription {
   /** Partitions of the table this member owns now. */
   readonly partitions: readonly PartitionReport[];
-  // The completeness watermark belongs here once the engine tracks one (not reported yet:
-  // no field rather than a guessed value).
 }
 
 export interface Engine {
@@ -100,7 +99,7 @@ export interface Engine {
   runOnce(): Promise<void>;
   metrics(): Readonly<EngineMetrics>;
   /** Per-partition positions (next offset fetched, next offset committed to the table). */
-  positions(): { key: string; expected: bigint; committed: bigint | undefined }[];
+  positions(): { key: string; start: bigint; expected: bigint; committed: bigint | undefined }[];
   tables(): string[];
   /**
    * Whether the engine is ready: started, joined its group with its assignment handled,
@@ -126,6 +125,8 @@ export interface Engine {
   on(event: 'assigned', listener: (tps: { topic: string; partition: number }[]) => void): this;
   /** Readiness changed (as status() says): ready after a join, not ready on failure or stop. */
   on(event: 'status', listener: (s: { ready: boolean; reasons: string[] }) => void): this;
+  /** `runOnce`: the end offsets ("topic:partition" → next offset) it consumes up to. */
+  on(event: 'endOffsets', listener: (ends: ReadonlyMap<string, bigint>) => void): this;
 }
 
 /** The pino options of kice's default logger (exported for the redaction tests). */
@@ -156,8 +157,39 @@ export function createLoggerOptions(level: string = 'info'): Parameters<typeof p
   };
 }
 
-export function createLogger(config: KiceConfig): Logger {
-  return pino(createLoggerOptions(config.log.level));
+/** Where and how the default logger writes. */
+export interface LoggerTarget {
+  /** Default: stdout. */
+  readonly destination?: NodeJS.WritableStream & { readonly isTTY?: boolean };
+}
+
+/** The format `log.format` means for `destination`: `auto` is pretty on a terminal. */
+export function logFormat(
+  format: KiceConfig['log']['format'],
+  destination: { readonly isTTY?: boolean },
+): 'pretty' | 'json' {
+  return format === 'auto' ? (destination.isTTY ? 'pretty' : 'json') : format;
+}
+
+/**
+ * kice's default logger: pino at `log.level`, secrets redacted, JSON lines or, with
+ * `log.format` pretty (or auto on a terminal), pino-pretty's human-readable lines (colored
+ * on a terminal). Redaction runs on the JSON line before it is prettified.
+ */
+export function createLogger(config: KiceConfig, target: LoggerTarget = {}): Logger {
+  const destination = target.destination ?? process.stdout;
+  const options = createLoggerOptions(config.log.level);
+  if (logFormat(config.log.format, destination) === 'json')
+    return target.destination ? pino(options, target.destination) : pino(options);
+  const pretty = pinoPretty({
+    destination,
+    sync: true,
+    colorize: destination.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,app',
+    singleLine: true,
+  });
+  return pino(options, pretty);
 }
 
 function kafkaClientOptions(config: KiceConfig, log: Logger): KafkaClientOptions {
@@ -257,6 +289,7 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       partitions: () => coordinator?.durablePositions() ?? [],
       tables: () => coordinator?.tableNames() ?? [],
       inFlightBytes: () => coordinator?.metrics.inFlightBytes ?? 0,
+      watermarks: () => coordinator?.metrics.watermarkMs ?? {},
       ready: () => engine.status().ready,
     },
     ends,
@@ -385,6 +418,7 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
         topics instanceof RegExp ? topics.test(t) : topics.includes(t),
       );
       const ends = await source.fetchEndOffsets(names);
+      events.emit('endOffsets', ends);
       log.info(
         { partitions: ends.size },
         'run --once: consuming up to the end offsets seen at start',
@@ -423,7 +457,10 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       if (failure) throw failure;
     },
 
-    metrics: () => ({ ...(coordinator?.metrics as EngineMetrics) }),
+    metrics: () => {
+      const m = coordinator?.metrics as EngineMetrics;
+      return { ...m, watermarkMs: { ...m?.watermarkMs } };
+    },
     positions: () => coordinator?.positions() ?? [],
     tables: () => coordinator?.tableNames() ?? [],
     status() {

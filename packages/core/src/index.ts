@@ -6,6 +6,13 @@ export { FilesystemCatalog, LocalFileIO, toFileUri } from '@kice/iceberg';
 export { type CreateCatalogOptions, createCatalog } from './catalog/create-catalog.ts';
 export { Committer, type TableState } from './commit/committer.ts';
 export { OFFSETS_PROPERTY_PREFIX, offsetsProperty, readOffsets } from './commit/offsets.ts';
+export {
+  readWatermark,
+  TABLE_WATERMARK_PROPERTY,
+  type TableWatermark,
+  WATERMARKS_PROPERTY_PREFIX,
+  watermarksProperty,
+} from './commit/watermark.ts';
 export { ConfigError, loadConfigFile, parseConfig, validateConfig } from './config/load.ts';
 export type {
   CatalogConfig,
@@ -27,6 +34,8 @@ export {
   createLogger,
   type Engine,
   type EngineOptions,
+  type LoggerTarget,
+  logFormat,
   type PartitionReport,
   type TableReport,
 } from './engine.ts';

@@ -37,6 +37,7 @@ import {
   specById,
   type Table,
   type TableIdentifier,
+  type TableMetadata,
 } from '@kice/iceberg';
 import type { PartitionByEntry } from '../config/partition-by.ts';
 import type { StorageConfig } from '../config/schema.ts';
@@ -53,12 +54,24 @@ import {
 } from './dead-letter-files.ts';
 import {
   checkContinuity,
+  OFFSETS_PROPERTY_PREFIX,
   type OffsetRange,
   offsetsProperty,
   readOffsets,
   recordedProperties,
   writeOffsets,
 } from './offsets.ts';
+import {
+  mergeWatermarks,
+  parseWatermarks,
+  readWatermark,
+  TABLE_WATERMARK_PROPERTY,
+  tableWatermark,
+  WATERMARKS_PROPERTY_PREFIX,
+  type WatermarkMap,
+  watermarksProperty,
+  writeWatermarks,
+} from './watermark.ts';
 
 export interface TableSetup {
   /** `namespace.name`. */
@@ -80,6 +93,8 @@ export interface TableState {
    * this means they may have been expired with it (see ./offsets.ts).
    */
   readonly historyTruncated: boolean;
+  /** The table-wide completeness watermark the current snapshot records (./watermark.ts). */
+  readonly watermarkMs?: number;
   /**
    * The table's storage settings when its catalog gave table-specific FileIO properties
    * (REST load-table `config` / `storage-credentials`; ../storage/table-storage.ts): data
@@ -106,6 +121,12 @@ export interface TableDescription {
   }[];
   /** The group's recorded next offsets: [tpKey, offset string]. */
   readonly recordedOffsets: [string, string][];
+  /** The completeness watermark as of the current snapshot (./watermark.ts): table-wide
+   * epoch ms (absent while unknown) and, per group, per "topic:partition". */
+  readonly watermark: {
+    readonly watermarkMs?: number;
+    readonly groups: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  };
 }
 
 export type AppendResult =
@@ -113,6 +134,8 @@ export type AppendResult =
       readonly status: 'committed';
       readonly snapshotId: string;
       readonly offsets: [string, string][];
+      /** The table-wide watermark the snapshot records (./watermark.ts), if known. */
+      readonly watermarkMs?: number;
       /** Snapshots expired after the commit (table maintenance), if it ran. */
       readonly expired?: number;
       /** Why maintenance failed, if it did (the append itself is committed). */
@@ -216,6 +239,7 @@ export class Committer {
     const prop = offsetsProperty(this.groupId);
     const offsets = readOffsets(Object.fromEntries(recorded.properties), this.groupId);
     const from = recorded.from.get(prop);
+    const { watermarkMs } = readWatermark(t.metadata);
     return {
       schema: currentSchema(t.metadata),
       spec: specById(t.metadata, t.metadata.defaultSpecId),
@@ -223,6 +247,7 @@ export class Committer {
       offsets: [...offsets].map(([k, v]) => [k, v.toString()]),
       ...(from === undefined ? {} : { offsetsSnapshotId: from.toString() }),
       historyTruncated: recorded.truncated,
+      ...(watermarkMs !== undefined ? { watermarkMs } : {}),
       ...this.tableStorageOf(t),
     };
   }
@@ -272,6 +297,7 @@ export class Committer {
       snapshotCount: m.snapshots.length,
       snapshots,
       recordedOffsets: this.state(t).offsets,
+      watermark: describeWatermark(m),
     };
   }
 
@@ -333,12 +359,17 @@ export class Committer {
    * Appends `files` and records the offsets after `ranges`. Refused (and nothing is
    * committed) when a range does not continue the table's recorded offsets. The caller
    * owns the files: on refusal it deletes them.
+   *
+   * `watermarks`: per partition, the time through which the partition is complete at the
+   * offsets this commit records (./watermark.ts); summary properties only, merged with
+   * what the table carries (never lowered). They play no part in what is committed.
    */
   async append(
     table: string,
     files: readonly DataFile[],
     ranges: readonly OffsetRange[],
     deadLetters?: AppendDeadLetters,
+    watermarks: readonly (readonly [string, number])[] = [],
   ): Promise<AppendResult> {
     const id = parseIdentifier(table);
     const first = files[0] ?? deadLetters?.files[0];
@@ -354,6 +385,7 @@ export class Committer {
     if (this.observer) op.observe(this.observer);
     const prop = offsetsProperty(this.groupId);
     let recorded: [string, string][] = [];
+    let watermarkMs: number | undefined;
     op.validate(async (base) => {
       const carried = recordedProperties(base).properties;
       const verdict = checkContinuity(
@@ -366,6 +398,7 @@ export class Committer {
       for (const [k, v] of carried) if (k !== prop) op.set(k, v);
       op.set(prop, writeOffsets(verdict.next));
       recorded = [...verdict.next].map(([k, v]) => [k, v.toString()]);
+      watermarkMs = this.setWatermarks(op, carried, base, [...verdict.next.keys()], watermarks);
     });
     try {
       const committed = await op.commit();
@@ -373,6 +406,7 @@ export class Committer {
         status: 'committed' as const,
         snapshotId: String(committed.metadata.currentSnapshotId),
         offsets: recorded,
+        ...(watermarkMs !== undefined ? { watermarkMs } : {}),
       };
       return { ...done, ...(await this.maintain(table, committed, deadLetters?.table)) };
     } catch (e) {
@@ -380,6 +414,47 @@ export class Committer {
         return { status: 'refused', kind: e.kind, reason: e.message };
       throw e;
     }
+  }
+
+  /**
+   * Sets this group's watermarks (carried ones merged with `candidates`, for the partitions
+   * `held`), carries every other group's, and sets the table-wide minimum; returns it.
+   */
+  private setWatermarks(
+    op: { set(k: string, v: string): unknown; unset(k: string): unknown },
+    carriedOffsets: ReadonlyMap<string, string>,
+    base: Table['metadata'],
+    held: readonly string[],
+    candidates: readonly (readonly [string, number])[],
+  ): number | undefined {
+    const wprop = watermarksProperty(this.groupId);
+    const carried = recordedProperties(base, WATERMARKS_PROPERTY_PREFIX).properties;
+    const mine = mergeWatermarks(parseWatermarks(carried.get(wprop)), new Map(candidates), held);
+    for (const [k, v] of carried) if (k !== wprop) op.set(k, v);
+    // Every group's held partitions count, those without a watermark too (they hold the
+    // table-wide value back: it is then absent).
+    const groups = new Map<string, { held: Iterable<string>; watermarks: WatermarkMap }>();
+    groups.set(this.groupId, { held: [...held], watermarks: mine });
+    for (const [k, raw] of carriedOffsets) {
+      const group = k.slice(OFFSETS_PROPERTY_PREFIX.length);
+      if (group === this.groupId) continue;
+      let keys: string[];
+      try {
+        keys = [...readOffsets({ [k]: raw }, group).keys()];
+      } catch {
+        keys = [];
+      }
+      groups.set(group, {
+        held: keys,
+        watermarks: parseWatermarks(carried.get(watermarksProperty(group))),
+      });
+    }
+    if (mine.size > 0) op.set(wprop, writeWatermarks(mine));
+    else op.unset(wprop);
+    const table = tableWatermark(groups);
+    if (table !== undefined) op.set(TABLE_WATERMARK_PROPERTY, String(table));
+    else op.unset(TABLE_WATERMARK_PROPERTY);
+    return table;
   }
 
   /**
@@ -511,4 +586,11 @@ export class Committer {
     const live = new Set((await planFiles(t)).files.map((f) => f.filePath));
     for (const p of paths) if (!live.has(p)) await t.io.delete(p);
   }
+}
+
+function describeWatermark(m: TableMetadata): TableDescription['watermark'] {
+  const w = readWatermark(m);
+  return w.watermarkMs === undefined
+    ? { groups: w.groups }
+    : { watermarkMs: w.watermarkMs, groups: w.groups };
 }

@@ -505,9 +505,19 @@ export const configSchema = z
         level: z
           .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
           .default('info'),
+        /**
+         * `json`: pino JSON lines; `pretty`: one human-readable line per entry; `auto`
+         * (default): pretty when stdout is a terminal, JSON otherwise.
+         */
+        format: z.enum(['auto', 'pretty', 'json']).default('auto'),
+        /**
+         * How often `kice run` logs a one-line status, and `kice run --once` prints a
+         * progress line when stderr is not a terminal.
+         */
+        statusIntervalMs: positiveInt.default(30_000),
       })
       .strict()
-      .default({ level: 'info' }),
+      .default({ level: 'info', format: 'auto', statusIntervalMs: 30_000 }),
   })
   .strict()
   .superRefine((c, ctx) => {

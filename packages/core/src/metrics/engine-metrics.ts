@@ -18,6 +18,8 @@ export interface MetricsProbe {
   tables(): string[];
   inFlightBytes(): number;
   ready(): boolean;
+  /** Per table, the completeness watermark of its last commit (epoch ms), where known. */
+  watermarks?(): Readonly<Record<string, number>>;
 }
 
 interface PartitionView {
@@ -230,6 +232,17 @@ export class EngineMetricsRegistry implements PipelineObserver {
       collect() {
         this.reset();
         for (const [t, ms] of self.lastCommitMs) this.set({ table: t }, ms / 1000);
+      },
+    });
+    new Gauge({
+      name: 'kice_table_watermark_timestamp_seconds',
+      help: 'Unix time through which each table is complete (the completeness watermark its last commit recorded; docs/operations.md).',
+      labelNames: ['table'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [t, ms] of Object.entries(self.probe?.watermarks?.() ?? {}))
+          this.set({ table: t }, ms / 1000);
       },
     });
     new Gauge({

@@ -11,6 +11,8 @@
  * - `epoch`: bumped when the lane is re-seeked (refused commit) or dropped (revoked); work
  *   queued under an older epoch is skipped when it runs.
  * - `poison`: the first failure of the lane's work; after it nothing of the lane is applied.
+ * - the smallest record timestamp of each claimed batch not yet committed (`noteTimestamps`),
+ *   which the completeness watermark needs (../commit/watermark.ts).
  */
 import { KiceError } from '../errors.ts';
 
@@ -24,6 +26,8 @@ export class PartitionLane<T = unknown> {
   poison: Error | undefined;
   revoked = false;
   private chain: Promise<void> = Promise.resolve();
+  /** Claimed batches not known committed, in claim order: their end and smallest timestamp. */
+  private claimedTimestamps: { to: bigint; minTs: number }[] = [];
 
   constructor(
     readonly topic: string,
@@ -47,6 +51,26 @@ export class PartitionLane<T = unknown> {
     const from = this.expected;
     this.expected = nextOffset;
     return { from, to: nextOffset };
+  }
+
+  /** Records the smallest record timestamp of the batch just claimed, ending at `to`. */
+  noteTimestamps(to: bigint, minTs: number): void {
+    this.claimedTimestamps.push({ to, minTs });
+  }
+
+  /** The smallest timestamp of the claimed records at offsets >= `offset` (Infinity: none). */
+  minTimestampFrom(offset: bigint): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const c of this.claimedTimestamps) if (c.to > offset && c.minTs < min) min = c.minTs;
+    return min;
+  }
+
+  /** Forgets the timestamps of batches below `offset` (committed). */
+  forgetTimestampsBelow(offset: bigint): void {
+    let i = 0;
+    while (i < this.claimedTimestamps.length && (this.claimedTimestamps[i]?.to as bigint) <= offset)
+      i++;
+    if (i > 0) this.claimedTimestamps = this.claimedTimestamps.slice(i);
   }
 
   /** Claims [expected, next) for a partition that advanced without records (markers). */
@@ -104,12 +128,14 @@ export class PartitionLane<T = unknown> {
     this.epoch++;
     this.expected = offset;
     this.applied = offset;
+    this.claimedTimestamps = [];
   }
 
   /** The lane is no longer owned: queued work is skipped. */
   revoke(): void {
     this.epoch++;
     this.revoked = true;
+    this.claimedTimestamps = [];
   }
 
   /** Where the table's next commit for this partition must start. */

@@ -20,6 +20,10 @@
  *   file the table's history names and it does not hold yet (committer.absorbDeadLetters);
  *   a failure there is a warning, retried with backoff (and by any later absorb: a flush,
  *   a start, an assignment).
+ * - The commit records the completeness watermark of the partitions this process owns
+ *   (../commit/watermark.ts): the end offsets are read from the broker while the files are
+ *   written, waiting at most END_OFFSETS_TIMEOUT_MS more; if they cannot be read, the commit goes ahead
+ *   with the watermarks it carries. The watermark never changes what is committed.
  */
 import type { DataFile, StructType } from '@kice/iceberg';
 import { maxFieldId } from '@kice/iceberg';
@@ -47,6 +51,8 @@ export interface FlushMetrics {
   filesWritten: number;
   bytesWritten: number;
   snapshotsExpired: number;
+  /** Per table: the watermark its last commit by this process recorded (epoch ms). */
+  watermarkMs: Record<string, number>;
 }
 
 export interface FlushLog {
@@ -60,13 +66,16 @@ export interface CommitEvent {
   readonly files: number;
   readonly rows: number;
   readonly offsets: [string, string][];
+  /** The table-wide completeness watermark the snapshot records (epoch ms), if known. */
+  readonly watermarkMs?: number;
 }
 
 export interface TableFlusherDeps {
   readonly config: KiceConfig;
   readonly pool: TaskPool;
   readonly committer: CommitterClient;
-  readonly source: Pick<Source, 'commitOffsets' | 'seek'>;
+  readonly source: Pick<Source, 'commitOffsets' | 'seek'> &
+    Partial<Pick<Source, 'fetchEndOffsets'>>;
   readonly budget: InFlightBudget;
   readonly metrics: FlushMetrics;
   readonly log: FlushLog;
@@ -91,6 +100,12 @@ export function rowGroupBytes(config: KiceConfig): number {
 const ABSORB_RETRY_MIN_MS = 500;
 const ABSORB_RETRY_MAX_MS = 60_000;
 
+/** How long a commit waits for the end offsets its watermark needs (beyond the file writes). */
+export const END_OFFSETS_TIMEOUT_MS = 2_000;
+
+/** End offsets with the time just before they were asked for. */
+type EndsAt = { at: number; ends: ReadonlyMap<string, bigint> };
+
 export class TableFlusher {
   private readonly queues = new Map<string, { tail: Promise<void>; queued: number }>();
   /** The dead-letter table's state, once ensured. */
@@ -102,7 +117,45 @@ export class TableFlusher {
   /** Tables whose last absorb failed: when to try again, and the delay after that. */
   private readonly absorbRetries = new Map<string, { at: number; delayMs: number }>();
 
+  /** End-offset requests that outlived their wait and are still running (retrying). */
+  private endsStuck = 0;
+
   constructor(private readonly deps: TableFlusherDeps) {}
+
+  /**
+   * The end offsets of `topics` and when they were asked for, or undefined: no answer in
+   * END_OFFSETS_TIMEOUT_MS, an error, or an earlier request that timed out still retrying
+   * (with the broker away, requests are not piled up). Never rejects.
+   */
+  private async endOffsetsAt(topics: string[]): Promise<EndsAt | undefined> {
+    const source = this.deps.source;
+    if (!source.fetchEndOffsets || topics.length === 0 || this.endsStuck > 0) return undefined;
+    const at = Date.now();
+    let settled = false;
+    let timedOut = false;
+    const request = source.fetchEndOffsets(topics).finally(() => {
+      settled = true;
+      if (timedOut) this.endsStuck--;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((r) => {
+      timer = setTimeout(() => {
+        if (!settled) {
+          timedOut = true;
+          this.endsStuck++;
+        }
+        r(undefined);
+      }, END_OFFSETS_TIMEOUT_MS);
+    });
+    try {
+      const ends = await Promise.race([request, timeout]);
+      return ends ? { at, ends } : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** Flushes the table after any flush of it already queued; rejects on failure. */
   flush(t: TableRuntime): Promise<void> {
@@ -147,6 +200,10 @@ export class TableFlusher {
     };
     t.lastCommitAt = Date.now();
     const drainedAt = performance.now();
+    // Asked now, answered while the files are written (never rejects).
+    const ends = this.endOffsetsAt([
+      ...new Set([...d.lanes.values()].filter((l) => l.table === t).map((l) => l.topic)),
+    ]);
     let release = bytes;
     let files: DataFile[] = [];
     let deadFiles: DataFile[] = [];
@@ -206,6 +263,16 @@ export class TableFlusher {
       }
       const written = files.reduce((a, f) => a + f.fileSizeInBytes, 0);
       t.buffer.learnRatio(bytes, written);
+      const watermarks = watermarkCandidates(
+        [...d.lanes.values()].filter((l) => l.table === t && !l.revoked),
+        new Map(ranges.map((r) => [tpKey(r.topic, r.partition), r.to])),
+        await ends,
+      );
+      if (d.failed()) {
+        await this.discard(t.name, files);
+        if (dlTable !== undefined) await this.discard(dlTable, deadFiles);
+        return;
+      }
       const appendAt = performance.now();
       const result = await d.committer.api.append(
         t.name,
@@ -214,6 +281,7 @@ export class TableFlusher {
         // Named even without files of its own: the table's snapshot expiry keeps the
         // snapshots whose dead letters the dead-letter table does not hold yet.
         dlTable !== undefined ? { table: dlTable, files: deadFiles } : undefined,
+        watermarks,
       );
       if (result.status === 'refused') {
         d.metrics.refusedCommits++;
@@ -233,6 +301,7 @@ export class TableFlusher {
       d.metrics.filesWritten += files.length;
       d.metrics.bytesWritten += written;
       t.state = { ...(t.state as TableState), offsets: result.offsets };
+      if (result.watermarkMs !== undefined) d.metrics.watermarkMs[t.name] = result.watermarkMs;
       const committed = new Map(result.offsets.map(([k, v]) => [k, BigInt(v)]));
       const toKafka = [];
       for (const r of ranges) {
@@ -241,6 +310,7 @@ export class TableFlusher {
         const off = committed.get(key);
         if (lane && off !== undefined) {
           lane.committed = off;
+          lane.forgetTimestampsBelow(off);
           toKafka.push({ topic: r.topic, partition: r.partition, offset: off });
         }
       }
@@ -261,9 +331,16 @@ export class TableFlusher {
         files: files.length,
         rows,
         offsets: result.offsets,
+        ...(result.watermarkMs !== undefined ? { watermarkMs: result.watermarkMs } : {}),
       });
       d.log.info(
-        { table: t.name, snapshotId: result.snapshotId, files: files.length, rows },
+        {
+          table: t.name,
+          snapshotId: result.snapshotId,
+          files: files.length,
+          rows,
+          ...(result.watermarkMs !== undefined ? { watermarkMs: result.watermarkMs } : {}),
+        },
         'committed',
       );
       if (result.expired) {
@@ -442,4 +519,26 @@ export class TableFlusher {
       d.source.seek(splitTpKey(lane.key), off);
     }
   }
+}
+
+/**
+ * Per owned partition of a table, the time through which it is complete once the commit
+ * lands (../commit/watermark.ts): for a partition fetched up to the end offset read at `at`,
+ * min(at, smallest timestamp fetched beyond the commit − 1). Partitions with a backlog, or
+ * not in the table yet, get none.
+ */
+export function watermarkCandidates(
+  lanes: readonly PartitionLane<TableRuntime>[],
+  commitEnds: ReadonlyMap<string, bigint>,
+  ends: EndsAt | undefined,
+): [string, number][] {
+  if (!ends) return [];
+  const out: [string, number][] = [];
+  for (const lane of lanes) {
+    const next = commitEnds.get(lane.key) ?? lane.committed;
+    const end = ends.ends.get(lane.key);
+    if (next === undefined || end === undefined || lane.expected < end) continue;
+    out.push([lane.key, Math.min(ends.at, lane.minTimestampFrom(next) - 1)]);
+  }
+  return out;
 }

@@ -113,6 +113,12 @@ export abstract class AppendOperation {
     return this;
   }
 
+  /** Removes a property `set` earlier (a validator's value that no longer applies). */
+  unset(key: string): this {
+    delete this.props[key];
+    return this;
+  }
+
   /** Checked against the refreshed metadata before every attempt; throw to abort. */
   validate(fn: Validator): this {
     this.validators.push(fn);

@@ -5,9 +5,11 @@
  */
 import { decodeAvroBatch } from './avro-batch.ts';
 import type { RegistryBatchInput, RegistryBatchResult, RegistryFormat } from './formats.ts';
+import { decodeProtobufBatch } from './protobuf-batch.ts';
 
 const decoders: Record<RegistryFormat, (input: RegistryBatchInput) => RegistryBatchResult> = {
   avro: decodeAvroBatch,
+  protobuf: decodeProtobufBatch,
 };
 
 export function decodeRegistryBatch(

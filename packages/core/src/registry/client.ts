@@ -1,6 +1,7 @@
 /**
- * A Confluent Schema Registry client for decoding: `GET /schemas/ids/{id}` only, with a
- * cache by id. One client per registry config per process (`registryClient`), and one
+ * A Confluent Schema Registry client for decoding: `GET /schemas/ids/{id}` with a cache by
+ * id, and `GET /subjects/{subject}/versions/{version}` for the schemas a schema references
+ * (Protobuf imports), cached by subject and version. One client per registry config per process (`registryClient`), and one
  * lookup per id per client: concurrent callers of the same id share one request, and a
  * found schema is kept for the life of the process (ids are immutable in the registry).
  *
@@ -38,6 +39,17 @@ export class UnknownSchemaError extends KiceError {
   }
 }
 
+/** A schema reference (subject, version) the registry does not know: its records' reason. */
+export class UnknownReferenceError extends KiceError {
+  constructor(subject: string, version: number, detail: string) {
+    super(
+      'DECODE_FAILED',
+      `unknown schema reference ${subject} version ${version}: the registry answered 404 (${detail})`,
+      { context: { subject, version } },
+    );
+  }
+}
+
 export interface ClientOptions {
   /** Attempts per lookup before giving up (default Infinity: wait for the registry). */
   readonly maxAttempts?: number;
@@ -58,6 +70,7 @@ export class SchemaRegistryClient {
   private readonly base: string;
   private readonly headers: Record<string, string>;
   private readonly byId = new Map<number, Promise<RegistrySchema>>();
+  private readonly byVersion = new Map<string, Promise<RegistrySchema>>();
   /** HTTP requests sent (for tests and metrics). */
   requests = 0;
 
@@ -91,6 +104,40 @@ export class SchemaRegistryClient {
     return p;
   }
 
+  /**
+   * The schema registered as `version` of `subject` (a reference of another schema:
+   * `GET /subjects/{subject}/versions/{version}`), cached like ids (a version's schema
+   * never changes). 404 → UnknownReferenceError.
+   */
+  getVersion(subject: string, version: number): Promise<RegistrySchema> {
+    const key = `${subject}\u0000${version}`;
+    const cached = this.byVersion.get(key);
+    if (cached) return cached;
+    const p = this.lookupVersion(subject, version);
+    this.byVersion.set(key, p);
+    p.catch(() => {
+      if (this.byVersion.get(key) === p) this.byVersion.delete(key);
+    });
+    return p;
+  }
+
+  private async lookupVersion(subject: string, version: number): Promise<RegistrySchema> {
+    const path = `/subjects/${encodeURIComponent(subject)}/versions/${version}`;
+    const body = (await this.withRetry(
+      path,
+      undefined,
+      this.options.maxAttempts ?? Infinity,
+      (d) => {
+        throw new UnknownReferenceError(subject, version, d);
+      },
+    )) as { id?: unknown; schema?: unknown; schemaType?: unknown; references?: unknown };
+    return this.toSchema(
+      typeof body.id === 'number' ? body.id : -1,
+      body,
+      `${subject} version ${version}`,
+    );
+  }
+
   /** A schema already resolved (no request), or undefined. */
   async peek(id: number): Promise<RegistrySchema | undefined> {
     const p = this.byId.get(id);
@@ -121,18 +168,22 @@ export class SchemaRegistryClient {
       schemaType?: unknown;
       references?: unknown;
     };
+    return this.toSchema(id, body, `schema id ${id}`);
+  }
+
+  private toSchema(
+    id: number,
+    body: { schema?: unknown; schemaType?: unknown; references?: unknown },
+    what: string,
+  ): RegistrySchema {
     if (typeof body.schema !== 'string') {
-      throw new KiceError(
-        'DECODE_FAILED',
-        `schema id ${id}: the registry's answer has no schema text`,
-        {
-          context: { schemaId: id },
-        },
-      );
+      throw new KiceError('DECODE_FAILED', `${what}: the registry's answer has no schema text`, {
+        context: { schemaId: id },
+      });
     }
     const t = body.schemaType ?? 'AVRO';
     if (t !== 'AVRO' && t !== 'PROTOBUF' && t !== 'JSON') {
-      throw new KiceError('DECODE_FAILED', `schema id ${id}: unsupported schemaType ${String(t)}`, {
+      throw new KiceError('DECODE_FAILED', `${what}: unsupported schemaType ${String(t)}`, {
         context: { schemaId: id },
       });
     }
@@ -146,12 +197,13 @@ export class SchemaRegistryClient {
     path: string,
     id: number | undefined,
     maxAttempts: number,
+    notFound?: (detail: string) => never,
   ): Promise<unknown> {
     const base = this.options.backoffBaseMs ?? 200;
     const max = this.options.backoffMaxMs ?? 5_000;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(path, id);
+        return await this.once(path, id, notFound);
       } catch (e) {
         if (!(e instanceof Transient) || attempt >= maxAttempts) {
           if (e instanceof Transient) throw new Error(e.message);
@@ -171,7 +223,11 @@ export class SchemaRegistryClient {
     }
   }
 
-  private async once(path: string, id: number | undefined): Promise<unknown> {
+  private async once(
+    path: string,
+    id: number | undefined,
+    notFound?: (detail: string) => never,
+  ): Promise<unknown> {
     const f = this.options.fetch ?? fetch;
     this.requests++;
     let res: Response;
@@ -193,6 +249,7 @@ export class SchemaRegistryClient {
       }
     }
     if (res.status === 404 && id !== undefined) throw new UnknownSchemaError(id, detail(text));
+    if (res.status === 404 && notFound) notFound(detail(text));
     if (res.status === 408 || res.status === 429 || res.status >= 500) {
       throw new Transient(`GET ${path}: HTTP ${res.status}`);
     }

@@ -1,0 +1,232 @@
+/**
+ * Protobuf wire parsing, schema mapping and decoding (registry/protobuf-*.ts). Messages
+ * are encoded by protobufjs's own writer from the same .proto text, so the reader is
+ * checked against an independent encoder; Confluent's serializer is exercised by the
+ * integration tests.
+ */
+import protobuf from 'protobufjs';
+import { describe, expect, it } from 'vitest';
+import { compileProtoReader } from '../../src/registry/protobuf-decoder.ts';
+import { parseProtoSchema, protoToIceberg } from '../../src/registry/protobuf-schema.ts';
+import { readMessageIndexes, WireReader } from '../../src/registry/protobuf-wire.ts';
+
+const PROTO = `
+syntax = "proto3";
+package t;
+import "google/protobuf/timestamp.proto";
+import "google/protobuf/wrappers.proto";
+message First { int32 a = 1; }
+message Ev {
+  int32 i = 1;
+  uint64 u = 2;
+  sint64 z = 3;
+  repeated int32 r = 4;
+  map<string, Inner> m = 5;
+  oneof k { string s = 6; int32 n = 7; }
+  optional int32 o = 8;
+  E e = 9;
+  google.protobuf.Timestamp ts = 10;
+  google.protobuf.Int64Value w = 11;
+  Inner in = 12;
+  message Inner { string name = 1; }
+  enum E { ZERO = 0; ONE = 1; }
+}
+`;
+
+function reader(bytes: Uint8Array): WireReader {
+  const r = new WireReader(bytes);
+  r.end = bytes.length;
+  return r;
+}
+
+function encode(values: Record<string, unknown>): Uint8Array {
+  const root = protobuf.parse(PROTO, { keepCase: true }).root;
+  root.addJSON(
+    (protobuf as unknown as { common: { get(n: string): { nested: never } } }).common.get(
+      'google/protobuf/timestamp.proto',
+    ).nested,
+  );
+  root.addJSON(
+    (protobuf as unknown as { common: { get(n: string): { nested: never } } }).common.get(
+      'google/protobuf/wrappers.proto',
+    ).nested,
+  );
+  const T = root.lookupType('t.Ev');
+  return T.encode(T.fromObject(values)).finish();
+}
+
+function decode(values: Record<string, unknown>) {
+  const schema = parseProtoSchema({ schema: PROTO, references: [] });
+  return { row: compileProtoReader(schema, 't.Ev').decode(reader(encode(values))) };
+}
+
+describe('message indexes', () => {
+  it('reads the short form [0], a count with zigzag indexes, and refuses a bad count', () => {
+    expect(readMessageIndexes(reader(Uint8Array.of(0)))).toEqual([0]);
+    // count 2 (zigzag 4), indexes 1 (2) and 0 (0)
+    const r = reader(Uint8Array.of(4, 2, 0, 0x08));
+    expect(readMessageIndexes(r)).toEqual([1, 0]);
+    expect(r.pos).toBe(3);
+    expect(() => readMessageIndexes(reader(Uint8Array.of(20, 2)))).toThrow(
+      'not a Protobuf frame: message-index count 10 does not fit the 1 bytes left',
+    );
+    expect(() => readMessageIndexes(reader(new Uint8Array(0)))).toThrow(
+      'not a Protobuf frame: the message-index list is missing after the schema id',
+    );
+  });
+
+  it('selects top-level and nested messages; out of range is an error naming the list', () => {
+    const s = parseProtoSchema({ schema: PROTO, references: [] });
+    expect(s.messageAt([0])).toBe('t.First');
+    expect(s.messageAt([1])).toBe('t.Ev');
+    expect(s.messageAt([1, 0])).toBe('t.Ev.Inner');
+    expect(() => s.messageAt([2])).toThrow(
+      'message indexes [2]: index 2 is out of range, the file has 2 messages',
+    );
+    expect(() => s.messageAt([1, 3])).toThrow(
+      'message indexes [1, 3]: index 3 is out of range, t.Ev has 1 message',
+    );
+  });
+});
+
+describe('varints', () => {
+  it('reads 64-bit values exactly, negative int32 from 10-byte varints', () => {
+    const w = protobuf.Writer.create();
+    w.int32(-1).int64('-9223372036854775808').uint64('18446744073709551615').sint64('-3');
+    const r = reader(w.finish());
+    expect(r.int32()).toBe(-1);
+    expect(r.int64()).toBe(-9223372036854775808n);
+    expect(r.uint64()).toBe(18446744073709551615n);
+    expect(r.sint64()).toBe(-3n);
+    expect(r.pos).toBe(r.end);
+  });
+
+  it('truncated and over-long varints fail with the reason', () => {
+    expect(() => reader(Uint8Array.of(0x80, 0x80)).uint32()).toThrow(
+      'truncated Protobuf payload: the bytes end inside a field',
+    );
+    expect(() => reader(new Uint8Array(11).fill(0xff)).int64()).toThrow(
+      'corrupt Protobuf payload: varint longer than 10 bytes',
+    );
+  });
+});
+
+describe('mapping', () => {
+  it('maps scalars, lists, maps, oneof members, enums and well-known types', () => {
+    const s = parseProtoSchema({ schema: PROTO, references: [] });
+    const st = protoToIceberg(s, 't.Ev');
+    expect(
+      st.fields.map((f) => [f.id, f.name, typeof f.type === 'string' ? f.type : f.type.type]),
+    ).toEqual([
+      [1, 'i', 'int'],
+      [2, 'u', 'long'],
+      [3, 'z', 'long'],
+      [4, 'r', 'list'],
+      [5, 'm', 'map'],
+      [6, 's', 'string'],
+      [7, 'n', 'int'],
+      [8, 'o', 'int'],
+      [9, 'e', 'string'],
+      [10, 'ts', 'timestamptz'],
+      [11, 'w', 'long'],
+      [12, 'in', 'struct'],
+    ]);
+    expect(st.fields.every((f) => !f.required)).toBe(true);
+  });
+
+  it('refuses a recursive message naming the path', () => {
+    const s = parseProtoSchema({
+      schema:
+        'syntax = "proto3"; message Node { string v = 1; Wrap w = 2; } message Wrap { Node child = 1; }',
+      references: [],
+    });
+    expect(() => protoToIceberg(s, 'Node')).toThrow(
+      'protobuf schema at "w.child": recursive message "Node" (Iceberg has no recursive types)',
+    );
+  });
+
+  it('refuses an import that is neither a reference nor a well-known type', () => {
+    expect(() =>
+      parseProtoSchema({
+        schema: 'syntax = "proto3"; import "other.proto"; message A { int32 a = 1; }',
+        references: [],
+      }),
+    ).toThrow('protobuf schema: import "other.proto" is neither a reference nor a well-known type');
+  });
+});
+
+describe('decoding', () => {
+  it('decodes every kind and writes proto3 defaults for absent implicit fields', () => {
+    const { row } = decode({
+      i: -5,
+      u: '9223372036854775807',
+      z: '-2',
+      r: [1, -1],
+      m: { a: { name: 'x' } },
+      s: 'text',
+      o: 0,
+      e: 1,
+      ts: { seconds: 1709251200, nanos: 123456789 },
+      w: { value: '-7' },
+      in: { name: 'y' },
+    });
+    expect(row).toEqual({
+      i: -5,
+      u: 9223372036854775807n,
+      z: -2n,
+      r: [1, -1],
+      m: new Map([['a', { name: 'x' }]]),
+      s: 'text',
+      n: null,
+      o: 0,
+      e: 'ONE',
+      ts: 1709251200123456n,
+      w: -7n,
+      in: { name: 'y' },
+    });
+    expect(decode({}).row).toEqual({
+      i: 0,
+      u: 0n,
+      z: 0n,
+      r: [],
+      m: new Map(),
+      s: null,
+      n: null,
+      o: null,
+      e: 'ZERO',
+      ts: null,
+      w: null,
+      in: null,
+    });
+  });
+
+  it('the last oneof member wins; an unknown enum number is its text', () => {
+    const w = protobuf.Writer.create();
+    w.uint32((6 << 3) | 2).string('a');
+    w.uint32((7 << 3) | 0).int32(3);
+    w.uint32((9 << 3) | 0).int32(42);
+    const s = parseProtoSchema({ schema: PROTO, references: [] });
+    const row = compileProtoReader(s, 't.Ev').decode(reader(w.finish()));
+    expect(row.s).toBe(null);
+    expect(row.n).toBe(3);
+    expect(row.e).toBe('42');
+  });
+
+  it('uint64 above 2^63-1, wrong wire types and truncation fail with the reason', () => {
+    const s = parseProtoSchema({ schema: PROTO, references: [] });
+    const rd = compileProtoReader(s, 't.Ev');
+    const bytes = encode({ u: '18446744073709551615' });
+    expect(() => rd.decode(reader(bytes))).toThrow(
+      'field "u": uint64 value 18446744073709551615 does not fit a long (above 2^63-1)',
+    );
+    const w = protobuf.Writer.create();
+    w.uint32((1 << 3) | 2).string('x');
+    expect(() => rd.decode(reader(w.finish()))).toThrow(
+      'corrupt Protobuf payload: field "i" (number 1) has wire type 2, expected 0',
+    );
+    const ok = encode({ in: { name: 'abcdef' } });
+    expect(() => rd.decode(reader(ok.subarray(0, ok.length - 2)))).toThrow(
+      'truncated Protobuf payload: the bytes end inside a field',
+    );
+  });
+});

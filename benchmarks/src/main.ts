@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchCodec } from './components/codec.ts';
 import { benchCommitLatency } from './components/commit-latency.ts';
+import { benchProtobufDecode } from './components/protobuf-decode.ts';
 import {
   type BenchResult,
   describeResult,
@@ -123,6 +124,8 @@ async function main(): Promise<number> {
   if (!values['no-components']) {
     log('components: JSON → Arrow, Arrow → Parquet…');
     const codec = benchCodec(20_000, quick ? 1 : 3);
+    log('components: Protobuf → Arrow…');
+    const protobufDecode = benchProtobufDecode(20_000, quick ? 1 : 3);
     // Every milestone run is measured: the full run commits 10,000 times (merge append,
     // expiry to the last 100 snapshots after each commit, and old metadata files deleted
     // after each commit as on kice's tables, so the disk does not fill); the quick run
@@ -135,7 +138,7 @@ async function main(): Promise<number> {
       [10_000],
       { append: 'merge', retainLast: 100, deleteOldMetadata: true },
     );
-    result = { ...result, components: { codec, commitLatency } };
+    result = { ...result, components: { codec, commitLatency, protobufDecode } };
   }
   if (!values['no-scaling']) {
     result = { ...result, scaling: await scaling(quick, base, { broker: values.broker }) };

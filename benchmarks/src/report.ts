@@ -74,6 +74,12 @@ export function formatResult(r: BenchResult): string {
     lines.push(
       `components (one thread, ${fmt(c.batchRows)}-row batches): JSON → Arrow ${fmt(c.decodeRowsPerSecond)} rows/s (${c.decodeMbPerSecond} MB/s of JSON); Arrow → Parquet (snappy) ${fmt(c.parquetRowsPerSecond)} rows/s (${c.parquetArrowMbPerSecond} MB/s of Arrow IPC; Parquet = ${c.parquetToJsonRatio} × JSON size)`,
     );
+    const pb = r.components.protobufDecode;
+    if (pb) {
+      lines.push(
+        `components (one thread, ${fmt(pb.batchRows)}-row batches): Protobuf → Arrow ${fmt(pb.rowsPerSecond)} rows/s (${pb.mbPerSecond} MB/s of framed Protobuf, ${pb.bytesPerRecord} B/record) vs JSON → Arrow ${fmt(c.decodeRowsPerSecond)} rows/s`,
+      );
+    }
     lines.push(...formatCommitLatency(r.components.commitLatency));
   }
   if (r.scaling) {

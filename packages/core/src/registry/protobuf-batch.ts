@@ -5,8 +5,11 @@
  * (registry/protobuf-wire.ts).
  *
  * Schema texts (with their references) come with the task, resolved on the coordinator
- * (registry/resolve.ts). Per worker, each schema is parsed once and each (schema, message)
- * reader compiled once (registry/protobuf-decoder.ts).
+ * (registry/resolve.ts). Per worker, each schema is parsed and each (schema, message)
+ * mapped once. Two passes: the first reads only frame headers and message indexes, to
+ * learn the batch's writers and evolve the table schema with them; the second appends
+ * each message straight into the column tree of the evolved schema (decode/tree.ts) with
+ * a compiled appender per writer (registry/protobuf-append.ts), no per-record object.
  *
  * Evolution, as for Avro: each writer message (schema id + message indexes, in order of
  * first appearance) is mapped to an Iceberg struct (registry/protobuf-schema.ts) and
@@ -14,53 +17,64 @@
  * too, become optional columns with fresh IDs; int → long and float → double are
  * promoted; a change Iceberg cannot make (string → int…) dead-letters that version's
  * records with the reason while other versions of the batch land. Values of older
- * versions are widened to the evolved columns; fields a version lacks are null.
+ * versions go into the evolved (wider) columns; fields a version lacks are null.
  * Spec: https://iceberg.apache.org/spec/#schema-evolution
  */
-import { type IcebergType, icebergRowsToArrow, type Schema, type StructType } from '@kice/iceberg';
+import {
+  arrowFieldFor as arrowField,
+  type IcebergType,
+  type Schema,
+  type StructType,
+} from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
+import { dataOf, fieldOf, rootNode, truncate } from '../decode/tree.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import type { RegistryBatchInput, RegistryBatchResult, ResolvedSchema } from './formats.ts';
 import { readFrame } from './frame.ts';
-import { compileProtoReader, type ProtoReader } from './protobuf-decoder.ts';
+import { MessageAppender } from './protobuf-append.ts';
 import { type ProtoSchema, parseProtoSchema, protoToIceberg } from './protobuf-schema.ts';
 import { readMessageIndexes, WireReader } from './protobuf-wire.ts';
 
+interface Writer {
+  readonly struct: StructType;
+  readonly schema: ProtoSchema;
+  readonly name: string;
+}
+
 /** Parsed schemas by text (+ references), per worker. */
 const schemas = new Map<string, ProtoSchema>();
-/** What a (schema, message) compiles to: its struct and reader, or why it cannot. */
-const compiled = new Map<string, { struct: StructType; reader: ProtoReader } | { error: string }>();
+/** What a (schema, message) maps to: its struct, or why it cannot. */
+const mapped = new Map<string, Writer | { error: string }>();
 
 function schemaKey(s: ResolvedSchema): string {
   if (s.references.length === 0) return s.schema;
   return JSON.stringify([s.schema, s.references]);
 }
 
-function compiledFor(s: ResolvedSchema, indexes: readonly number[]) {
+function writerFor(s: ResolvedSchema, indexes: readonly number[]) {
   const sk = schemaKey(s);
   let p = schemas.get(sk);
   if (p === undefined) {
     try {
       p = parseProtoSchema(s);
     } catch (e) {
-      const error = (e as Error).message;
-      return { key: `${sk}\u0000`, value: { error } };
+      return { key: `${sk}\u0000`, value: { error: (e as Error).message } };
     }
     schemas.set(sk, p);
   }
   // Out-of-range indexes throw (DECODE_FAILED): that record's reason.
   const name = p.messageAt(indexes);
   const key = `${sk}\u0000${name}`;
-  let c = compiled.get(key);
+  let c = mapped.get(key);
   if (c === undefined) {
     try {
-      c = { struct: protoToIceberg(p, name), reader: compileProtoReader(p, name) };
+      c = { struct: protoToIceberg(p, name), schema: p, name };
     } catch (e) {
       c = { error: (e as Error).message };
     }
-    compiled.set(key, c);
+    mapped.set(key, c);
   }
-  return { key, value: c, name };
+  return { key, value: c };
 }
 
 function maxId(t: IcebergType): number {
@@ -71,31 +85,17 @@ function maxId(t: IcebergType): number {
   return Math.max(t.keyId, t.valueId, maxId(t.key), maxId(t.value));
 }
 
-/** A decoded value widened to the (possibly promoted) table type. */
-function widen(t: IcebergType, v: unknown): unknown {
-  if (v === null || v === undefined) return null;
-  if (typeof t === 'string') {
-    if (t === 'long' && typeof v === 'number') return BigInt(v);
-    return v;
-  }
-  if (t.type === 'struct') {
-    const o = v as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const f of t.fields) out[f.name] = widen(f.type, o[f.name]);
-    return out;
-  }
-  if (t.type === 'list') return (v as unknown[]).map((e) => widen(t.element, e));
-  const m = v as Map<unknown, unknown>;
-  return new Map([...m].map(([k, x]) => [widen(t.key, k), widen(t.value, x)]));
-}
-
 export function decodeProtobufBatch(input: RegistryBatchInput): RegistryBatchResult {
   const n = input.offsets.length - 1;
   const errors: { index: number; reason: string }[] = [];
-  const decoded: { index: number; key: string; row: Record<string, unknown> }[] = [];
-  /** Writer structs by (schema, message) key, with the id that named them first. */
-  const writers = new Map<string, { id: number; struct: StructType }>();
+  /** Records to decode: index, writer key, where the message bytes start. */
+  const pending: { index: number; key: string; at: number }[] = [];
+  /** Writers by (schema, message) key, with the id that named them first. */
+  const writers = new Map<string, Writer & { id: number }>();
+  /** writerFor's answers in this batch, by schema id (+ indexes unless [0]). */
+  const local = new Map<number | string, ReturnType<typeof writerFor>>();
   const r = new WireReader(input.bytes);
+  // Pass 1: frames and message indexes only, to know every writer of the batch.
   for (let i = 0; i < n; i++) {
     const start = input.offsets[i] as number;
     const end = input.offsets[i + 1] as number;
@@ -112,17 +112,26 @@ export function decodeProtobufBatch(input: RegistryBatchInput): RegistryBatchRes
       r.pos = start + frame.payloadOffset;
       r.end = end;
       const indexes = readMessageIndexes(r);
-      const c = compiledFor(s, indexes);
+      const lk =
+        indexes.length === 1 && indexes[0] === 0
+          ? frame.schemaId
+          : `${frame.schemaId}:${indexes.join(',')}`;
+      let c = local.get(lk);
+      if (c === undefined) {
+        c = writerFor(s, indexes);
+        local.set(lk, c);
+      }
       if ('error' in c.value) {
         errors.push({ index: i, reason: `schema id ${frame.schemaId}: ${c.value.error}` });
         continue;
       }
-      if (!writers.has(c.key)) writers.set(c.key, { id: frame.schemaId, struct: c.value.struct });
-      decoded.push({ index: i, key: c.key, row: c.value.reader.decode(r) });
+      if (!writers.has(c.key)) writers.set(c.key, { id: frame.schemaId, ...c.value });
+      pending.push({ index: i, key: c.key, at: r.pos });
     } catch (e) {
       errors.push({ index: i, reason: (e as Error).message });
     }
   }
+  // Evolve with each writer, in order of first appearance.
   let schema: StructType = input.schema;
   let last = maxId(input.schema);
   let changed = false;
@@ -140,16 +149,40 @@ export function decodeProtobufBatch(input: RegistryBatchInput): RegistryBatchRes
       refused.set(key, `schema id ${w.id}: ${(err as Error).message}`);
     }
   }
-  const rows: Record<string, unknown>[] = [];
-  for (const d of decoded) {
-    const why = refused.get(d.key);
+  // Pass 2: each message straight into the columns of the evolved schema.
+  const root = rootNode(schema);
+  const appenders = new Map<string, MessageAppender>();
+  for (const [key, w] of writers) {
+    if (!refused.has(key))
+      appenders.set(key, new MessageAppender(w.schema.root.lookupType(w.name), root));
+  }
+  let rows = 0;
+  for (const p of pending) {
+    const why = refused.get(p.key);
     if (why !== undefined) {
-      errors.push({ index: d.index, reason: why });
+      errors.push({ index: p.index, reason: why });
       continue;
     }
-    rows.push(widen(schema, d.row) as Record<string, unknown>);
+    r.pos = p.at;
+    r.end = input.offsets[p.index + 1] as number;
+    try {
+      (appenders.get(p.key) as MessageAppender).append(r, r.end);
+      rows++;
+    } catch (e) {
+      truncate(root, rows);
+      errors.push({ index: p.index, reason: (e as Error).message });
+    }
   }
   errors.sort((a, b) => a.index - b.index);
-  const table = icebergRowsToArrow({ ...schema, schemaId: 0 } as Schema, rows);
-  return { ipc: arrow.tableToIPC(table, 'stream'), rows: rows.length, errors, schema, changed };
+  const fields = root.children.map(fieldOf);
+  const arrowFields = fields.map(arrowField);
+  const data = arrow.makeData({
+    type: new arrow.Struct(arrowFields),
+    length: rows,
+    nullCount: 0,
+    children: root.children.map((c, k) => dataOf(c, arrowFields[k]?.type)),
+  });
+  const batch = new arrow.RecordBatch(new arrow.Schema(arrowFields), data);
+  const ipc = arrow.tableToIPC(new arrow.Table([batch]), 'stream');
+  return { ipc, rows, errors, schema, changed };
 }

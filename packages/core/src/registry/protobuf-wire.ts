@@ -82,7 +82,7 @@ export class WireReader {
   }
 
   /** A 64-bit varint: returns the low 32 bits (unsigned), sets `hi`. */
-  private parts(): number {
+  parts(): number {
     const b = this.buf;
     let p = this.pos;
     let lo = 0;
@@ -129,6 +129,33 @@ export class WireReader {
     return (BigInt(hi) << 32n) | BigInt(lo);
   }
 
+  /** int64 varint as a number when it is a safe integer, else as bigint. */
+  int64n(): number | bigint {
+    const lo = this.parts();
+    const h = this.hi | 0;
+    if (h >= -0x200000 && h < 0x200000) return h * 4294967296 + lo;
+    return BigInt.asIntN(64, (BigInt(this.hi) << 32n) | BigInt(lo));
+  }
+
+  /** uint64 varint as a number when it is a safe integer, else as bigint. */
+  uint64n(): number | bigint {
+    const lo = this.parts();
+    if (this.hi < 0x200000) return this.hi * 4294967296 + lo;
+    return (BigInt(this.hi) << 32n) | BigInt(lo);
+  }
+
+  /** sint64 varint as a number when it is a safe integer, else as bigint. */
+  sint64n(): number | bigint {
+    const lo = this.parts();
+    const hi = this.hi;
+    if (hi < 0x400000) {
+      const u = hi * 4294967296 + lo;
+      return lo & 1 ? -(u + 1) / 2 : u / 2;
+    }
+    const u = (BigInt(hi) << 32n) | BigInt(lo);
+    return (u >> 1n) ^ -(u & 1n);
+  }
+
   sint64(): bigint {
     const u = this.uint64();
     return (u >> 1n) ^ -(u & 1n);
@@ -170,6 +197,22 @@ export class WireReader {
     const n = this.uint32();
     if (n > this.end - this.pos) truncated();
     return this.pos + n;
+  }
+
+  /** Whether buf[from, to) is valid UTF-8 (ASCII fast path). */
+  validUtf8(from: number, to: number): boolean {
+    const b = this.buf;
+    for (let k = from; k < to; k++) {
+      if ((b[k] as number) >= 0x80) {
+        try {
+          utf8.decode(b.subarray(k, to));
+          return true;
+        } catch {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   bytes(): Uint8Array {

@@ -4,9 +4,11 @@
  * checked against an independent encoder; Confluent's serializer is exercised by the
  * integration tests.
  */
+import { arrowValueToIceberg, type StructType } from '@kice/iceberg';
+import * as arrow from 'apache-arrow';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { compileProtoReader } from '../../src/registry/protobuf-decoder.ts';
+import { decodeProtobufBatch } from '../../src/registry/protobuf-batch.ts';
 import { parseProtoSchema, protoToIceberg } from '../../src/registry/protobuf-schema.ts';
 import { readMessageIndexes, WireReader } from '../../src/registry/protobuf-wire.ts';
 
@@ -55,9 +57,34 @@ function encode(values: Record<string, unknown>): Uint8Array {
   return T.encode(T.fromObject(values)).finish();
 }
 
+/** Frames messages of t.Ev (schema id 1, message indexes [1]) and decodes them as a batch. */
+function batch(messages: Uint8Array[], schema: StructType = { type: 'struct', fields: [] }) {
+  const values = messages.map((m) => Buffer.concat([Buffer.from([0, 0, 0, 0, 1, 2, 2]), m]));
+  const offsets = new Int32Array(values.length + 1);
+  values.forEach((v, i) => {
+    offsets[i + 1] = (offsets[i] as number) + v.length;
+  });
+  const r = decodeProtobufBatch({
+    bytes: new Uint8Array(Buffer.concat(values)),
+    offsets,
+    schema,
+    schemas: { 1: { schema: PROTO, references: [] } },
+  });
+  const t = arrow.tableFromIPC(r.ipc);
+  const rows: Record<string, unknown>[] = [];
+  for (let i = 0; i < t.numRows; i++) {
+    const row: Record<string, unknown> = {};
+    for (const f of r.schema.fields)
+      row[f.name] = arrowValueToIceberg(f.type, t.getChild(f.name)?.get(i));
+    rows.push(row);
+  }
+  return { rows, errors: r.errors };
+}
+
 function decode(values: Record<string, unknown>) {
-  const schema = parseProtoSchema({ schema: PROTO, references: [] });
-  return { row: compileProtoReader(schema, 't.Ev').decode(reader(encode(values))) };
+  const { rows, errors } = batch([encode(values)]);
+  expect(errors).toEqual([]);
+  return { row: rows[0] };
 }
 
 describe('message indexes', () => {
@@ -200,33 +227,97 @@ describe('decoding', () => {
     });
   });
 
-  it('the last oneof member wins; an unknown enum number is its text', () => {
+  it('the last oneof member wins, a repeated scalar keeps the last value, an unknown enum number is its text', () => {
     const w = protobuf.Writer.create();
     w.uint32((6 << 3) | 2).string('a');
     w.uint32((7 << 3) | 0).int32(3);
     w.uint32((9 << 3) | 0).int32(42);
-    const s = parseProtoSchema({ schema: PROTO, references: [] });
-    const row = compileProtoReader(s, 't.Ev').decode(reader(w.finish()));
-    expect(row.s).toBe(null);
-    expect(row.n).toBe(3);
-    expect(row.e).toBe('42');
+    w.uint32((1 << 3) | 0).int32(1);
+    w.uint32((1 << 3) | 0).int32(2);
+    // unpacked and packed occurrences of one repeated field, an unknown field between
+    w.uint32((4 << 3) | 0).int32(7);
+    w.uint32((99 << 3) | 2).string('skipped');
+    w.uint32((4 << 3) | 2)
+      .fork()
+      .int32(8)
+      .int32(-9)
+      .ldelim();
+    const { rows, errors } = batch([w.finish()]);
+    expect(errors).toEqual([]);
+    expect(rows[0]).toMatchObject({ i: 2, s: null, n: 3, e: '42', r: [7, 8, -9] });
   });
 
-  it('uint64 above 2^63-1, wrong wire types and truncation fail with the reason', () => {
-    const s = parseProtoSchema({ schema: PROTO, references: [] });
-    const rd = compileProtoReader(s, 't.Ev');
-    const bytes = encode({ u: '18446744073709551615' });
-    expect(() => rd.decode(reader(bytes))).toThrow(
-      'field "u": uint64 value 18446744073709551615 does not fit a long (above 2^63-1)',
-    );
-    const w = protobuf.Writer.create();
-    w.uint32((1 << 3) | 2).string('x');
-    expect(() => rd.decode(reader(w.finish()))).toThrow(
-      'corrupt Protobuf payload: field "i" (number 1) has wire type 2, expected 0',
-    );
-    const ok = encode({ in: { name: 'abcdef' } });
-    expect(() => rd.decode(reader(ok.subarray(0, ok.length - 2)))).toThrow(
-      'truncated Protobuf payload: the bytes end inside a field',
-    );
+  it('uint64 above 2^63-1, wrong wire types, truncation, repeated message fields and map keys fail with the reason; the rest of the batch lands', () => {
+    const good = encode({ i: 1 });
+    const twice = protobuf.Writer.create();
+    twice
+      .uint32((12 << 3) | 2)
+      .fork()
+      .uint32(10)
+      .string('a')
+      .ldelim();
+    twice
+      .uint32((12 << 3) | 2)
+      .fork()
+      .uint32(10)
+      .string('b')
+      .ldelim();
+    const dupKey = protobuf.Writer.create();
+    for (const v of ['x', 'y'])
+      dupKey
+        .uint32((5 << 3) | 2)
+        .fork()
+        .uint32(10)
+        .string('k')
+        .uint32(18)
+        .fork()
+        .uint32(10)
+        .string(v)
+        .ldelim()
+        .ldelim();
+    const wrongWire = protobuf.Writer.create()
+      .uint32((1 << 3) | 2)
+      .string('x')
+      .finish();
+    const cut = encode({ in: { name: 'abcdef' } });
+    const { rows, errors } = batch([
+      encode({ u: '18446744073709551615' }),
+      good,
+      wrongWire,
+      cut.subarray(0, cut.length - 2),
+      twice.finish(),
+      dupKey.finish(),
+      good,
+    ]);
+    expect(rows.map((r) => r.i)).toEqual([1, 1]);
+    expect(errors).toEqual([
+      {
+        index: 0,
+        reason: 'field "u": uint64 value 18446744073709551615 does not fit a long (above 2^63-1)',
+      },
+      {
+        index: 2,
+        reason: 'corrupt Protobuf payload: field "i" (number 1) has wire type 2, expected 0',
+      },
+      { index: 3, reason: 'truncated Protobuf payload: the bytes end inside a field' },
+      {
+        index: 4,
+        reason: 'field "in": a message field appears twice (concatenated messages are not merged)',
+      },
+      { index: 5, reason: 'field "m": map key "k" appears twice' },
+    ]);
+  });
+
+  it('decodes into a wider table column (int into long) and leaves columns the writer lacks null', () => {
+    const table: StructType = {
+      type: 'struct',
+      fields: [
+        { id: 1, name: 'i', required: false, type: 'long' },
+        { id: 2, name: 'gone', required: false, type: 'string' },
+      ],
+    };
+    const { rows, errors } = batch([encode({ i: -3 })], table);
+    expect(errors).toEqual([]);
+    expect(rows[0]).toMatchObject({ i: -3n, gone: null });
   });
 });

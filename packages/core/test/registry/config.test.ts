@@ -58,6 +58,27 @@ deadLetter: { topic: dlq }
     ]);
   });
 
+  it('format protobuf needs schemaRegistry, and refuses metadata and key columns like avro', () => {
+    const base = `
+kafka: { brokers: [127.0.0.1:19092], groupId: g }
+catalog: { type: filesystem, warehouse: ./wh }
+deadLetter: { topic: dlq }
+`;
+    expect(
+      parseConfig(
+        `${base}schemaRegistry: { url: "http://r:8081" }\ntables: [{ topic: t, table: a.b, format: protobuf }]\n`,
+      ).tables[0]?.format,
+    ).toBe('protobuf');
+    expect(
+      problemsOf(() =>
+        parseConfig(`${base}tables: [{ topic: t, table: a.b, format: protobuf, metadata: {} }]\n`),
+      ),
+    ).toEqual([
+      'tables[0].metadata: metadata columns are not supported with format protobuf yet (json only)',
+      'tables[0].format: format protobuf needs the top-level schemaRegistry setting',
+    ]);
+  });
+
   it('names the field of a bad setting', () => {
     expect(problemsOf(() => parseConfig(yaml('schemaRegistry: { url: "ftp://x" }')))).toEqual([
       'schemaRegistry.url: expected an http(s) URL',

@@ -172,6 +172,37 @@ describe('mapping', () => {
     );
   });
 
+  it('resolves imports of .proto text through references, nested message indexes by declaration', () => {
+    const s = parseProtoSchema({
+      schema:
+        'syntax = "proto3"; package app; import "lib/common.proto"; import "google/protobuf/duration.proto"; message Order { lib.Money total = 1; google.protobuf.Duration wait = 2; message Line { int32 n = 1; } }',
+      references: [
+        {
+          name: 'lib/common.proto',
+          schema:
+            'syntax = "proto3"; package lib; message Money { int64 cents = 1; string currency = 2; }',
+        },
+      ],
+    });
+    expect(s.messageAt([0])).toBe('app.Order');
+    expect(s.messageAt([0, 0])).toBe('app.Order.Line');
+    expect(() => s.messageAt([1])).toThrow('index 1 is out of range, the file has 1 message');
+    const st = protoToIceberg(s, 'app.Order');
+    expect(st.fields.map((f) => [f.name, f.type])).toEqual([
+      [
+        'total',
+        {
+          type: 'struct',
+          fields: [
+            { id: 3, name: 'cents', required: false, type: 'long' },
+            { id: 4, name: 'currency', required: false, type: 'string' },
+          ],
+        },
+      ],
+      ['wait', 'long'],
+    ]);
+  });
+
   it('refuses an import that is neither a reference nor a well-known type', () => {
     expect(() =>
       parseProtoSchema({

@@ -171,6 +171,14 @@ describe('Protobuf from confluent-kafka ProtobufSerializer', () => {
     ]);
   });
 
+  it('a reference the registry does not know is a clear error (not retried)', async () => {
+    const c = client();
+    await expect(c.getVersion(`no-such-subject-${RUN}`, 1)).rejects.toThrow(
+      `unknown schema reference no-such-subject-${RUN} version 1: the registry answered 404 (No artifact with ID 'no-such-subject-${RUN}' in group 'null' was found. error_code 40401)`,
+    );
+    expect(c.requests).toBe(1);
+  });
+
   it('each bad-input class is a per-record error with its reason; the rest decode', async () => {
     const topic = `pb-bad-${RUN}`;
     await createTopic([broker], topic, 1);

@@ -88,45 +88,62 @@ function maxId(t: IcebergType): number {
 export function decodeProtobufBatch(input: RegistryBatchInput): RegistryBatchResult {
   const n = input.offsets.length - 1;
   const errors: { index: number; reason: string }[] = [];
-  /** Records to decode: index, writer key, where the message bytes start. */
-  const pending: { index: number; key: string; at: number }[] = [];
+  /** Records to decode: index, writer (ordinal in `writers`), where the message starts. */
+  const pendIndex = new Int32Array(n);
+  const pendWriter = new Int32Array(n);
+  const pendAt = new Int32Array(n);
+  let pending = 0;
   /** Writers by (schema, message) key, with the id that named them first. */
-  const writers = new Map<string, Writer & { id: number }>();
+  const writers = new Map<string, Writer & { id: number; ordinal: number }>();
   /** writerFor's answers in this batch, by schema id (+ indexes unless [0]). */
   const local = new Map<number | string, ReturnType<typeof writerFor>>();
-  const r = new WireReader(input.bytes);
+  const b = input.bytes;
+  const r = new WireReader(b);
+  const FIRST: readonly number[] = [0];
   // Pass 1: frames and message indexes only, to know every writer of the batch.
   for (let i = 0; i < n; i++) {
     const start = input.offsets[i] as number;
     const end = input.offsets[i + 1] as number;
     try {
-      const frame = readFrame(input.bytes.subarray(start, end));
-      const s = input.schemas[frame.schemaId];
+      if (end - start < 5 || b[start] !== 0) readFrame(b.subarray(start, end));
+      const id =
+        ((b[start + 1] as number) * 0x1000000 +
+          (((b[start + 2] as number) << 16) |
+            ((b[start + 3] as number) << 8) |
+            (b[start + 4] as number))) >>>
+        0;
+      const s = input.schemas[id];
       if (s === undefined) {
         errors.push({
           index: i,
-          reason: input.unknown?.[frame.schemaId] ?? `schema id ${frame.schemaId} was not resolved`,
+          reason: input.unknown?.[id] ?? `schema id ${id} was not resolved`,
         });
         continue;
       }
-      r.pos = start + frame.payloadOffset;
+      r.pos = start + 5;
       r.end = end;
-      const indexes = readMessageIndexes(r);
-      const lk =
-        indexes.length === 1 && indexes[0] === 0
-          ? frame.schemaId
-          : `${frame.schemaId}:${indexes.join(',')}`;
+      let indexes = FIRST;
+      if (r.pos < end && b[r.pos] === 0) r.pos++;
+      else indexes = readMessageIndexes(r);
+      const lk = indexes === FIRST ? id : `${id}:${indexes.join(',')}`;
       let c = local.get(lk);
       if (c === undefined) {
         c = writerFor(s, indexes);
         local.set(lk, c);
       }
       if ('error' in c.value) {
-        errors.push({ index: i, reason: `schema id ${frame.schemaId}: ${c.value.error}` });
+        errors.push({ index: i, reason: `schema id ${id}: ${c.value.error}` });
         continue;
       }
-      if (!writers.has(c.key)) writers.set(c.key, { id: frame.schemaId, ...c.value });
-      pending.push({ index: i, key: c.key, at: r.pos });
+      let w = writers.get(c.key);
+      if (w === undefined) {
+        w = { id, ordinal: writers.size, ...c.value };
+        writers.set(c.key, w);
+      }
+      pendIndex[pending] = i;
+      pendWriter[pending] = w.ordinal;
+      pendAt[pending] = r.pos;
+      pending++;
     } catch (e) {
       errors.push({ index: i, reason: (e as Error).message });
     }
@@ -151,26 +168,28 @@ export function decodeProtobufBatch(input: RegistryBatchInput): RegistryBatchRes
   }
   // Pass 2: each message straight into the columns of the evolved schema.
   const root = rootNode(schema);
-  const appenders = new Map<string, MessageAppender>();
+  /** By writer ordinal: its appender, or why its records are refused. */
+  const appenders: (MessageAppender | string)[] = [];
   for (const [key, w] of writers) {
-    if (!refused.has(key))
-      appenders.set(key, new MessageAppender(w.schema.root.lookupType(w.name), root));
+    const why = refused.get(key);
+    appenders[w.ordinal] = why ?? new MessageAppender(w.schema.root.lookupType(w.name), root);
   }
   let rows = 0;
-  for (const p of pending) {
-    const why = refused.get(p.key);
-    if (why !== undefined) {
-      errors.push({ index: p.index, reason: why });
+  for (let k = 0; k < pending; k++) {
+    const index = pendIndex[k] as number;
+    const a = appenders[pendWriter[k] as number] as MessageAppender | string;
+    if (typeof a === 'string') {
+      errors.push({ index, reason: a });
       continue;
     }
-    r.pos = p.at;
-    r.end = input.offsets[p.index + 1] as number;
+    r.pos = pendAt[k] as number;
+    r.end = input.offsets[index + 1] as number;
     try {
-      (appenders.get(p.key) as MessageAppender).append(r, r.end);
+      a.append(r, r.end);
       rows++;
     } catch (e) {
       truncate(root, rows);
-      errors.push({ index: p.index, reason: (e as Error).message });
+      errors.push({ index, reason: (e as Error).message });
     }
   }
   errors.sort((a, b) => a.index - b.index);

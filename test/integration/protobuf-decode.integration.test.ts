@@ -24,7 +24,7 @@ import {
   EVERY_TYPE_ROWS,
   everyTypeFiles,
 } from '../support/protobuf-fixtures.ts';
-import { produceProtobuf, startRegistry } from '../support/schema-registry.ts';
+import { produceProtobuf, registerProto, startRegistry } from '../support/schema-registry.ts';
 
 const RUN = randomBytes(4).toString('hex');
 let broker: string;
@@ -168,6 +168,45 @@ describe('Protobuf from confluent-kafka ProtobufSerializer', () => {
     expect(again.changed).toBe(false);
     expect(rowsOf(again.ipc, again.schema)).toEqual([
       { id: 1n, user: { name: 'a', email: null }, note: 'n1' },
+    ]);
+  });
+
+  it('reads a schema registered as .proto text with a reference to another subject', async () => {
+    const topic = `pb-text-${RUN}`;
+    await createTopic([broker], topic, 1);
+    const lib = `text_lib_${RUN}.proto`;
+    const app = `text_app_${RUN}.proto`;
+    const files = {
+      [lib]:
+        'syntax = "proto3";\npackage kice.lib;\nmessage Money {\n  int64 cents = 1;\n  string currency = 2;\n}\n',
+      [app]: `syntax = "proto3";\npackage kice.app;\nimport "${lib}";\nimport "google/protobuf/timestamp.proto";\nmessage Order {\n  string id = 1;\n  kice.lib.Money total = 2;\n  google.protobuf.Timestamp at = 3;\n}\n`,
+    };
+    await registerProto(registry, lib, files[lib] as string);
+    const id = await registerProto(registry, `text-${RUN}`, files[app] as string, [
+      { name: lib, subject: lib, version: 1 },
+    ]);
+    // Confluent's registry hands out .proto text; Apicurio keeps what the serializer
+    // registered (a descriptor). So the serializer's bytes (message indexes + message)
+    // are framed again with the id of the same file registered as text.
+    await produceProtobuf(broker, registry, topic, [
+      {
+        files,
+        message: 'kice.app.Order',
+        rows: [{ id: 'o1', total: { cents: '1250', currency: 'EUR' }, at: '1970-01-01T00:00:01Z' }],
+      },
+    ]);
+    const produced = (await readTopic([broker], topic))[0]?.value as Buffer;
+    const reframed = Buffer.concat([
+      Buffer.from([0, id >>> 24, (id >>> 16) & 255, (id >>> 8) & 255, id & 255]),
+      produced.subarray(5),
+    ]);
+    const c = client();
+    const input = await batchOf([reframed], c);
+    expect(input.schemas[id]?.schema).toContain('message Order');
+    const r = decodeProtobufBatch({ ...input, schema: EMPTY });
+    expect(r.errors).toEqual([]);
+    expect(rowsOf(r.ipc, r.schema)).toEqual([
+      { id: 'o1', total: { cents: 1250n, currency: 'EUR' }, at: 1_000_000n },
     ]);
   });
 

@@ -11,7 +11,9 @@ each row (Protobuf's JSON mapping, parsed by json_format.ParseDict) goes through
 confluent_kafka.schema_registry.protobuf.ProtobufSerializer, which registers the file under
 "<topic>-value" and every imported file (well-known types skipped) under its own subject
 (the file name), and frames the record as magic byte 0, 4-byte schema id, message
-indexes, message bytes. A job {"raw": "<hex>", "partition": 0} produces those bytes as
+indexes, message bytes. A job's optional "conf" is merged into the serializer's config
+(e.g. {"auto.register.schemas": false, "use.latest.version": true} to frame with the
+id of a schema registered beforehand as .proto text). A job {"raw": "<hex>", "partition": 0} produces those bytes as
 the value unchanged (bad input). Prints one JSON line per job: {"ids": [schema id per row]}
 (raw jobs: null).
 """
@@ -74,7 +76,8 @@ def main():
             print(json.dumps({"ids": None}))
             continue
         cls = message_class(job["files"], job["message"])
-        ser = ProtobufSerializer(cls, client, conf={"auto.register.schemas": True})
+        conf = {"auto.register.schemas": True, **job.get("conf", {})}
+        ser = ProtobufSerializer(cls, client, conf=conf)
         ids = []
         for row in job["rows"]:
             payload = ser(json_format.ParseDict(row, cls()), ctx)

@@ -93,6 +93,8 @@ export type ProtobufJob =
       readonly message: string;
       /** Rows in Protobuf's JSON mapping. */
       readonly rows: readonly unknown[];
+      /** Merged into the serializer's config. */
+      readonly conf?: Readonly<Record<string, unknown>>;
       readonly partition?: number;
     }
   | { readonly raw: string; readonly partition?: number };
@@ -121,4 +123,22 @@ export async function produceProtobuf(
     .trim()
     .split('\n')
     .map((l) => (JSON.parse(l) as { ids: number[] | null }).ids);
+}
+
+/** Registers `.proto` text under a subject (test setup), with references; resolves with its id. */
+export async function registerProto(
+  registry: string,
+  subject: string,
+  text: string,
+  references: readonly { name: string; subject: string; version: number }[] = [],
+): Promise<number> {
+  const res = await fetch(`${registry}/subjects/${encodeURIComponent(subject)}/versions`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ schema: text, schemaType: 'PROTOBUF', references }),
+  });
+  const body = (await res.json()) as { id?: number };
+  if (!res.ok || typeof body.id !== 'number')
+    throw new Error(`register ${subject}: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return body.id;
 }

@@ -29,12 +29,12 @@
  *   Duration → long (µs, truncated toward zero); wrappers (Int64Value, StringValue…) →
  *   their optional scalar (by the rules above; absent → null); Struct, Value, ListValue →
  *   string holding the value's Protobuf JSON; Any → string holding
- *   {"@type": url, "value": base64 bytes}; Empty → an optional struct with no fields is
- *   not writable, so Empty is refused like a recursive type;
- * - groups (proto2) and recursive messages are refused naming the path.
+ *   {"@type": url, "value": base64 bytes};
+ * - refused, naming the path: recursive messages, messages without fields (Empty too:
+ *   Iceberg cannot store an empty struct), proto2 groups, float/double/bytes map keys.
  * Every field is optional in the Iceberg struct (a later version may drop it).
  *
- * Field IDs here are provisional (1, 2, … depth-first, parent before children): the table's
+ * Field IDs here are provisional (1, 2, …, a struct's fields before their children): the table's
  * IDs come from schema/evolve.ts by name path, so a field keeps its ID across versions.
  */
 import type { IcebergType, NestedField, StructType } from '@kice/iceberg';

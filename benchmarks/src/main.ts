@@ -122,7 +122,7 @@ async function main(): Promise<number> {
   });
   let result: BenchResult = { ...base, quick };
   if (!values['no-components']) {
-    log('components: JSON → Arrow, Arrow → Parquet…');
+    log('components: value formats → Arrow (JSON, Avro), Arrow → Parquet…');
     const codec = benchCodec(20_000, quick ? 1 : 3);
     log('components: Protobuf → Arrow…');
     const protobufDecode = benchProtobufDecode(20_000, quick ? 1 : 3);

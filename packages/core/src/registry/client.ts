@@ -1,8 +1,9 @@
 /**
  * A Confluent Schema Registry client for decoding: `GET /schemas/ids/{id}` with a cache by
  * id, and `GET /subjects/{subject}/versions/{version}` for the schemas a schema references
- * (Protobuf imports), cached by subject and version. One client per registry config per process (`registryClient`), and one
- * lookup per id per client: concurrent callers of the same id share one request, and a
+ * (Protobuf imports, JSON Schema `$ref`s to other subjects), cached by subject and
+ * version. One client per registry config per process (`registryClient`), and one lookup
+ * per id (or subject version) per client: concurrent callers of the same id share one request, and a
  * found schema is kept for the life of the process (ids are immutable in the registry).
  *
  * API: https://docs.confluent.io/platform/current/schema-registry/develop/api.html#get--schemas-ids-int-%20id
@@ -10,8 +11,8 @@
  * "references": [{name, subject, version}]}. Unknown id: HTTP 404 (error_code 40403).
  *
  * Errors:
- * - 404 → `UnknownSchemaError` (DECODE_FAILED, not retryable): the record is dead-lettered
- *   with that reason. Not cached: a later lookup asks again.
+ * - 404 → `UnknownSchemaError` (DECODE_FAILED, not retryable; `UnknownReferenceError`
+ *   for a subject version): the record is dead-lettered with that reason. Not cached: a later lookup asks again.
  * - connection errors, timeouts, 408, 429, 5xx → retried with exponential backoff
  *   (capped, with jitter) until `maxAttempts` (default: forever, so a partition waits
  *   for a registry that is down instead of dead-lettering good records); each retry is
@@ -32,21 +33,18 @@ export interface RegistrySchema {
 }
 
 export class UnknownSchemaError extends KiceError {
-  constructor(id: number, detail: string) {
-    super('DECODE_FAILED', `unknown schema id ${id}: the registry answered 404 (${detail})`, {
+  /** `what`: what was looked up, when not the id (a schema reference's subject version). */
+  constructor(id: number, detail: string, what = `schema id ${id}`) {
+    super('DECODE_FAILED', `unknown ${what}: the registry answered 404 (${detail})`, {
       context: { schemaId: id },
     });
   }
 }
 
 /** A schema reference (subject, version) the registry does not know: its records' reason. */
-export class UnknownReferenceError extends KiceError {
+export class UnknownReferenceError extends UnknownSchemaError {
   constructor(subject: string, version: number, detail: string) {
-    super(
-      'DECODE_FAILED',
-      `unknown schema reference ${subject} version ${version}: the registry answered 404 (${detail})`,
-      { context: { subject, version } },
-    );
+    super(-1, detail, `schema reference ${subject} version ${version}`);
   }
 }
 

@@ -7,18 +7,13 @@
  * know (404) becomes the reason of its records' dead letters. Records that are not frames
  * are left to the worker, which reports them.
  *
- * References (a Protobuf schema's imports, `references: [{name, subject, version}]`) are
- * resolved recursively by subject and version (cached in the client) and sent flattened:
- * every schema the id needs, directly or through other references, once, by reference
- * name. A reference the registry does not know makes the id's records dead letters too.
+ * References (Protobuf imports, JSON Schema `$ref`s to other subjects) travel resolved
+ * and flattened with the schema (registry/references.ts); a reference the registry does
+ * not know makes the id's records dead letters too.
  */
-import {
-  type RegistrySchema,
-  type SchemaRegistryClient,
-  UnknownReferenceError,
-  UnknownSchemaError,
-} from './client.ts';
+import { type SchemaRegistryClient, UnknownSchemaError } from './client.ts';
 import type { ResolvedSchema } from './formats.ts';
+import { withReferences } from './references.ts';
 
 export interface ResolvedSchemas {
   readonly schemas: Record<number, ResolvedSchema>;
@@ -48,33 +43,12 @@ export async function resolveBatchSchemas(
   await Promise.all(
     [...ids].map(async (id) => {
       try {
-        const s = await client.getSchema(id);
-        schemas[id] = { schema: s.schema, references: await referencesOf(client, s) };
+        schemas[id] = await withReferences(client, await client.getSchema(id));
       } catch (e) {
-        if (!(e instanceof UnknownSchemaError) && !(e instanceof UnknownReferenceError)) throw e;
+        if (!(e instanceof UnknownSchemaError)) throw e;
         unknown[id] = e.message;
       }
     }),
   );
   return { schemas, unknown };
-}
-
-/** Every schema `s` references, directly or not, by reference name (depth-first, once). */
-async function referencesOf(
-  client: SchemaRegistryClient,
-  s: RegistrySchema,
-): Promise<{ name: string; schema: string }[]> {
-  const out: { name: string; schema: string }[] = [];
-  const seen = new Set<string>();
-  const visit = async (refs: RegistrySchema['references']): Promise<void> => {
-    for (const r of refs) {
-      if (seen.has(r.name)) continue;
-      seen.add(r.name);
-      const dep = await client.getVersion(r.subject, r.version);
-      await visit(dep.references);
-      out.push({ name: r.name, schema: dep.schema });
-    }
-  };
-  await visit(s.references);
-  return out;
 }

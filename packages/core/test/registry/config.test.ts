@@ -44,7 +44,7 @@ describe('schemaRegistry config', () => {
     expect(JSON.stringify(redactConfig(bearer))).not.toContain('tok-sr-123');
   });
 
-  it('refuses metadata and key columns on an avro table (the Avro decoder has none yet)', () => {
+  it('takes metadata and key columns on an avro table', () => {
     const text = `
 kafka: { brokers: [127.0.0.1:19092], groupId: g }
 catalog: { type: filesystem, warehouse: ./wh }
@@ -52,31 +52,26 @@ schemaRegistry: { url: "http://127.0.0.1:19081/apis/ccompat/v7" }
 tables: [{ topic: orders, table: shop.orders, format: avro, metadata: {}, key: { format: string } }]
 deadLetter: { topic: dlq }
 `;
-    expect(problemsOf(() => parseConfig(text))).toEqual([
-      'tables[0].metadata: metadata columns are not supported with format avro yet (json only)',
-      'tables[0].key.format: key columns are not supported with format avro yet (json only)',
-    ]);
+    const t = parseConfig(text).tables[0];
+    expect(t?.metadata).toEqual({ column: '_kafka' });
+    expect(t?.key).toEqual({ format: 'string', column: '_key' });
   });
 
-  it('format protobuf needs schemaRegistry, and refuses metadata and key columns like avro', () => {
+  it('format protobuf needs schemaRegistry, and takes metadata and key columns like avro', () => {
     const base = `
 kafka: { brokers: [127.0.0.1:19092], groupId: g }
 catalog: { type: filesystem, warehouse: ./wh }
 deadLetter: { topic: dlq }
 `;
+    const t = parseConfig(
+      `${base}schemaRegistry: { url: "http://r:8081" }\ntables: [{ topic: t, table: a.b, format: protobuf, metadata: {}, key: { format: string } }]\n`,
+    ).tables[0];
+    expect(t?.format).toBe('protobuf');
+    expect(t?.metadata).toEqual({ column: '_kafka' });
+    expect(t?.key).toEqual({ format: 'string', column: '_key' });
     expect(
-      parseConfig(
-        `${base}schemaRegistry: { url: "http://r:8081" }\ntables: [{ topic: t, table: a.b, format: protobuf }]\n`,
-      ).tables[0]?.format,
-    ).toBe('protobuf');
-    expect(
-      problemsOf(() =>
-        parseConfig(`${base}tables: [{ topic: t, table: a.b, format: protobuf, metadata: {} }]\n`),
-      ),
-    ).toEqual([
-      'tables[0].metadata: metadata columns are not supported with format protobuf yet (json only)',
-      'tables[0].format: format protobuf needs the top-level schemaRegistry setting',
-    ]);
+      problemsOf(() => parseConfig(`${base}tables: [{ topic: t, table: a.b, format: protobuf }]\n`)),
+    ).toEqual(['tables[0].format: format protobuf needs the top-level schemaRegistry setting']);
   });
 
   it('names the field of a bad setting', () => {

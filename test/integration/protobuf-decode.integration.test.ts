@@ -275,7 +275,7 @@ describe('Protobuf from confluent-kafka ProtobufSerializer', () => {
       },
       {
         index: 8,
-        reason: 'message indexes [2]: index 2 is out of range, the file has 1 message',
+        reason: `schema id ${ids?.[0]}: message indexes [2]: index 2 is out of range, the file has 1 message`,
       },
       {
         index: 9,

@@ -70,7 +70,9 @@ deadLetter: { topic: dlq }
     expect(t?.metadata).toEqual({ column: '_kafka' });
     expect(t?.key).toEqual({ format: 'string', column: '_key' });
     expect(
-      problemsOf(() => parseConfig(`${base}tables: [{ topic: t, table: a.b, format: protobuf }]\n`)),
+      problemsOf(() =>
+        parseConfig(`${base}tables: [{ topic: t, table: a.b, format: protobuf }]\n`),
+      ),
     ).toEqual(['tables[0].format: format protobuf needs the top-level schemaRegistry setting']);
   });
 

@@ -8,7 +8,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CodecResult } from './components/codec.ts';
 import type { CommitLatencyResult } from './components/commit-latency.ts';
-import type { ProtobufDecodeResult } from './components/protobuf-decode.ts';
 import { PARTITIONS, prepareTopic } from './data.ts';
 import { describeMachine, describeRevision, type Machine, type Revision } from './machine.ts';
 import { runCeiling } from './systems/ceiling.ts';
@@ -86,12 +85,7 @@ export interface BenchResult {
     /** kice-best CPU s per M events ÷ Connect's (lower is better). */
     readonly kiceBestCpuVsConnect: number | null;
   };
-  readonly components: {
-    codec: CodecResult;
-    commitLatency: CommitLatencyResult;
-    /** Absent in results written before it was measured. */
-    protobufDecode?: ProtobufDecodeResult;
-  } | null;
+  readonly components: { codec: CodecResult; commitLatency: CommitLatencyResult } | null;
   readonly scaling: ScalingResult | null;
   readonly notes: string[];
 }

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchCodec } from './components/codec.ts';
 import { benchCommitLatency } from './components/commit-latency.ts';
-import { benchProtobufDecode } from './components/protobuf-decode.ts';
 import {
   type BenchResult,
   describeResult,
@@ -124,8 +123,6 @@ async function main(): Promise<number> {
   if (!values['no-components']) {
     log('components: value formats → Arrow (JSON, Avro), Arrow → Parquet…');
     const codec = benchCodec(20_000, quick ? 1 : 3);
-    log('components: Protobuf → Arrow…');
-    const protobufDecode = benchProtobufDecode(20_000, quick ? 1 : 3);
     // Every milestone run is measured: the full run commits 10,000 times (merge append,
     // expiry to the last 100 snapshots after each commit, and old metadata files deleted
     // after each commit as on kice's tables, so the disk does not fill); the quick run
@@ -138,7 +135,7 @@ async function main(): Promise<number> {
       [10_000],
       { append: 'merge', retainLast: 100, deleteOldMetadata: true },
     );
-    result = { ...result, components: { codec, commitLatency, protobufDecode } };
+    result = { ...result, components: { codec, commitLatency } };
   }
   if (!values['no-scaling']) {
     result = { ...result, scaling: await scaling(quick, base, { broker: values.broker }) };

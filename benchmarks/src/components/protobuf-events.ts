@@ -1,25 +1,12 @@
 /**
- * Component benchmark: Confluent-framed Protobuf → Arrow (decodeProtobufBatch, as the
- * worker pool runs it for `format: protobuf`), one thread, on the benchmark's own events
- * (data.ts) as a Protobuf message of the same shape (`ts` as google.protobuf.Timestamp).
- * The events are encoded here with a small writer of the wire format
- * (https://protobuf.dev/programming-guides/encoding/), framed as magic 0, schema id 1,
- * message indexes [0]; the schema text travels with the batch as on the coordinator.
- * Reported beside JSON → Arrow (codec.ts).
+ * The benchmark's own events (data.ts) as Confluent-framed Protobuf values, for the
+ * Protobuf entry of the bench's decode component (codec.ts DECODE_FORMATS): a message of
+ * the same shape (`ts` as google.protobuf.Timestamp), encoded here with a small writer of
+ * the wire format (https://protobuf.dev/programming-guides/encoding/), not kice's code,
+ * and framed as magic 0, schema id 1, message indexes [0]. The schema text travels with
+ * the batch as on the coordinator.
  */
-import type { StructType } from '@kice/iceberg';
-import { decodeProtobufBatch } from '../../../packages/core/src/registry/protobuf-batch.ts';
 import { makeEvent } from '../data.ts';
-import { round } from '../systems/common.ts';
-
-export interface ProtobufDecodeResult {
-  readonly batchRows: number;
-  readonly rowsPerSecond: number;
-  /** Framed Protobuf input megabytes (10^6) decoded per second. */
-  readonly mbPerSecond: number;
-  /** Average framed record size in bytes. */
-  readonly bytesPerRecord: number;
-}
 
 export const EVENT_PROTO = `syntax = "proto3";
 package kice.bench;
@@ -132,42 +119,4 @@ export function eventProtobuf(i: number): Uint8Array {
   out.set([0, 0, 0, 0, 1, 0]);
   out.set(body, 6);
   return out;
-}
-
-function timeIt(fn: () => void, minSeconds: number): number {
-  fn();
-  let calls = 0;
-  const t0 = performance.now();
-  let elapsed = 0;
-  do {
-    fn();
-    calls++;
-    elapsed = (performance.now() - t0) / 1000;
-  } while (elapsed < minSeconds);
-  return elapsed / calls;
-}
-
-/** Measures Protobuf → Arrow on batches of `batchRows` events for ≥ `minSeconds`. */
-export function benchProtobufDecode(batchRows: number, minSeconds: number): ProtobufDecodeResult {
-  const parts = Array.from({ length: batchRows }, (_, i) => eventProtobuf(i));
-  const offsets = new Int32Array(batchRows + 1);
-  parts.forEach((p, i) => {
-    offsets[i + 1] = (offsets[i] as number) + p.length;
-  });
-  const bytes = new Uint8Array(Buffer.concat(parts));
-  const schemas = { 1: { schema: EVENT_PROTO, references: [] } };
-  const empty: StructType = { type: 'struct', fields: [] };
-  // First call maps the schema; steady state decodes against the evolved one, as workers do.
-  const schema = decodeProtobufBatch({ bytes, offsets, schema: empty, schemas }).schema;
-  const sec = timeIt(() => {
-    const r = decodeProtobufBatch({ bytes, offsets, schema, schemas });
-    if (r.rows !== batchRows)
-      throw new Error(`decoded ${r.rows} of ${batchRows} rows: ${r.errors[0]?.reason}`);
-  }, minSeconds);
-  return {
-    batchRows,
-    rowsPerSecond: Math.round(batchRows / sec),
-    mbPerSecond: round(bytes.byteLength / 1e6 / sec, 1),
-    bytesPerRecord: Math.round(bytes.byteLength / batchRows),
-  };
 }

@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommitLatencyPoint, CommitLatencyResult } from './components/commit-latency.ts';
+import { formatRecordBatches } from './components/record-batches.ts';
 import type { BenchResult } from './harness.ts';
 import { REPO_ROOT } from './systems/common.ts';
 
@@ -83,6 +84,7 @@ export function formatResult(r: BenchResult): string {
         `components (one thread, ${fmt(c.batchRows)}-row batches): Protobuf → Arrow ${fmt(pb.rowsPerSecond)} rows/s (${pb.mbPerSecond} MB/s of framed Protobuf, ${pb.bytesPerRow} B/record) vs JSON → Arrow ${fmt(c.decodeRowsPerSecond)} rows/s`,
       );
     }
+    if (r.components.recordBatches) lines.push(formatRecordBatches(r.components.recordBatches));
     lines.push(...formatCommitLatency(r.components.commitLatency));
   }
   if (r.scaling) {

@@ -116,6 +116,51 @@ describe('message indexes', () => {
   });
 });
 
+describe('writers chosen by message indexes', () => {
+  it('decodes messages of several writer messages of one schema id interleaved in one batch', () => {
+    const root = protobuf.parse(PROTO, { keepCase: true }).root;
+    const first = (a: number) => root.lookupType('t.First').encode({ a }).finish();
+    const inner = (name: string) => root.lookupType('t.Ev.Inner').encode({ name }).finish();
+    const frame = (indexes: number[], m: Uint8Array) =>
+      Buffer.concat([Buffer.from([0, 0, 0, 0, 1, ...indexes]), m]);
+    const values = [
+      frame([0], first(1)), // the short form of [0]
+      frame([4, 2, 0], inner('x')), // [1, 0]: t.Ev.Inner
+      frame([2, 4], first(9)), // [2]: the file has two messages
+      frame([2, 0], first(3)), // [0] spelled out: the same writer as the short form
+      frame([4, 2, 0], inner('y')),
+    ];
+    const offsets = new Int32Array(values.length + 1);
+    values.forEach((v, i) => {
+      offsets[i + 1] = (offsets[i] as number) + v.length;
+    });
+    const r = decodeProtobufBatch({
+      bytes: new Uint8Array(Buffer.concat(values)),
+      offsets,
+      schema: { type: 'struct', fields: [] },
+      schemas: { 1: { schema: PROTO, references: [] } },
+    });
+    expect(r.errors).toEqual([
+      {
+        index: 2,
+        reason:
+          'schema id 1: message indexes [2]: index 2 is out of range, the file has 2 messages',
+      },
+    ]);
+    expect(r.schema.fields.map((f) => [f.name, f.type])).toEqual([
+      ['a', 'int'],
+      ['name', 'string'],
+    ]);
+    const t = arrow.tableFromIPC(r.ipc);
+    expect(t.toArray().map((row) => ({ ...row.toJSON() }))).toEqual([
+      { a: 1, name: null },
+      { a: null, name: 'x' },
+      { a: 3, name: null },
+      { a: null, name: 'y' },
+    ]);
+  });
+});
+
 describe('varints', () => {
   it('reads 64-bit values exactly, negative int32 from 10-byte varints', () => {
     const w = protobuf.Writer.create();

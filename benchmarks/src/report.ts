@@ -27,6 +27,9 @@ function fmt(x: number | null | undefined, digits = 0): string {
 }
 
 /** The systems table plus ratios, components and scaling, as printed text. */
+/** How the report names a value format. */
+const FORMAT_LABELS: Record<string, string> = { json: 'JSON', avro: 'Avro', protobuf: 'Protobuf' };
+
 export function formatResult(r: BenchResult): string {
   const lines: string[] = [];
   const m = r.machine;
@@ -73,8 +76,14 @@ export function formatResult(r: BenchResult): string {
   if (r.components) {
     const c = r.components.codec;
     lines.push(
-      `components (one thread, ${fmt(c.batchRows)}-row batches): ${(c.decode ?? [{ format: 'json', rowsPerSecond: c.decodeRowsPerSecond, mbPerSecond: c.decodeMbPerSecond }]).map((d) => `${d.format === 'json' ? 'JSON' : d.format === 'avro' ? 'Avro' : d.format} → Arrow ${fmt(d.rowsPerSecond)} rows/s (${d.mbPerSecond} MB/s of input)`).join('; ')}; Arrow → Parquet (snappy) ${fmt(c.parquetRowsPerSecond)} rows/s (${c.parquetArrowMbPerSecond} MB/s of Arrow IPC; Parquet = ${c.parquetToJsonRatio} × JSON size)`,
+      `components (one thread, ${fmt(c.batchRows)}-row batches): ${(c.decode ?? [{ format: 'json', rowsPerSecond: c.decodeRowsPerSecond, mbPerSecond: c.decodeMbPerSecond }]).map((d) => `${FORMAT_LABELS[d.format] ?? d.format} → Arrow ${fmt(d.rowsPerSecond)} rows/s (${d.mbPerSecond} MB/s of input)`).join('; ')}; Arrow → Parquet (snappy) ${fmt(c.parquetRowsPerSecond)} rows/s (${c.parquetArrowMbPerSecond} MB/s of Arrow IPC; Parquet = ${c.parquetToJsonRatio} × JSON size)`,
     );
+    const pb = c.decode?.find((d) => d.format === 'protobuf');
+    if (pb) {
+      lines.push(
+        `components (one thread, ${fmt(c.batchRows)}-row batches): Protobuf → Arrow ${fmt(pb.rowsPerSecond)} rows/s (${pb.mbPerSecond} MB/s of framed Protobuf, ${pb.bytesPerRow} B/record) vs JSON → Arrow ${fmt(c.decodeRowsPerSecond)} rows/s`,
+      );
+    }
     if (r.components.recordBatches) lines.push(formatRecordBatches(r.components.recordBatches));
     lines.push(...formatCommitLatency(r.components.commitLatency));
   }

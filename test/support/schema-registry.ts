@@ -83,3 +83,62 @@ export async function registerSchema(
     throw new Error(`register ${subject}: HTTP ${res.status} ${JSON.stringify(body)}`);
   return body.id;
 }
+
+/** One Protobuf produce job (produce_registry_protobuf.py's docstring). */
+export type ProtobufJob =
+  | {
+      /** .proto files by name; the message's file and every file it imports. */
+      readonly files: Readonly<Record<string, string>>;
+      /** The full name of the message the rows are (e.g. `pkg.Event`). */
+      readonly message: string;
+      /** Rows in Protobuf's JSON mapping. */
+      readonly rows: readonly unknown[];
+      /** Merged into the serializer's config. */
+      readonly conf?: Readonly<Record<string, unknown>>;
+      readonly partition?: number;
+    }
+  | { readonly raw: string; readonly partition?: number };
+
+/** Produces the jobs in order with confluent-kafka's ProtobufSerializer; resolves with the schema id of every row. */
+export async function produceProtobuf(
+  bootstrap: string,
+  registry: string,
+  topic: string,
+  jobs: readonly ProtobufJob[],
+): Promise<(number[] | null)[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'kice-sr-'));
+  const file = join(dir, 'jobs.json');
+  writeFileSync(file, JSON.stringify(jobs));
+  const py = await venvPython();
+  const r = await run(py, [
+    join(REPO_ROOT, 'test/support/produce_registry_protobuf.py'),
+    bootstrap,
+    registry,
+    topic,
+    file,
+  ]);
+  if (r.code !== 0)
+    throw new Error(`produce_registry_protobuf.py exited with ${r.code}:\n${r.stderr}`);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { ids: number[] | null }).ids);
+}
+
+/** Registers `.proto` text under a subject (test setup), with references; resolves with its id. */
+export async function registerProto(
+  registry: string,
+  subject: string,
+  text: string,
+  references: readonly { name: string; subject: string; version: number }[] = [],
+): Promise<number> {
+  const res = await fetch(`${registry}/subjects/${encodeURIComponent(subject)}/versions`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ schema: text, schemaType: 'PROTOBUF', references }),
+  });
+  const body = (await res.json()) as { id?: number };
+  if (!res.ok || typeof body.id !== 'number')
+    throw new Error(`register ${subject}: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return body.id;
+}

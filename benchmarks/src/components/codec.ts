@@ -7,7 +7,8 @@
  *
  * The Avro entry encodes the same events with avsc (an independent encoder, not kice's
  * code) under EVENT_AVRO_SCHEMA and frames them in the Confluent wire format, as a
- * Schema Registry serializer would.
+ * Schema Registry serializer would; the Protobuf entry encodes them as a message of the
+ * same shape (protobuf-events.ts) in Confluent's Protobuf framing.
  */
 import { type StructType, writeParquet } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
@@ -16,6 +17,7 @@ import { decodeJsonBatch } from '../../../packages/core/src/decode/json-decoder.
 import { decodeRegistryBatch } from '../../../packages/core/src/registry/batch.ts';
 import { eventBytes, makeEvent } from '../data.ts';
 import { round } from '../systems/common.ts';
+import { EVENT_PROTO, eventProtobuf } from './protobuf-events.ts';
 
 /** One format's decode rate. */
 export interface DecodeRate {
@@ -151,6 +153,19 @@ export const DECODE_FORMATS: readonly DecodeEntry[] = [
       return {
         bytes: bytes.byteLength,
         decode: () => decodeRegistryBatch('avro', { ...input, schema }),
+      };
+    },
+  },
+  {
+    format: 'protobuf',
+    prepare(rows) {
+      const { bytes, offsets } = pack(Array.from({ length: rows }, (_, i) => eventProtobuf(i)));
+      const schemas = { 1: { schema: EVENT_PROTO, references: [] } };
+      const input = { bytes, offsets, schemas, unknown: {} };
+      const schema = decodeRegistryBatch('protobuf', { ...input, schema: empty }).schema;
+      return {
+        bytes: bytes.byteLength,
+        decode: () => decodeRegistryBatch('protobuf', { ...input, schema }),
       };
     },
   },

@@ -5,15 +5,18 @@
  *
  * Per batch:
  * 1. frame → schema id (frame.ts); a bad frame or an id the coordinator could not resolve
- *    (`unknown`, e.g. the registry's 404) is a per-record error with the reason;
- * 2. each writer schema of the batch, in order of first appearance, is mapped to an Iceberg
+ *    (`unknown`, e.g. the registry's 404) is a per-record error with the reason. A format
+ *    whose payload first says which type of the schema wrote it (Protobuf's message
+ *    indexes) reads that choice here (`readVariant`): the writer is then the schema id and
+ *    that variant, and a choice that cannot be read is the record's error;
+ * 2. each writer of the batch (schema id, variant), in order of first appearance, is mapped to an Iceberg
  *    struct by the format (`toIceberg`) and merged into the table's value schema by name
  *    path (schema/evolve.ts: new fields optional with provisional IDs above the highest one,
  *    int → long, float → double, decimal widening); a schema the table cannot take (or one
  *    with a field named like a metadata column) refuses its records with the reason, other
  *    versions of the batch still decode;
  * 3. the decoder's column tree (decode/tree.ts) is built for the evolved schema, and each
- *    writer schema's appender (`compileAppender`, compiled once per schema text and table
+ *    writer's appender (`compileAppender`, compiled once per schema text, variant and table
  *    shape per worker) writes its records' payloads straight into it; fields a version
  *    lacks are null. A record that fails (corrupt, truncated, a required field missing) is
  *    rolled back (the tree truncated to the rows kept) and reported;
@@ -40,15 +43,32 @@ export interface CompiledAppender {
   bind(root: StructNode): RecordAppender;
 }
 
-/** What a registry format supplies. */
+/** Where readVariant leaves the variant it read. */
+export interface VariantOut {
+  variant: string;
+}
+
+/** What a registry format supplies. `variant` is '' for formats without readVariant. */
 export interface RegistryCodec {
   /** Names the format in caches. */
   readonly name: string;
-  /** The writer schema as an Iceberg struct (provisional IDs); throws SCHEMA_INCOMPATIBLE. */
-  toIceberg(schema: ResolvedSchema): StructType;
-  /** The appender of the writer schema into a tree of `table` (which holds every field
-   * toIceberg gave, evolved); throws SCHEMA_INCOMPATIBLE when a type cannot go in. */
-  compileAppender(schema: ResolvedSchema, table: StructType): CompiledAppender;
+  /** Optional, for formats whose payload starts with the choice of the writer type within
+   * the schema (Protobuf's message indexes): reads it from bytes[start, end), leaves a key
+   * naming it in `out.variant` (the same string for the same choice) and returns where the
+   * type's own encoding starts. Throws with the record's reason. */
+  readonly readVariant?: (bytes: Uint8Array, start: number, end: number, out: VariantOut) => number;
+  /** The writer (schema and variant) as an Iceberg struct (provisional IDs); throws
+   * SCHEMA_INCOMPATIBLE (or DECODE_FAILED for a variant the schema does not have). */
+  toIceberg(schema: ResolvedSchema, variant: string): StructType;
+  /** The appender of the writer into a tree of `table` (which holds every field toIceberg
+   * gave, evolved); throws SCHEMA_INCOMPATIBLE when a type cannot go in. */
+  compileAppender(schema: ResolvedSchema, table: StructType, variant: string): CompiledAppender;
+}
+
+interface Writer {
+  readonly id: number;
+  readonly variant: string;
+  readonly key: string;
 }
 
 /** Per worker: mapped structs by format and schema text, compiled appenders also by table. */
@@ -88,10 +108,16 @@ export function decodeRegistryFrames(
   const spec = input.metadata?.spec;
   const metaCols = new Set(metaNames(spec));
 
-  // 1. Frames → schema ids (-1: the record already has its error).
-  const ids = new Float64Array(n);
-  const order: number[] = [];
-  const seen = new Set<number>();
+  // 1. Frames → writers (-1: the record already has its error), and where payloads start.
+  const writerOf = new Int32Array(n);
+  const payloadAt = new Int32Array(n);
+  const writers: Writer[] = [];
+  const byId = new Map<number, Map<string, number>>();
+  const readVariant = codec.readVariant;
+  const out: VariantOut = { variant: '' };
+  let lastId = -1;
+  let lastVariant = '';
+  let lastWriter = -1;
   for (let i = 0; i < n; i++) {
     const s = offsets[i] as number;
     const e = offsets[i + 1] as number;
@@ -101,7 +127,7 @@ export function decodeRegistryFrames(
       } catch (err) {
         errors.push({ index: i, reason: (err as Error).message });
       }
-      ids[i] = -1;
+      writerOf[i] = -1;
       continue;
     }
     const id =
@@ -115,24 +141,51 @@ export function decodeRegistryFrames(
         index: i,
         reason: input.unknown?.[id] ?? `schema id ${id} was not resolved`,
       });
-      ids[i] = -1;
+      writerOf[i] = -1;
       continue;
     }
-    ids[i] = id;
-    if (!seen.has(id)) {
-      seen.add(id);
-      order.push(id);
+    let at = s + FRAME_HEADER_BYTES;
+    out.variant = '';
+    if (readVariant !== undefined) {
+      try {
+        at = readVariant(bytes, at, e, out);
+      } catch (err) {
+        errors.push({ index: i, reason: (err as Error).message });
+        writerOf[i] = -1;
+        continue;
+      }
     }
+    payloadAt[i] = at;
+    if (id !== lastId || out.variant !== lastVariant) {
+      let variants = byId.get(id);
+      if (variants === undefined) {
+        variants = new Map();
+        byId.set(id, variants);
+      }
+      let w = variants.get(out.variant);
+      if (w === undefined) {
+        w = writers.length;
+        variants.set(out.variant, w);
+        const resolved = input.schemas[id] as ResolvedSchema;
+        const key = `${schemaKey(codec, resolved)}\u0000${out.variant}`;
+        writers.push({ id, variant: out.variant, key });
+      }
+      lastId = id;
+      lastVariant = out.variant;
+      lastWriter = w;
+    }
+    writerOf[i] = lastWriter;
   }
 
-  // 2. Evolution of the value schema with each writer schema.
+  // 2. Evolution of the value schema with each writer.
   let value = valueSchema(input.schema, spec);
   let last = maxFieldId(input.schema);
   const refused = new Map<number, string>();
-  for (const id of order) {
+  for (let w = 0; w < writers.length; w++) {
+    const { id, variant, key } = writers[w] as Writer;
     const resolved = input.schemas[id] as ResolvedSchema;
     try {
-      const observed = cached(structs, schemaKey(codec, resolved), () => codec.toIceberg(resolved));
+      const observed = cached(structs, key, () => codec.toIceberg(resolved, variant));
       const clash = observed.fields.find((f) => metaCols.has(f.name));
       if (clash !== undefined) {
         const which =
@@ -147,23 +200,25 @@ export function decodeRegistryFrames(
         last = e.lastColumnId;
       }
     } catch (err) {
-      refused.set(id, `schema id ${id}: ${(err as Error).message}`);
+      refused.set(w, `schema id ${id}: ${(err as Error).message}`);
     }
   }
 
   // 3. The tree for the evolved schema, and each writer schema's appender bound to it.
   const root = rootNode(value);
   const tableKey = JSON.stringify(value);
-  const bound = new Map<number, RecordAppender>();
-  for (const id of order) {
-    if (refused.has(id)) continue;
+  const bound: (RecordAppender | undefined)[] = [];
+  for (let w = 0; w < writers.length; w++) {
+    if (refused.has(w)) continue;
+    const { id, variant, key } = writers[w] as Writer;
     const resolved = input.schemas[id] as ResolvedSchema;
     try {
-      const key = `${schemaKey(codec, resolved)}\u0000${tableKey}`;
-      const c = cached(appenders, key, () => codec.compileAppender(resolved, value));
-      bound.set(id, c.bind(root));
+      const c = cached(appenders, `${key}\u0000${tableKey}`, () =>
+        codec.compileAppender(resolved, value, variant),
+      );
+      bound[w] = c.bind(root);
     } catch (err) {
-      refused.set(id, `schema id ${id}: ${(err as Error).message}`);
+      refused.set(w, `schema id ${id}: ${(err as Error).message}`);
     }
   }
 
@@ -182,16 +237,15 @@ export function decodeRegistryFrames(
   // 4. Records.
   let rows = 0;
   for (let i = 0; i < n; i++) {
-    const id = ids[i] as number;
-    if (id < 0) continue;
-    const why = refused.get(id);
-    if (why !== undefined) {
-      errors.push({ index: i, reason: why });
+    const w = writerOf[i] as number;
+    if (w < 0) continue;
+    const append = bound[w];
+    if (append === undefined) {
+      errors.push({ index: i, reason: refused.get(w) as string });
       continue;
     }
-    const append = bound.get(id) as RecordAppender;
     try {
-      append(bytes, (offsets[i] as number) + FRAME_HEADER_BYTES, offsets[i + 1] as number);
+      append(bytes, payloadAt[i] as number, offsets[i + 1] as number);
     } catch (err) {
       truncate(root, rows);
       errors.push({ index: i, reason: (err as Error).message });

@@ -6,10 +6,12 @@
 import { decodeAvroBatch } from './avro-batch.ts';
 import type { RegistryBatchInput, RegistryBatchResult, RegistryFormat } from './formats.ts';
 import { decodeJsonSchemaBatch } from './json-schema-batch.ts';
+import { decodeProtobufBatch } from './protobuf-batch.ts';
 
 const decoders: Record<RegistryFormat, (input: RegistryBatchInput) => RegistryBatchResult> = {
   avro: decodeAvroBatch,
   'json-schema': decodeJsonSchemaBatch,
+  protobuf: decodeProtobufBatch,
 };
 
 export function decodeRegistryBatch(

@@ -1,7 +1,9 @@
 /**
- * A Confluent Schema Registry client for decoding: `GET /schemas/ids/{id}` only, with a
- * cache by id. One client per registry config per process (`registryClient`), and one
- * lookup per id per client: concurrent callers of the same id share one request, and a
+ * A Confluent Schema Registry client for decoding: `GET /schemas/ids/{id}` with a cache by
+ * id, and `GET /subjects/{subject}/versions/{version}` for the schemas a schema references
+ * (Protobuf imports, JSON Schema `$ref`s to other subjects), cached by subject and
+ * version. One client per registry config per process (`registryClient`), and one lookup
+ * per id (or subject version) per client: concurrent callers of the same id share one request, and a
  * found schema is kept for the life of the process (ids are immutable in the registry).
  *
  * API: https://docs.confluent.io/platform/current/schema-registry/develop/api.html#get--schemas-ids-int-%20id
@@ -9,8 +11,8 @@
  * "references": [{name, subject, version}]}. Unknown id: HTTP 404 (error_code 40403).
  *
  * Errors:
- * - 404 → `UnknownSchemaError` (DECODE_FAILED, not retryable): the record is dead-lettered
- *   with that reason. Not cached: a later lookup asks again.
+ * - 404 → `UnknownSchemaError` (DECODE_FAILED, not retryable; `UnknownReferenceError`
+ *   for a subject version): the record is dead-lettered with that reason. Not cached: a later lookup asks again.
  * - connection errors, timeouts, 408, 429, 5xx → retried with exponential backoff
  *   (capped, with jitter) until `maxAttempts` (default: forever, so a partition waits
  *   for a registry that is down instead of dead-lettering good records); each retry is
@@ -36,6 +38,13 @@ export class UnknownSchemaError extends KiceError {
     super('DECODE_FAILED', `unknown ${what}: the registry answered 404 (${detail})`, {
       context: { schemaId: id },
     });
+  }
+}
+
+/** A schema reference (subject, version) the registry does not know: its records' reason. */
+export class UnknownReferenceError extends UnknownSchemaError {
+  constructor(subject: string, version: number, detail: string) {
+    super(-1, detail, `schema reference ${subject} version ${version}`);
   }
 }
 
@@ -93,26 +102,38 @@ export class SchemaRegistryClient {
     return p;
   }
 
-  /** A subject's version (what a schema reference names), from the cache or one shared
-   * lookup: `GET /subjects/{subject}/versions/{version}`. 404 → UnknownSchemaError. */
+  /**
+   * The schema registered as `version` of `subject` (a reference of another schema:
+   * `GET /subjects/{subject}/versions/{version}`), cached like ids (a version's schema
+   * never changes). 404 → UnknownReferenceError.
+   */
   getVersion(subject: string, version: number): Promise<RegistrySchema> {
     const key = `${subject}\u0000${version}`;
     const cached = this.byVersion.get(key);
     if (cached) return cached;
-    const path = `/subjects/${encodeURIComponent(subject)}/versions/${version}`;
-    const p = this.withRetry(path, -1, this.options.maxAttempts ?? Infinity).then((b) => {
-      const body = b as { id?: unknown };
-      return this.parsed(
-        typeof body.id === 'number' ? body.id : -1,
-        b,
-        `${subject} version ${version}`,
-      );
-    });
+    const p = this.lookupVersion(subject, version);
     this.byVersion.set(key, p);
     p.catch(() => {
       if (this.byVersion.get(key) === p) this.byVersion.delete(key);
     });
     return p;
+  }
+
+  private async lookupVersion(subject: string, version: number): Promise<RegistrySchema> {
+    const path = `/subjects/${encodeURIComponent(subject)}/versions/${version}`;
+    const body = (await this.withRetry(
+      path,
+      undefined,
+      this.options.maxAttempts ?? Infinity,
+      (d) => {
+        throw new UnknownReferenceError(subject, version, d);
+      },
+    )) as { id?: unknown; schema?: unknown; schemaType?: unknown; references?: unknown };
+    return this.toSchema(
+      typeof body.id === 'number' ? body.id : -1,
+      body,
+      `${subject} version ${version}`,
+    );
   }
 
   /** A schema already resolved (no request), or undefined. */
@@ -136,13 +157,23 @@ export class SchemaRegistryClient {
   }
 
   private async lookup(id: number): Promise<RegistrySchema> {
-    const b = await this.withRetry(`/schemas/ids/${id}`, id, this.options.maxAttempts ?? Infinity);
-    return this.parsed(id, b, `schema id ${id}`);
+    const body = (await this.withRetry(
+      `/schemas/ids/${id}`,
+      id,
+      this.options.maxAttempts ?? Infinity,
+    )) as {
+      schema?: unknown;
+      schemaType?: unknown;
+      references?: unknown;
+    };
+    return this.toSchema(id, body, `schema id ${id}`);
   }
 
-  /** A registry answer with a schema (by id or subject version) as a RegistrySchema. */
-  private parsed(id: number, b: unknown, what: string): RegistrySchema {
-    const body = b as { schema?: unknown; schemaType?: unknown; references?: unknown };
+  private toSchema(
+    id: number,
+    body: { schema?: unknown; schemaType?: unknown; references?: unknown },
+    what: string,
+  ): RegistrySchema {
     if (typeof body.schema !== 'string') {
       throw new KiceError('DECODE_FAILED', `${what}: the registry's answer has no schema text`, {
         context: { schemaId: id },
@@ -164,12 +195,13 @@ export class SchemaRegistryClient {
     path: string,
     id: number | undefined,
     maxAttempts: number,
+    notFound?: (detail: string) => never,
   ): Promise<unknown> {
     const base = this.options.backoffBaseMs ?? 200;
     const max = this.options.backoffMaxMs ?? 5_000;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(path, id);
+        return await this.once(path, id, notFound);
       } catch (e) {
         if (!(e instanceof Transient) || attempt >= maxAttempts) {
           if (e instanceof Transient) throw new Error(e.message);
@@ -189,7 +221,11 @@ export class SchemaRegistryClient {
     }
   }
 
-  private async once(path: string, id: number | undefined): Promise<unknown> {
+  private async once(
+    path: string,
+    id: number | undefined,
+    notFound?: (detail: string) => never,
+  ): Promise<unknown> {
     const f = this.options.fetch ?? fetch;
     this.requests++;
     let res: Response;
@@ -210,12 +246,8 @@ export class SchemaRegistryClient {
         throw new Transient(`GET ${path}: HTTP ${res.status} with a body that is not JSON`);
       }
     }
-    if (res.status === 404 && id !== undefined)
-      throw new UnknownSchemaError(
-        id,
-        detail(text),
-        id < 0 ? `schema reference ${path}` : undefined,
-      );
+    if (res.status === 404 && id !== undefined) throw new UnknownSchemaError(id, detail(text));
+    if (res.status === 404 && notFound) notFound(detail(text));
     if (res.status === 408 || res.status === 429 || res.status >= 500) {
       throw new Transient(`GET ${path}: HTTP ${res.status}`);
     }

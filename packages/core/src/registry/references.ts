@@ -4,8 +4,12 @@
  * (`GET /subjects/{subject}/versions/{version}`, one lookup per subject version per
  * process), and so are the references of references, depth first. Every schema reached
  * is listed once, by the name it is referenced under (for JSON Schema: the `$ref` text,
- * e.g. `address.json`); a reference cycle is fine here (each subject version is fetched
+ * e.g. `address.json`; for Protobuf: the import path), after the schemas it references
+ * itself (dependencies first, as in a descriptor set); a reference cycle is fine here (each subject version is fetched
  * once), the format's mapping decides whether the types it makes are recursive.
+ *
+ * A subject version the registry does not know rejects with `UnknownReferenceError` (an
+ * `UnknownSchemaError`): the records of the schema that names it are dead-lettered.
  *
  * References: https://docs.confluent.io/platform/current/schema-registry/fundamentals/serdes-develop/index.html#schema-references
  */
@@ -23,8 +27,8 @@ export async function withReferences(
       if (names.has(r.name)) continue;
       names.add(r.name);
       const s = await client.getVersion(r.subject, r.version);
-      out.push({ name: r.name, schema: s.schema });
       await visit(s.references);
+      out.push({ name: r.name, schema: s.schema });
     }
   };
   await visit(root.references);

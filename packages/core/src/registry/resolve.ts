@@ -6,6 +6,10 @@
  * partition waits instead of dead-lettering good records; an id the registry does not
  * know (404) becomes the reason of its records' dead letters. Records that are not frames
  * are left to the worker, which reports them.
+ *
+ * References (Protobuf imports, JSON Schema `$ref`s to other subjects) travel resolved
+ * and flattened with the schema (registry/references.ts); a reference the registry does
+ * not know makes the id's records dead letters too.
  */
 import { type SchemaRegistryClient, UnknownSchemaError } from './client.ts';
 import type { ResolvedSchema } from './formats.ts';

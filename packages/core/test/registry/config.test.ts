@@ -57,6 +57,25 @@ deadLetter: { topic: dlq }
     expect(t?.key).toEqual({ format: 'string', column: '_key' });
   });
 
+  it('format protobuf needs schemaRegistry, and takes metadata and key columns like avro', () => {
+    const base = `
+kafka: { brokers: [127.0.0.1:19092], groupId: g }
+catalog: { type: filesystem, warehouse: ./wh }
+deadLetter: { topic: dlq }
+`;
+    const t = parseConfig(
+      `${base}schemaRegistry: { url: "http://r:8081" }\ntables: [{ topic: t, table: a.b, format: protobuf, metadata: {}, key: { format: string } }]\n`,
+    ).tables[0];
+    expect(t?.format).toBe('protobuf');
+    expect(t?.metadata).toEqual({ column: '_kafka' });
+    expect(t?.key).toEqual({ format: 'string', column: '_key' });
+    expect(
+      problemsOf(() =>
+        parseConfig(`${base}tables: [{ topic: t, table: a.b, format: protobuf }]\n`),
+      ),
+    ).toEqual(['tables[0].format: format protobuf needs the top-level schemaRegistry setting']);
+  });
+
   it('names the field of a bad setting', () => {
     expect(problemsOf(() => parseConfig(yaml('schemaRegistry: { url: "ftp://x" }')))).toEqual([
       'schemaRegistry.url: expected an http(s) URL',

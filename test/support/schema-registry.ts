@@ -40,7 +40,12 @@ export async function startRegistry(env: NodeJS.ProcessEnv = {}): Promise<string
 /** One produce job (produce_registry.py's docstring): rows under a schema, or raw bytes. */
 export type RegistryJob =
   | { readonly schema: unknown; readonly rows: readonly unknown[]; readonly partition?: number }
-  | { readonly raw: string; readonly partition?: number };
+  | {
+      /** Hex bytes of the value; null: a tombstone. */
+      readonly raw: string | null;
+      readonly key?: string;
+      readonly partition?: number;
+    };
 
 /** Produces the jobs in order with confluent-kafka's AvroSerializer; resolves with the schema id of every row. */
 export async function produceAvro(

@@ -99,7 +99,7 @@ export function useFastScan(on: boolean): void {
 }
 
 /** Undoes the schema changes logged while appending the current record. */
-function rollback(cx: AppendContext): void {
+export function rollback(cx: AppendContext): void {
   for (let u = cx.undo.length - 1; u >= 0; u--) {
     const c = cx.undo[u];
     if (c?.op === 'add') {

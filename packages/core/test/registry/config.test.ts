@@ -54,8 +54,8 @@ tables: [{ topic: orders, table: shop.orders, format: avro, metadata: {}, key: {
 deadLetter: { topic: dlq }
 `;
     expect(problemsOf(() => parseConfig(text))).toEqual([
-      'tables[0].metadata: metadata columns are not supported with format avro yet (json only)',
-      'tables[0].key.format: key columns are not supported with format avro yet (json only)',
+      'tables[0].metadata: metadata columns are not supported with format avro yet (json and raw only)',
+      'tables[0].key.format: key columns are not supported with format avro yet (json and raw only)',
     ]);
   });
 

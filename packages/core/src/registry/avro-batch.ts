@@ -12,7 +12,8 @@
  * Evolution: each writer schema of the batch (in order of first appearance) is mapped to
  * an Iceberg struct (registry/avro-schema.ts) and merged into the table schema by name
  * path (schema/evolve.ts: new fields optional with provisional IDs above the highest one,
- * int → long, float → double, decimal widening, required → optional kept by the table).
+ * int → long, float → double, decimal widening, required → optional kept by the table); a
+ * field renamed with its old name in `aliases` keeps the old column (avro-aliases.ts).
  * A writer schema the table cannot take (string → int, a type Iceberg cannot hold, a
  * recursive schema) dead-letters its records with the reason; other versions of the same
  * batch still decode. Values of older versions are widened to the evolved columns (int
@@ -28,6 +29,7 @@ import {
 } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { evolveSchema } from '../schema/evolve.ts';
+import { aliasedTexts } from './avro-aliases.ts';
 import { type AvroReader, compileAvroReader } from './avro-decoder.ts';
 import { avroToIceberg, parseAvroSchema } from './avro-schema.ts';
 import type { RegistryBatchInput, RegistryBatchResult } from './formats.ts';
@@ -76,13 +78,15 @@ export function decodeAvroBatch(input: RegistryBatchInput): RegistryBatchResult 
   const errors: { index: number; reason: string }[] = [];
   const decoded: { index: number; id: number; row: Record<string, unknown> }[] = [];
   const buf = Buffer.from(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength);
+  // Schema texts with aliased fields renamed to the table's columns (avro-aliases.ts).
+  const texts = aliasedTexts(input);
   for (let i = 0; i < n; i++) {
     const start = input.offsets[i] as number;
     const end = input.offsets[i + 1] as number;
     const value = buf.subarray(start, end);
     try {
       const frame = readFrame(value);
-      const text = input.schemas[frame.schemaId]?.schema;
+      const text = texts.get(frame.schemaId);
       if (text === undefined) {
         errors.push({
           index: i,
@@ -106,7 +110,7 @@ export function decodeAvroBatch(input: RegistryBatchInput): RegistryBatchResult 
   const refused = new Map<number, string>();
   for (const id of new Set(decoded.map((d) => d.id))) {
     try {
-      const observed = avroToIceberg(parseAvroSchema(input.schemas[id]?.schema as string));
+      const observed = avroToIceberg(parseAvroSchema(texts.get(id) as string));
       const e = evolveSchema({ ...schema, schemaId: 0 } as Schema, observed, last);
       if (e.changed) {
         const { schemaId: _drop, ...rest } = e.schema;

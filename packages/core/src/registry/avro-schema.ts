@@ -112,7 +112,7 @@ function logical(
 }
 
 /** The name of a union branch as a struct member: primitive name or named type's simple name. */
-function branchName(s: AvroJson, namespace: string | undefined): string {
+export function branchName(s: AvroJson, namespace: string | undefined): string {
   if (typeof s === 'string')
     return PRIMITIVES[s] !== undefined ? s : simpleName(fullName(s, namespace));
   if (Array.isArray(s)) return 'union';

@@ -88,3 +88,16 @@ export async function registerSchema(
     throw new Error(`register ${subject}: HTTP ${res.status} ${JSON.stringify(body)}`);
   return body.id;
 }
+
+/** Deletes a subject's version soft, then permanently (`?permanent=true`), so that its id answers 404. */
+export async function deleteSchemaVersion(
+  registry: string,
+  subject: string,
+  version: number,
+): Promise<void> {
+  const url = `${registry}/subjects/${encodeURIComponent(subject)}/versions/${version}`;
+  for (const u of [url, `${url}?permanent=true`]) {
+    const res = await fetch(u, { method: 'DELETE' });
+    if (!res.ok) throw new Error(`DELETE ${u}: HTTP ${res.status} ${await res.text()}`);
+  }
+}

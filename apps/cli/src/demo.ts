@@ -9,6 +9,11 @@
  * folder: the local S3 server and Apache Iceberg's REST catalog (./demo-stack.ts); kice
  * commits through the REST catalog and writes data files to S3, and the results are read
  * back through the same catalog.
+ *
+ * `--avro`: also starts the local Schema Registry (test/infra/schema-registry.sh, at the
+ * same time as the broker) and streams payment events in Avro (./demo-avro.ts) into
+ * `demo.payments` (`format: avro`). Opt-in: the registry's first start downloads it and
+ * takes about half a minute, which the plain demo does not need.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,6 +29,7 @@ import {
 } from '@kice/iceberg';
 import kafkajs from 'kafkajs';
 import { stringify as stringifyYaml } from 'yaml';
+import { paymentRecord, registerPaymentSchema } from './demo-avro.ts';
 import { type DemoStack, startS3RestStack } from './demo-stack.ts';
 import { formatTables, listTables } from './tables.ts';
 
@@ -34,6 +40,7 @@ const TOPICS = {
   orders: 'demo.orders',
   clicks: 'demo.clicks',
   views: 'demo.views.web',
+  payments: 'demo.payments',
   dlq: 'demo.dead-letters',
 };
 
@@ -134,6 +141,8 @@ export async function demoCommand(options: {
   seconds: number;
   rate: number;
   stack?: DemoStackName;
+  /** Add the Avro topic through a local Schema Registry. */
+  avro?: boolean;
 }): Promise<number> {
   const out = process.stdout;
   const stack: DemoStack | undefined =
@@ -143,11 +152,20 @@ export async function demoCommand(options: {
   out.write(
     'kice demo: starting the local Apache Kafka broker (first run downloads its jars from Maven Central)…\n',
   );
-  const address = (await sh([join(ROOT, 'test/infra/kafka.sh'), 'start']))
-    .trim()
-    .split('\n')
-    .pop() as string;
+  const lastLine = (s: string) => s.trim().split('\n').pop() as string;
+  // The registry starts at the same time as the broker (its cold start is the longer one).
+  let registryStart: Promise<string> | undefined;
+  if (options.avro) {
+    out.write(
+      'kice demo: starting the local Schema Registry beside it (first run downloads Apicurio Registry from Maven Central)…\n',
+    );
+    registryStart = sh([join(ROOT, 'test/infra/schema-registry.sh'), 'start']).then(lastLine);
+    registryStart.catch(() => {}); // awaited below, after the broker
+  }
+  const address = lastLine(await sh([join(ROOT, 'test/infra/kafka.sh'), 'start']));
   out.write(`kice demo: broker at ${address}\n`);
+  const registry = registryStart ? await registryStart : undefined;
+  if (registry) out.write(`kice demo: Schema Registry at ${registry}\n`);
 
   const kafka = new kafkajs.Kafka({
     clientId: 'kice-demo',
@@ -170,6 +188,7 @@ export async function demoCommand(options: {
       { topic: TOPICS.clicks, numPartitions: 6 },
       { topic: TOPICS.views, numPartitions: 3 },
       { topic: TOPICS.dlq, numPartitions: 1 },
+      ...(registry ? [{ topic: TOPICS.payments, numPartitions: 3 }] : []),
     ],
   });
   await admin.disconnect();
@@ -195,7 +214,18 @@ export async function demoCommand(options: {
         columns: { ts: 'timestamptz' },
       },
       { topicPattern: '^demo\\.views\\..*', table: 'demo.{topic}', columns: { ts: 'timestamptz' } },
+      ...(registry
+        ? [
+            {
+              topic: TOPICS.payments,
+              table: 'demo.payments',
+              format: 'avro',
+              partitionBy: ['day(ts)'],
+            },
+          ]
+        : []),
     ],
+    ...(registry ? { schemaRegistry: { url: registry } } : {}),
     commit: { intervalMs: 5000 },
     deadLetter: { topic: TOPICS.dlq },
     log: { level: 'error' },
@@ -212,9 +242,12 @@ export async function demoCommand(options: {
   });
   await engine.start();
 
+  const paymentSchemaId = registry
+    ? await registerPaymentSchema(registry, `${TOPICS.payments}-value`)
+    : undefined;
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const produced = { orders: 0, clicks: 0, views: 0, poison: 0 };
+  const produced = { orders: 0, clicks: 0, views: 0, payments: 0, poison: 0 };
   let stopping = false;
   const started = Date.now();
   const tick = 100;
@@ -225,6 +258,7 @@ export async function demoCommand(options: {
       const orders = [];
       const clicks = [];
       const views = [];
+      const payments = [];
       for (let k = 0; k < n; k++) {
         const r = Math.random();
         if (r < 0.3)
@@ -237,7 +271,13 @@ export async function demoCommand(options: {
             key: String(produced.clicks % 1000),
             value: JSON.stringify(click(produced.clicks++)),
           });
-        else views.push({ value: JSON.stringify(view(produced.views++)) });
+        else if (r < 0.95 || paymentSchemaId === undefined)
+          views.push({ value: JSON.stringify(view(produced.views++)) });
+        else
+          payments.push({
+            key: String(produced.payments % 1000),
+            value: paymentRecord(produced.payments++, paymentSchemaId),
+          });
       }
       if (Math.random() < 0.02) {
         clicks.push({ key: 'poison', value: '{"event_id": "broken", ' }); // invalid JSON → dead letter
@@ -248,6 +288,7 @@ export async function demoCommand(options: {
           { topic: TOPICS.orders, messages: orders },
           { topic: TOPICS.clicks, messages: clicks },
           { topic: TOPICS.views, messages: views },
+          { topic: TOPICS.payments, messages: payments },
         ].filter((t) => t.messages.length > 0),
       });
       await new Promise((r) => setTimeout(r, Math.max(0, tick - (Date.now() - t0))));
@@ -258,7 +299,8 @@ export async function demoCommand(options: {
   const tty = Boolean(out.isTTY);
   const progress = setInterval(() => {
     const m = engine.metrics();
-    const total = produced.orders + produced.clicks + produced.views + produced.poison;
+    const total =
+      produced.orders + produced.clicks + produced.views + produced.payments + produced.poison;
     const secs = Math.round((Date.now() - started) / 1000);
     const line = `[${String(secs).padStart(3)}s] produced ${total}  consumed ${m.recordsConsumed}  committed ${m.rowsCommitted} rows  lag ${total - m.recordsConsumed}  commits ${commits}  files ${m.filesWritten}  dead letters ${m.deadLetters}`;
     if (tty) out.write(`\r${line}   `);
@@ -271,7 +313,7 @@ export async function demoCommand(options: {
     process.once('SIGTERM', done);
     if (options.seconds > 0) setTimeout(done, options.seconds * 1000).unref();
     out.write(
-      `kice demo: producing ~${options.rate} events/s into ${TOPICS.orders}, ${TOPICS.clicks}, ${TOPICS.views}; ` +
+      `kice demo: producing ~${options.rate} events/s into ${TOPICS.orders}, ${TOPICS.clicks}, ${TOPICS.views}${registry ? ` and ${TOPICS.payments} (Avro)` : ''}; ` +
         `${options.seconds > 0 ? `stopping after ${options.seconds}s or ` : ''}on Ctrl-C\n`,
     );
   });
@@ -281,7 +323,8 @@ export async function demoCommand(options: {
   clearInterval(progress);
   out.write('\nkice demo: draining: consuming what is left, flushing and committing…\n');
   // Let the engine catch up with the last produced events before stopping.
-  const total = produced.orders + produced.clicks + produced.views + produced.poison;
+  const total =
+    produced.orders + produced.clicks + produced.views + produced.payments + produced.poison;
   for (let i = 0; i < 300 && engine.metrics().recordsConsumed < total; i++)
     await new Promise((r) => setTimeout(r, 100));
   await engine.stop();
@@ -295,6 +338,7 @@ export async function demoCommand(options: {
     'demo.orders': produced.orders,
     'demo.clicks': produced.clicks,
     'demo.demo_views_web': produced.views,
+    ...(registry ? { 'demo.payments': produced.payments } : {}),
   };
   let ok = true;
   for (const [name, n] of Object.entries(expected)) {
@@ -308,7 +352,7 @@ export async function demoCommand(options: {
   );
 
   const catalog = createCatalog(config.catalog, io);
-  for (const name of ['orders', 'clicks']) {
+  for (const name of ['orders', 'clicks', ...(registry ? ['payments'] : [])]) {
     const t = await catalog.loadTable({ namespace: ['demo'], name });
     const plan = await planFiles(t);
     const first = plan.files[0];

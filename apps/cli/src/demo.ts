@@ -174,24 +174,38 @@ export async function demoCommand(options: {
   });
   const admin = kafka.admin();
   await admin.connect();
-  const existing = await admin.listTopics();
-  const old = Object.values(TOPICS).filter((t) => existing.includes(t));
-  if (old.length > 0) {
-    await admin.deleteTopics({ topics: old });
-    for (let i = 0; i < 100 && (await admin.listTopics()).some((t) => old.includes(t)); i++)
-      await new Promise((r) => setTimeout(r, 200));
+  const topics = [
+    { topic: TOPICS.orders, numPartitions: 6 },
+    { topic: TOPICS.clicks, numPartitions: 6 },
+    { topic: TOPICS.views, numPartitions: 3 },
+    { topic: TOPICS.dlq, numPartitions: 1 },
+    ...(registry ? [{ topic: TOPICS.payments, numPartitions: 3 }] : []),
+  ];
+  try {
+    const existing = await admin.listTopics();
+    const old = Object.values(TOPICS).filter((t) => existing.includes(t));
+    if (old.length > 0) {
+      await admin.deleteTopics({ topics: old });
+      for (let i = 0; i < 100 && (await admin.listTopics()).some((t) => old.includes(t)); i++)
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    // Right after the old topics were deleted (slowest on a broker that just restarted),
+    // the broker may still answer "does not host this topic-partition" for a new topic's
+    // partitions: try again until every partition has a leader.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({ waitForLeaders: true, topics });
+        const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+        if (meta.topics.every((t) => t.partitions.every((p) => p.leader >= 0))) break;
+        throw new Error('topics without a leader yet');
+      } catch (e) {
+        if (attempt >= 30) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  } finally {
+    await admin.disconnect();
   }
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic: TOPICS.orders, numPartitions: 6 },
-      { topic: TOPICS.clicks, numPartitions: 6 },
-      { topic: TOPICS.views, numPartitions: 3 },
-      { topic: TOPICS.dlq, numPartitions: 1 },
-      ...(registry ? [{ topic: TOPICS.payments, numPartitions: 3 }] : []),
-    ],
-  });
-  await admin.disconnect();
 
   const warehouse = stack?.warehouse ?? join(ROOT, '.state/demo/warehouse');
   if (!stack) await rm(warehouse, { recursive: true, force: true });

@@ -121,7 +121,7 @@ async function main(): Promise<number> {
   });
   let result: BenchResult = { ...base, quick };
   if (!values['no-components']) {
-    log('components: JSON → Arrow, Arrow → Parquet…');
+    log('components: value formats → Arrow (JSON, Avro), Arrow → Parquet…');
     const codec = benchCodec(20_000, quick ? 1 : 3);
     // Every milestone run is measured: the full run commits 10,000 times (merge append,
     // expiry to the last 100 snapshots after each commit, and old metadata files deleted

@@ -72,7 +72,7 @@ export function formatResult(r: BenchResult): string {
   if (r.components) {
     const c = r.components.codec;
     lines.push(
-      `components (one thread, ${fmt(c.batchRows)}-row batches): JSON → Arrow ${fmt(c.decodeRowsPerSecond)} rows/s (${c.decodeMbPerSecond} MB/s of JSON); Arrow → Parquet (snappy) ${fmt(c.parquetRowsPerSecond)} rows/s (${c.parquetArrowMbPerSecond} MB/s of Arrow IPC; Parquet = ${c.parquetToJsonRatio} × JSON size)`,
+      `components (one thread, ${fmt(c.batchRows)}-row batches): ${(c.decode ?? [{ format: 'json', rowsPerSecond: c.decodeRowsPerSecond, mbPerSecond: c.decodeMbPerSecond }]).map((d) => `${d.format === 'json' ? 'JSON' : d.format === 'avro' ? 'Avro' : d.format} → Arrow ${fmt(d.rowsPerSecond)} rows/s (${d.mbPerSecond} MB/s of input)`).join('; ')}; Arrow → Parquet (snappy) ${fmt(c.parquetRowsPerSecond)} rows/s (${c.parquetArrowMbPerSecond} MB/s of Arrow IPC; Parquet = ${c.parquetToJsonRatio} × JSON size)`,
     );
     lines.push(...formatCommitLatency(r.components.commitLatency));
   }

@@ -24,6 +24,8 @@
 #                           CATALOG_A__B_C → catalog property a-b.c)
 #   XDG_CACHE_HOME          jars go to ${XDG_CACHE_HOME:-~/.cache}/kice/iceberg-rest-<version>/libs
 set -euo pipefail
+# shellcheck source=lib/service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/service.sh"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -37,26 +39,8 @@ uri="http://127.0.0.1:$port"
 pidfile="$state/rest.pid"
 log="$state/logs/server.log"
 
-say() { echo "iceberg-rest.sh: $*" >&2; }
-
-alive() {
-  [ -r "/proc/$1/stat" ] || return 1
-  local st
-  st="$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
-
 # Prints the pid of the server this state dir started, if it is still running.
-running_pid() {
-  [ -f "$pidfile" ] || return 1
-  local pid
-  pid="$(cat "$pidfile")"
-  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "Launcher 127.0.0.1" || return 1
-  echo "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+server_pid() { running_pid "$pidfile" "Launcher 127.0.0.1"; }
 
 # Copies the server's jars into the cache once per pom.xml content.
 ensure_libs() {
@@ -107,15 +91,7 @@ config_ok() {
 }
 
 # Waits until the server answers; $1 = timeout in s, $2 = pid to watch.
-wait_ready() {
-  local deadline=$((SECONDS + $1))
-  while [ $SECONDS -lt "$deadline" ]; do
-    config_ok && return 0
-    alive "$2" || return 1
-    sleep 0.25
-  done
-  return 1
-}
+wait_ready() { wait_for "$1" "$2" 0.25 config_ok; }
 
 fail_with_log() {
   say "$1; last lines of $log:"
@@ -126,7 +102,7 @@ fail_with_log() {
 
 start_server() {
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(server_pid)"; then
     if [ "$(cat "$state/port" 2>/dev/null)" != "$port" ]; then
       say "the server of $state (pid $pid) runs on port $(cat "$state/port"), not $port: stop it first"
       exit 1
@@ -160,23 +136,8 @@ start_server() {
 
 stop_server() {
   local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$pidfile"
-    echo "stopped"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 80); do
-    alive "$pid" || break
-    sleep 0.25
-  done
-  if alive "$pid"; then
-    say "server (pid $pid) ignored SIGTERM for 20 s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do
-      alive "$pid" || break
-      sleep 0.25
-    done
+  if pid="$(server_pid)"; then
+    stop_pid "$pid" 20 || true
   fi
   rm -f "$pidfile"
   echo "stopped"
@@ -191,7 +152,7 @@ start | stop)
   if [ "$cmd" = start ]; then start_server; else stop_server; fi
   ;;
 status)
-  if pid="$(running_pid)"; then
+  if pid="$(server_pid)"; then
     echo "running http://127.0.0.1:$(cat "$state/port") (pid $pid)"
   else
     echo "stopped"

@@ -25,6 +25,8 @@
 #   KICE_KAFKA_TIMEOUT    seconds to wait for readiness (default 120)
 #   XDG_CACHE_HOME        jars go to ${XDG_CACHE_HOME:-~/.cache}/kice/kafka-<version>/libs
 set -euo pipefail
+# shellcheck source=lib/service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/service.sh"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -46,28 +48,8 @@ props="$state/server.properties"
 log="$state/logs/server.log"
 tools_log4j="-Dlog4j2.configurationFile=$conf/tools-log4j2.properties"
 
-say() { echo "kafka.sh: $*" >&2; }
-
-# True when pid $1 is a live (not zombie) process.
-alive() {
-  [ -r "/proc/$1/stat" ] || return 1
-  local st
-  st="$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
-
 # Prints the pid of the broker this state dir started, if it is still running.
-running_pid() {
-  [ -f "$pidfile" ] || return 1
-  local pid
-  pid="$(cat "$pidfile")"
-  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $props" || return 1
-  echo "$pid"
-}
-
-# True when something accepts TCP connections on 127.0.0.1:$1.
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+broker_pid() { running_pid "$pidfile" "kafka.Kafka $props"; }
 
 # Copies the broker's jars into the cache once per pom.xml content.
 ensure_libs() {
@@ -179,7 +161,7 @@ wait_ready() {
       extra=("127.0.0.1:$(props_sasl_port)" "$tls/ca.pem" "$sasl_user" "$state/sasl.password" "$upsert")
     fi
   fi
-  java $tools_log4j -cp "$probe_cp" Ready "$addr" "$(($1 * 1000))" "$2" "${extra[@]}" \
+  java "$tools_log4j" -cp "$probe_cp" Ready "$addr" "$(($1 * 1000))" "$2" "${extra[@]}" \
     >>"$state/logs/ready.log" 2>&1 || return $?
   if [ "${#extra[@]}" -gt 0 ] && [ "$upsert" = 1 ]; then echo "$want" >"$stamp"; fi
 }
@@ -225,7 +207,7 @@ prepare() {
     while [[ "$id" == -* ]]; do
       id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
     done
-    if ! java $tools_log4j -cp "$libs/*" kafka.tools.StorageTool format --standalone \
+    if ! java "$tools_log4j" -cp "$libs/*" kafka.tools.StorageTool format --standalone \
       --ignore-formatted -t "$id" -c "$props" >"$state/logs/format.log" 2>&1; then
       cat "$state/logs/format.log" >&2
       say "formatting the KRaft storage failed"
@@ -236,7 +218,7 @@ prepare() {
 
 start_broker() {
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(broker_pid)"; then
     if [ "$(cat "$state/port" 2>/dev/null)" != "$port" ]; then
       say "the broker of $state (pid $pid) runs on port $(cat "$state/port"), not $port: stop it first"
       exit 1
@@ -276,23 +258,8 @@ start_broker() {
 
 stop_broker() {
   local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$pidfile"
-    echo "stopped"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 120); do
-    alive "$pid" || break
-    sleep 0.25
-  done
-  if alive "$pid"; then
-    say "broker (pid $pid) ignored SIGTERM for 30 s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do
-      alive "$pid" || break
-      sleep 0.25
-    done
+  if pid="$(broker_pid)"; then
+    stop_pid "$pid" 30 || true
   fi
   rm -f "$pidfile"
   echo "stopped"
@@ -314,7 +281,7 @@ start | stop)
   if [ "$cmd" = start ]; then start_broker; else stop_broker; fi
   ;;
 status)
-  if pid="$(running_pid)"; then
+  if pid="$(broker_pid)"; then
     echo "running 127.0.0.1:$(cat "$state/port") (pid $pid)"
   else
     echo "stopped"

@@ -18,6 +18,8 @@
 #   XDG_CACHE_HOME    the virtualenv goes to ${XDG_CACHE_HOME:-~/.cache}/kice/moto-<hash>
 # Any access key / secret key is accepted; tests use "test"/"test", region us-east-1.
 set -euo pipefail
+# shellcheck source=lib/service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/service.sh"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -30,26 +32,8 @@ endpoint="http://127.0.0.1:$port"
 pidfile="$state/s3.pid"
 log="$state/server.log"
 
-say() { echo "s3.sh: $*" >&2; }
-
-alive() {
-  [ -r "/proc/$1/stat" ] || return 1
-  local st
-  st="$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
-
 # Prints the pid of the server this state dir started, if it is still running.
-running_pid() {
-  [ -f "$pidfile" ] || return 1
-  local pid
-  pid="$(cat "$pidfile")"
-  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "moto_server -H 127.0.0.1" || return 1
-  echo "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+server_pid() { running_pid "$pidfile" "moto_server -H 127.0.0.1"; }
 
 # Makes the virtualenv once per requirements content.
 ensure_venv() {
@@ -76,15 +60,7 @@ answers() {
     "$endpoint/" 2>/dev/null | grep -q ListAllMyBucketsResult
 }
 
-wait_ready() {
-  local deadline=$((SECONDS + $1))
-  while ((SECONDS < deadline)); do
-    answers && return 0
-    alive "$2" || return 1
-    sleep 0.1
-  done
-  return 1
-}
+wait_ready() { wait_for "$1" "$2" 0.1 answers; }
 
 fail_with_log() {
   say "$1; last lines of $log:"
@@ -95,7 +71,7 @@ fail_with_log() {
 
 start_server() {
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(server_pid)"; then
     if [ "$(cat "$state/port" 2>/dev/null)" != "$port" ]; then
       say "the server of $state (pid $pid) runs on port $(cat "$state/port"), not $port: stop it first"
       exit 1
@@ -120,19 +96,8 @@ start_server() {
 
 stop_server() {
   local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$pidfile"
-    echo "stopped"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 80); do
-    alive "$pid" || break
-    sleep 0.25
-  done
-  if alive "$pid"; then
-    say "server (pid $pid) ignored SIGTERM for 20 s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
+  if pid="$(server_pid)"; then
+    stop_pid "$pid" 20 || true
   fi
   rm -f "$pidfile"
   echo "stopped"
@@ -147,7 +112,7 @@ start | stop)
   if [ "$cmd" = start ]; then start_server; else stop_server; fi
   ;;
 status)
-  if pid="$(running_pid)"; then
+  if pid="$(server_pid)"; then
     echo "running http://127.0.0.1:$(cat "$state/port") (pid $pid)"
   else
     echo "stopped"

@@ -21,6 +21,8 @@
 #   KICE_REGISTRY_HEAP      JVM max heap (default 512m)
 #   XDG_CACHE_HOME          the zip is unpacked under ${XDG_CACHE_HOME:-~/.cache}/kice/apicurio-<version>
 set -euo pipefail
+# shellcheck source=lib/service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/service.sh"
 
 version=3.0.9
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,26 +35,8 @@ base="http://127.0.0.1:$port/apis/ccompat/v7"
 pidfile="$state/registry.pid"
 log="$state/server.log"
 
-say() { echo "schema-registry.sh: $*" >&2; }
-
-alive() {
-  [ -r "/proc/$1/stat" ] || return 1
-  local st
-  st="$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
-
-# Prints the pid of the server this state dir started, if it is still running.
-running_pid() {
-  [ -f "$pidfile" ] || return 1
-  local pid
-  pid="$(cat "$pidfile")"
-  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "apicurio-registry-app-$version-runner.jar" || return 1
-  echo "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Prints the pid of the registry this state dir started, if it is still running.
+registry_pid() { running_pid "$pidfile" "apicurio-registry-app-$version-runner.jar"; }
 
 # Fetches and unpacks the zip once (Maven's cache ~/.m2 as usual); the runner jar is the stamp.
 ensure_jar() {
@@ -69,7 +53,7 @@ ensure_jar() {
     # Unpack into a temporary folder and move the jar last, so an interrupted unpack is redone.
     rm -rf "$cache/unpack"
     unzip -q "$cache/apicurio-registry-app-$version-all.zip" -d "$cache/unpack"
-    rm -rf "$cache/lib"
+    rm -rf "${cache:?}/lib"
     mv "$cache/unpack/lib" "$cache/lib"
     mv "$cache/unpack/apicurio-registry-app-$version-runner.jar" "$jar"
     rm -rf "$cache/unpack" "$cache/apicurio-registry-app-$version-all.zip"
@@ -80,15 +64,7 @@ ensure_jar() {
 # The Confluent API answers GET /subjects with a JSON array (not just an open port).
 answers() { curl -sf -m 2 "$base/subjects" 2>/dev/null | grep -q '^\['; }
 
-wait_ready() {
-  local deadline=$((SECONDS + $1))
-  while ((SECONDS < deadline)); do
-    answers && return 0
-    alive "$2" || return 1
-    sleep 0.2
-  done
-  return 1
-}
+wait_ready() { wait_for "$1" "$2" 0.2 answers; }
 
 fail_with_log() {
   say "$1; last lines of $log:"
@@ -99,7 +75,7 @@ fail_with_log() {
 
 start_server() {
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(registry_pid)"; then
     if [ "$(cat "$state/port" 2>/dev/null)" != "$port" ]; then
       say "the registry of $state (pid $pid) runs on port $(cat "$state/port"), not $port: stop it first"
       exit 1
@@ -125,19 +101,8 @@ start_server() {
 
 stop_server() {
   local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$pidfile"
-    echo "stopped"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 80); do
-    alive "$pid" || break
-    sleep 0.25
-  done
-  if alive "$pid"; then
-    say "registry (pid $pid) ignored SIGTERM for 20 s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
+  if pid="$(registry_pid)"; then
+    stop_pid "$pid" 20 || true
   fi
   rm -f "$pidfile"
   echo "stopped"
@@ -152,7 +117,7 @@ start | stop)
   if [ "$cmd" = start ]; then start_server; else stop_server; fi
   ;;
 status)
-  if pid="$(running_pid)"; then
+  if pid="$(registry_pid)"; then
     echo "running http://127.0.0.1:$(cat "$state/port")/apis/ccompat/v7 (pid $pid)"
   else
     echo "stopped"

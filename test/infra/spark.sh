@@ -23,6 +23,8 @@
 #   KICE_PYTHON         the venv python (default: what test/infra/python-env.sh prints)
 #   XDG_CACHE_HOME      the jar goes to ${XDG_CACHE_HOME:-~/.cache}/kice/iceberg-spark-<v>/
 set -euo pipefail
+# shellcheck source=lib/service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/service.sh"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -36,25 +38,8 @@ pidfile="$state/server.pid"
 log="$state/server.log"
 server="$root/test/support/spark_server.py"
 
-say() { echo "spark.sh: $*" >&2; }
-
-# True when pid $1 is a live (not zombie) process.
-alive() {
-  [ -r "/proc/$1/stat" ] || return 1
-  local st
-  st="$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
-
 # Prints the pid of the server this state folder started, if it is still running.
-running_pid() {
-  [ -f "$pidfile" ] || return 1
-  local pid
-  pid="$(cat "$pidfile")"
-  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "spark_server.py $state " || return 1
-  echo "$pid"
-}
+server_pid() { running_pid "$pidfile" "spark_server.py $state "; }
 
 # Fetches the runtime jar into the cache once (the jar is self-contained: no transitive
 # dependencies; Maven's own cache is ~/.m2 as usual).
@@ -87,24 +72,20 @@ python_path() {
   fi
 }
 
-# GET /ready within $1 seconds while pid $2 lives; the port file appears once Spark is up.
-wait_ready() {
-  local deadline=$((SECONDS + $1)) port
-  while [ $SECONDS -lt $deadline ]; do
-    alive "$2" || return 1
-    if [ -f "$state/port" ]; then
-      port="$(cat "$state/port")"
-      if "$py" -c 'import sys, urllib.request
+# True (and sets addr) when the port file exists and GET /ready answers "ok"; the server
+# writes the port file once Spark is up.
+ready() {
+  [ -f "$state/port" ] || return 1
+  local port
+  port="$(cat "$state/port")"
+  "$py" -c 'import sys, urllib.request
 sys.exit(0 if urllib.request.urlopen(sys.argv[1], timeout=60).read() == b"ok\n" else 1)' \
-        "http://127.0.0.1:$port/ready" 2>/dev/null; then
-        addr="127.0.0.1:$port"
-        return 0
-      fi
-    fi
-    sleep 0.5
-  done
-  return 1
+    "http://127.0.0.1:$port/ready" 2>/dev/null || return 1
+  addr="127.0.0.1:$port"
 }
+
+# GET /ready within $1 seconds while pid $2 lives.
+wait_ready() { wait_for "$1" "$2" 0.5 ready; }
 
 fail_with_log() {
   say "$1; last lines of $log:"
@@ -119,7 +100,7 @@ start_server() {
   flock 9
   py="$(python_path)"
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(server_pid)"; then
     wait_ready "${KICE_SPARK_TIMEOUT:-180}" "$pid" || fail_with_log "running server (pid $pid) is not answering"
     echo "$addr"
     return 0
@@ -140,20 +121,10 @@ start_server() {
 
 stop_server() {
   local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$pidfile"
-    echo "stopped"
-    return 0
-  fi
-  # The server's process group: the Python process and the Spark JVM it launched.
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 120); do
-    alive "$pid" || break
-    sleep 0.25
-  done
-  if alive "$pid"; then
-    say "server (pid $pid) ignored SIGTERM for 30 s: SIGKILL to its process group"
-    kill -KILL -- "-$pid" 2>/dev/null || true
+  # SIGTERM to the Python server (it stops Spark, and the JVM exits with it); SIGKILL, if
+  # it comes to that, to its process group: the Python process and the Spark JVM.
+  if pid="$(server_pid)"; then
+    stop_pid "$pid" 30 group || true
   fi
   rm -f "$pidfile" "$state/port"
   echo "stopped"
@@ -171,7 +142,7 @@ stop)
   stop_server
   ;;
 status)
-  if pid="$(running_pid)" && [ -f "$state/port" ]; then
+  if pid="$(server_pid)" && [ -f "$state/port" ]; then
     echo "running 127.0.0.1:$(cat "$state/port") (pid $pid)"
   else
     echo "stopped"

@@ -2,15 +2,18 @@
  * Avro records framed and encoded by Confluent's own serializer (confluent-kafka's
  * AvroSerializer, test/support/produce_registry.py) through the real registry
  * (test/infra/schema-registry.sh) and the real broker, read back raw from Kafka and
- * decoded by kice's frame reader, registry client and Avro reader: every logical type,
- * nested types, unions, and each bad-input class with its reason.
+ * decoded by kice's registry client and Avro batch decoder (frames, schema ids, the
+ * compiled reader of each schema, Arrow): every logical type, nested types, unions, and
+ * each bad-input class with its reason.
  */
+import { arrowValueToIceberg } from '@kice/iceberg';
+import * as arrow from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileAvroReader } from '../../packages/core/src/registry/avro-decoder.ts';
+import { decodeAvroBatch } from '../../packages/core/src/registry/avro-batch.ts';
 import { avroToIceberg, parseAvroSchema } from '../../packages/core/src/registry/avro-schema.ts';
 import { SchemaRegistryClient } from '../../packages/core/src/registry/client.ts';
 import { schemaRegistrySchema } from '../../packages/core/src/registry/config.ts';
-import { readFrame } from '../../packages/core/src/registry/frame.ts';
+import { resolveBatchSchemas } from '../../packages/core/src/registry/resolve.ts';
 import {
   EVERY_TYPE_EXPECTED as EXPECTED,
   EVERY_TYPE_ROWS as ROWS,
@@ -24,11 +27,28 @@ let broker: string;
 let registry: string;
 let client: SchemaRegistryClient;
 
-/** What the decode path does per record: frame → schema (cached) → Avro reader → row. */
+/** What the decode path does with a record: ids resolved, then the worker's batch decoder;
+ * the row read back from its Arrow output, or its error's reason thrown. */
 async function decodeValue(value: Buffer): Promise<Record<string, unknown>> {
-  const frame = readFrame(value);
-  const s = await client.getSchema(frame.schemaId);
-  return compileAvroReader(parseAvroSchema(s.schema) as never).decode(value, frame.payloadOffset);
+  const bytes = new Uint8Array(value);
+  const offsets = Int32Array.of(0, bytes.length);
+  const { schemas, unknown } = await resolveBatchSchemas(client, bytes, offsets);
+  const r = decodeAvroBatch({
+    bytes,
+    offsets,
+    schemas,
+    unknown,
+    schema: { type: 'struct', fields: [] },
+  });
+  if (r.errors.length > 0) throw new Error(r.errors[0]?.reason);
+  const t = arrow.tableFromIPC(r.ipc);
+  const row: Record<string, unknown> = {};
+  for (const f of r.schema.fields) {
+    const v = arrowValueToIceberg(f.type, t.getChild(f.name)?.get(0));
+    // Arrow's DateDay getter answers epoch milliseconds; the column holds days.
+    row[f.name] = f.type === 'date' && typeof v === 'number' ? v / 86_400_000 : v;
+  }
+  return row;
 }
 
 beforeAll(async () => {

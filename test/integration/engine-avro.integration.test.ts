@@ -3,7 +3,7 @@
  * AvroSerializer through the real registry land in an Iceberg table (`kice run --once` on
  * the real broker) that PyIceberg and DuckDB read exactly; bad input (wrong magic byte,
  * unknown schema id, truncated payload) goes to the dead-letter topic with its reason
- * while the good records land.
+ * while the good records land; `metadata` and `key` columns beside the Avro values.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,7 +24,7 @@ import {
   runOnce,
   writeConfig,
 } from '../support/kice-process.ts';
-import { createTopic, endOffsets, readTopic } from '../support/produce.ts';
+import { createTopic, endOffsets, kafkaClient, readTopic } from '../support/produce.ts';
 import { duckdbRows, pyicebergRows, sortBy } from '../support/readers.ts';
 import { produceAvro, startRegistry } from '../support/schema-registry.ts';
 
@@ -287,5 +287,102 @@ describe('format: avro', () => {
       [2, 'mail'],
     ]);
     expect(await readTopic(brokers, `${DLQ}-alias`).catch(() => [])).toEqual([]);
+  });
+
+  it('adds the Kafka metadata struct and a JSON key column to an Avro table', async () => {
+    // Values from confluent-kafka's AvroSerializer (through a staging topic), sent again
+    // with keys, headers and timestamps of our choosing.
+    const staging = `${TOPIC}-meta-staging`;
+    const topic = `${TOPIC}-meta`;
+    await Promise.all([createTopic(brokers, staging, 1), createTopic(brokers, topic, 1)]);
+    const warehouse = join(dir, 'warehouse-meta');
+    const schema = {
+      type: 'record',
+      name: `Meta${RUN}`,
+      fields: [
+        { name: 'id', type: 'long' },
+        { name: 'v', type: ['null', 'string'], default: null },
+      ],
+    };
+    const clash = {
+      type: 'record',
+      name: `Clash${RUN}`,
+      fields: [
+        { name: 'id', type: 'long' },
+        { name: '_kafka', type: 'string' },
+      ],
+    };
+    await produceAvro(brokers[0] as string, registry, staging, [
+      { schema, rows: [0, 1, 2, 3, 4].map((id) => ({ id, v: id === 2 ? null : `v${id}` })) },
+      { schema: clash, rows: [{ id: 5, _kafka: 'x' }] },
+    ]);
+    const values = (await readTopic(brokers, staging)).map((r) => r.value as Buffer);
+    const keys = [
+      JSON.stringify({ k: 0, r: 'a' }),
+      null,
+      JSON.stringify({ k: 2 }),
+      'not json',
+      JSON.stringify({ k: 4, r: 'b' }),
+      '{"k": 5}',
+    ];
+    const TS = 1_750_000_000_000;
+    const producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: values.map((value, i) => ({
+          partition: 0,
+          key: keys[i] ?? null,
+          value,
+          timestamp: String(TS + i),
+          headers: i === 0 ? { h: [Buffer.from([0xff, 1]), Buffer.from('two')] } : {},
+        })),
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    const config = await writeConfig(dir, {
+      kafka: { brokers, groupId: `${GROUP}-meta` },
+      catalog: { type: 'filesystem', warehouse },
+      schemaRegistry: { url: registry },
+      tables: [
+        { topic, table: 'e2e.avro_meta', format: 'avro', metadata: {}, key: { format: 'json' } },
+      ],
+      deadLetter: { topic: `${DLQ}-meta` },
+    });
+    await runOnce(config);
+    const meta = await latestMetadata(warehouse, 'e2e.avro_meta');
+    const kafka = (i: number) => ({
+      topic,
+      partition: 0,
+      offset: BigInt(i),
+      timestamp: BigInt(TS + i) * 1000n,
+      timestamp_type: 'CreateTime',
+      headers:
+        i === 0
+          ? [
+              { key: 'h', value: Uint8Array.of(0xff, 1) },
+              { key: 'h', value: new Uint8Array(Buffer.from('two')) },
+            ]
+          : [],
+    });
+    expect(byId(await pyicebergRows(meta))).toEqual([
+      { id: 0n, v: 'v0', _key: { k: 0n, r: 'a' }, _kafka: kafka(0) },
+      { id: 1n, v: 'v1', _key: null, _kafka: kafka(1) },
+      { id: 2n, v: null, _key: { k: 2n, r: null }, _kafka: kafka(2) },
+      { id: 4n, v: 'v4', _key: { k: 4n, r: 'b' }, _kafka: kafka(4) },
+    ]);
+    const dead = await readTopic(brokers, `${DLQ}-meta`);
+    expect(dead.map((d) => [d.headers['kice.source.offset'], d.headers['kice.error']])).toEqual([
+      ['3', expect.stringMatching(/^key: invalid JSON: /)],
+      [
+        '5',
+        expect.stringMatching(
+          /^schema id \d+: field "_kafka": the value has a field named like the metadata column \(metadata\.column\)$/,
+        ),
+      ],
+    ]);
   });
 });

@@ -16,6 +16,7 @@
  * takes about half a minute, which the plain demo does not need.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,6 +146,12 @@ export async function demoCommand(options: {
   avro?: boolean;
 }): Promise<number> {
   const out = process.stdout;
+  if (!existsSync(join(ROOT, 'test/infra/kafka.sh'))) {
+    process.stderr.write(
+      'kice demo: runs from a clone of the kice repository only (it starts the local services of test/infra/); the installed package has run and tables\n',
+    );
+    return 1;
+  }
   const stack: DemoStack | undefined =
     options.stack === 's3-rest'
       ? await startS3RestStack(ROOT, (line) => out.write(`kice demo: ${line}\n`))

@@ -6,8 +6,19 @@
  * `shutdown.timeoutMs` runs; past it kice prints what is still open (the event loop's
  * active resources) and exits 1, whether the engine's stop is still running or something
  * it left behind keeps the process alive. A second signal exits 1 at once.
+ *
+ * With `http:` set, the operations endpoint (health, readiness, metrics, tables) listens
+ * from before the engine starts (readiness answers 503 until the group is joined) until
+ * the engine has stopped (readiness 503 from the signal on).
  */
-import { createEngine, loadConfigFile, redactSecrets } from '@kice/core';
+import {
+  createEngine,
+  createLogger,
+  type HttpServer,
+  loadConfigFile,
+  redactSecrets,
+  startHttpServer,
+} from '@kice/core';
 
 /** "TCPWRAP ×2, Timeout ×3": what keeps the event loop alive. */
 function openResources(): string {
@@ -18,7 +29,23 @@ function openResources(): string {
 
 export async function runCommand(configPath: string, options: { once: boolean }): Promise<number> {
   const config = await loadConfigFile(configPath);
-  const engine = createEngine(config);
+  const log = createLogger(config);
+  const engine = createEngine(config, { logger: log });
+  const http: HttpServer | undefined = config.http
+    ? await startHttpServer(engine, config.http, log)
+    : undefined;
+  try {
+    return await runEngine(engine, config, options);
+  } finally {
+    await http?.close();
+  }
+}
+
+async function runEngine(
+  engine: ReturnType<typeof createEngine>,
+  config: Awaited<ReturnType<typeof loadConfigFile>>,
+  options: { once: boolean },
+): Promise<number> {
   if (options.once) {
     await engine.runOnce();
     return 0;

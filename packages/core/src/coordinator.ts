@@ -18,6 +18,7 @@ import type { CommitterClient } from './commit/committer-client.ts';
 import { tpKey } from './commit/offsets.ts';
 import type { KiceConfig } from './config/schema.ts';
 import { KiceError } from './errors.ts';
+import type { PipelineObserver } from './metrics/observer.ts';
 import { buildDeadLetterRows, type DeadLetterRow, rowBytes } from './pipeline/dead-letter-rows.ts';
 import type { DeadLetterSink } from './pipeline/dead-letters.ts';
 import { finishDecode, startDecode, type TaskPool } from './pipeline/decode-stage.ts';
@@ -72,6 +73,8 @@ export interface CoordinatorDeps {
   readonly log: Logger;
   /** Next offset of the start of each partition (for autoOffsetReset earliest/latest). */
   readonly fetchStartOffsets: (topics: string[]) => Promise<Map<string, bigint>>;
+  /** Told what the pipeline does (metrics/observer.ts); none: nothing is observed. */
+  readonly observer?: PipelineObserver;
 }
 
 type Lane = PartitionLane<TableRuntime>;
@@ -141,6 +144,7 @@ export class Coordinator extends EventEmitter {
       lanes: this.lanes,
       failed: () => this.fatal !== undefined,
       onCommit: (e) => this.emit('commit', e),
+      ...(deps.observer ? { observer: deps.observer } : {}),
     });
     this.timer = new FlushTimer(100, () => this.tick());
   }
@@ -182,6 +186,8 @@ export class Coordinator extends EventEmitter {
   private fail(e: Error): void {
     if (this.fatal) return;
     this.fatal = e;
+    const code = (e as { code?: unknown }).code;
+    this.deps.observer?.error(typeof code === 'string' ? code : 'INTERNAL', true);
     this.deps.log.error({ err: e }, 'fatal error');
     this.emit('fatal', e);
   }
@@ -236,6 +242,8 @@ export class Coordinator extends EventEmitter {
       .catch(() => {})
       .finally(() => {
         this.pendingJoins--;
+        // Readiness (notReady()) may have changed: the engine's 'status' event.
+        this.emit('joined');
       });
     return run;
   }
@@ -362,6 +370,7 @@ export class Coordinator extends EventEmitter {
       return;
     }
     this.metrics.recordsConsumed += batch.count;
+    this.deps.observer?.consumed(lane.table.name, batch.topic, batch.partition, batch.count);
     this.metrics.bytesConsumed += batch.bytes.byteLength;
     const size = batch.bytes.byteLength;
     this.budget.reserve(size);
@@ -413,7 +422,7 @@ export class Coordinator extends EventEmitter {
           };
     });
     const dead = this.deadLetterRows(t, batch, prepared.raw, errors);
-    await this.deadLetter(batch, prepared.raw, errors, dead);
+    await this.deadLetter(t.name, batch, prepared.raw, errors, dead);
     if (!current()) return;
     const ipcBytes = result.rows > 0 ? result.ipc.byteLength : 0;
     const deadBytes = dead.reduce((a, r) => a + rowBytes(r), 0);
@@ -453,6 +462,7 @@ export class Coordinator extends EventEmitter {
    * topic, when one is set; counts them (the table's rows are committed with the batch).
    */
   private async deadLetter(
+    table: string,
     batch: SourceBatch,
     raw: { bytes: Uint8Array; offsets: Int32Array },
     errors: readonly { index: number; reason: string }[],
@@ -466,12 +476,22 @@ export class Coordinator extends EventEmitter {
       counts = await this.deps.deadLetters.send(batch, raw, errors);
     this.metrics.tombstones += counts.tombstones;
     this.metrics.deadLetters += counts.deadLetters;
-    if (counts.deadLetters > 0) this.emit('deadLetter', counts.deadLetters);
+    if (counts.deadLetters > 0) {
+      const keepTombstones = this.deps.config.deadLetter.tombstones === 'deadLetter';
+      this.deps.observer?.deadLettered(
+        table,
+        errors.flatMap((e) =>
+          batch.nulls[e.index] !== 1 ? [e.reason] : keepTombstones ? ['tombstone'] : [],
+        ),
+      );
+      this.emit('deadLetter', counts.deadLetters);
+    }
   }
 
   // ------------------------------------------------------------------ backpressure + flush
 
   private onMemoryFull(): void {
+    this.deps.observer?.backpressure(true);
     this.deps.source.pause(this.owned());
     this.deps.log.debug({ inFlightBytes: this.budget.used }, 'paused: in-flight budget reached');
     // Free memory: flush the largest tables now.
@@ -484,6 +504,7 @@ export class Coordinator extends EventEmitter {
   private onMemoryFreed(): void {
     // While a join is being handled, kept partitions are not re-seeked yet (the Source
     // forgot their positions): the assignment resumes them once it has seeked them.
+    this.deps.observer?.backpressure(false);
     if (this.stopping || this.pendingJoins > 0) return;
     this.deps.source.resume(this.owned());
     this.deps.log.debug({ inFlightBytes: this.budget.used }, 'resumed');
@@ -518,6 +539,29 @@ export class Coordinator extends EventEmitter {
       expected: l.expected,
       committed: l.committed,
     }));
+  }
+
+  /** Owned partitions and the offset the table's next commit for each starts at. */
+  durablePositions(): { table: string; topic: string; partition: number; committed: bigint }[] {
+    return [...this.lanes.values()].map((l) => ({
+      table: l.table.name,
+      topic: l.topic,
+      partition: l.partition,
+      committed: l.durable(),
+    }));
+  }
+
+  /**
+   * Why the engine is not ready, or nothing when it is: it joined its group and handled
+   * the assignment (an empty one too), and has neither failed nor begun to stop.
+   */
+  notReady(): string[] {
+    const why: string[] = [];
+    if (this.fatal) why.push(`failed: ${this.fatal.message}`);
+    if (this.stopping) why.push('stopping');
+    if (!this.assignedOnce) why.push('not joined the consumer group yet');
+    else if (this.pendingJoins > 0) why.push('rebalancing: an assignment is being handled');
+    return why;
   }
 
   get error(): Error | undefined {

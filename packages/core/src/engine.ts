@@ -14,12 +14,16 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Piscina } from 'piscina';
+import type { TableDescription } from './commit/committer.ts';
 import { startCommitterThread } from './commit/committer-client.ts';
 import { ConfigError } from './config/load.ts';
 import type { KiceConfig } from './config/schema.ts';
 import { REDACTED, redact } from './config/secrets.ts';
 import { tlsOptions } from './config/tls.ts';
 import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
+import { KiceError } from './errors.ts';
+import { EndOffsetCache } from './metrics/end-offsets.ts';
+import { EngineMetricsRegistry } from './metrics/engine-metrics.ts';
 import { DeadLetterSink } from './pipeline/dead-letters.ts';
 import { topicsWanting } from './pipeline/routing.ts';
 import type { KafkaClientOptions } from './source/client.ts';
@@ -38,6 +42,25 @@ export interface EngineOptions {
 import type { CommitEvent } from './pipeline/table-flusher.ts';
 
 export type { CommitEvent };
+
+/** One owned partition of a table, for lag. */
+export interface PartitionReport {
+  readonly table: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset the table holds (where its next commit starts). */
+  readonly committedOffset: string;
+  /** Next offset Kafka will write; absent when not known yet (broker unreachable). */
+  readonly endOffset?: string;
+  readonly lag?: string;
+}
+
+export interface TableReport extends TableDescription {
+  /** Partitions of the table this member owns now. */
+  readonly partitions: readonly PartitionReport[];
+  // The completeness watermark belongs here once the engine tracks one (not reported yet:
+  // no field rather than a guessed value).
+}
 
 export interface Engine {
   start(): Promise<void>;
@@ -59,10 +82,30 @@ export interface Engine {
   /** Per-partition positions (next offset fetched, next offset committed to the table). */
   positions(): { key: string; expected: bigint; committed: bigint | undefined }[];
   tables(): string[];
+  /**
+   * Whether the engine is ready: started, joined its group with its assignment handled,
+   * not failed and not stopping. `reasons` says what is missing (empty when ready).
+   */
+  status(): { ready: boolean; reasons: string[] };
+  /** This engine's metrics in the Prometheus text format (docs/operations.md). */
+  prometheus(): Promise<{ contentType: string; text: string }>;
+  /**
+   * A table as the catalog has it now (schema, newest snapshots, recorded offsets) and its
+   * owned partitions' committed offset, end offset and lag; undefined when kice does not
+   * route to it or the table does not exist yet.
+   */
+  /**
+   * Owned partitions: the table's committed offset, Kafka's end offset and their
+   * difference (end offsets refreshed from the broker at most every 5 s, when asked).
+   */
+  lag(): Promise<PartitionReport[]>;
+  describeTable(table: string, options?: { snapshots?: number }): Promise<TableReport | undefined>;
   on(event: 'commit', listener: (e: CommitEvent) => void): this;
   on(event: 'deadLetter', listener: (count: number) => void): this;
   on(event: 'error', listener: (e: Error) => void): this;
   on(event: 'assigned', listener: (tps: { topic: string; partition: number }[]) => void): this;
+  /** Readiness changed (as status() says): ready after a join, not ready on failure or stop. */
+  on(event: 'status', listener: (s: { ready: boolean; reasons: string[] }) => void): this;
 }
 
 /** The pino options of kice's default logger (exported for the redaction tests). */
@@ -176,6 +219,31 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     brokers: config.kafka.brokers,
   });
   let stopped: Promise<void> | undefined;
+  // Per engine, never prom-client's global registry: engines in one process stay apart.
+  const prom = new EngineMetricsRegistry();
+  const ends = new EndOffsetCache({
+    // Never after stop: the admin client would connect again.
+    fetch: (names) =>
+      stopped ? Promise.resolve(new Map<string, bigint>()) : source.fetchEndOffsets(names),
+    onError: (e) => log.warn({ err: e }, 'end offsets for lag could not be read (retried later)'),
+  });
+  prom.attach(
+    {
+      partitions: () => coordinator?.durablePositions() ?? [],
+      tables: () => coordinator?.tableNames() ?? [],
+      inFlightBytes: () => coordinator?.metrics.inFlightBytes ?? 0,
+      ready: () => engine.status().ready,
+    },
+    ends,
+  );
+
+  let lastReady = false;
+  const emitStatus = (): void => {
+    const s = engine.status();
+    if (s.ready === lastReady) return;
+    lastReady = s.ready;
+    events.emit('status', s);
+  };
 
   const engine: Engine = {
     async start() {
@@ -220,6 +288,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
         deadLetters,
         log,
         fetchStartOffsets,
+        observer: prom,
       });
       for (const e of ['commit', 'deadLetter', 'assigned']) {
         coordinator.on(e, (...args: unknown[]) => events.emit(e, ...args));
@@ -227,13 +296,16 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
       // 'error' without a listener would throw: only forward when someone listens.
       coordinator.on('fatal', (e: Error) => {
         if (events.listenerCount('error') > 0) events.emit('error', e);
+        emitStatus();
       });
+      coordinator.on('joined', emitStatus);
       await coordinator.start();
       log.info({ threads, tables: config.tables.length }, 'kice engine started');
     },
 
     async stop() {
       stopped ??= (async () => {
+        emitStatus();
         // No consumer restarts from now on, and a short budget for the last offset commit.
         source.prepareStop();
         try {
@@ -311,6 +383,51 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
     metrics: () => ({ ...(coordinator?.metrics as EngineMetrics) }),
     positions: () => coordinator?.positions() ?? [],
     tables: () => coordinator?.tableNames() ?? [],
+    status() {
+      if (!coordinator) return { ready: false, reasons: ['not started'] };
+      const reasons = coordinator.notReady();
+      if (stopped && !reasons.includes('stopping')) reasons.push('stopping');
+      return { ready: reasons.length === 0, reasons };
+    },
+    async prometheus() {
+      return { contentType: prom.contentType, text: await prom.text() };
+    },
+    async lag() {
+      const owned = coordinator?.durablePositions() ?? [];
+      const known = await ends.get([...new Set(owned.map((p) => p.topic))]);
+      return owned
+        .sort(
+          (a, b) =>
+            a.table.localeCompare(b.table) ||
+            a.topic.localeCompare(b.topic) ||
+            a.partition - b.partition,
+        )
+        .map((p): PartitionReport => {
+          const end = known.get(`${p.topic}:${p.partition}`);
+          return {
+            table: p.table,
+            topic: p.topic,
+            partition: p.partition,
+            committedOffset: p.committed.toString(),
+            ...(end === undefined
+              ? {}
+              : {
+                  endOffset: end.toString(),
+                  lag: (end > p.committed ? end - p.committed : 0n).toString(),
+                }),
+          };
+        });
+    },
+    async describeTable(table, opts = {}) {
+      const c = coordinator;
+      if (!c || !committer || !c.tableNames().includes(table)) return undefined;
+      // The committer thread closes on stop: a call then would never answer.
+      if (stopped) throw new KiceError('INTERNAL', 'the engine is stopping');
+      const described = await committer.api.describe(table, opts.snapshots ?? 20);
+      if (!described) return undefined;
+      const partitions = (await engine.lag()).filter((p) => p.table === table);
+      return { ...described, partitions };
+    },
     on(event: string, listener: (...args: never[]) => void) {
       events.on(event, listener as (...args: unknown[]) => void);
       return engine;

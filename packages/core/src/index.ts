@@ -7,7 +7,13 @@ export { type CreateCatalogOptions, createCatalog } from './catalog/create-catal
 export { Committer, type TableState } from './commit/committer.ts';
 export { OFFSETS_PROPERTY_PREFIX, offsetsProperty, readOffsets } from './commit/offsets.ts';
 export { ConfigError, loadConfigFile, parseConfig, validateConfig } from './config/load.ts';
-export type { CatalogConfig, KiceConfig, KiceConfigInput, TableConfig } from './config/schema.ts';
+export type {
+  CatalogConfig,
+  HttpConfig,
+  KiceConfig,
+  KiceConfigInput,
+  TableConfig,
+} from './config/schema.ts';
 export {
   isSecretKey,
   redact as redactSecrets,
@@ -21,6 +27,9 @@ export {
   createLogger,
   type Engine,
   type EngineOptions,
+  type PartitionReport,
+  type TableReport,
 } from './engine.ts';
 export { KiceError, type KiceErrorCode } from './errors.ts';
+export { type HttpServer, startHttpServer } from './http/server.ts';
 export { createFileIO } from './storage/file-io.ts';

@@ -28,9 +28,11 @@ import {
   mergeAppend,
   type PartitionSpec,
   parseIdentifier,
+  partitionSpecToJson,
   planFiles,
   type Schema,
   type StructType,
+  schemaToJson,
   specById,
   type Table,
   type TableIdentifier,
@@ -83,6 +85,26 @@ export interface TableState {
    * files of this table are written with these. Holds secrets: never log a TableState.
    */
   readonly storage?: StorageConfig;
+}
+
+/** A table as `Committer.describe` reports it (JSON-safe). */
+export interface TableDescription {
+  readonly table: string;
+  readonly location: string;
+  readonly schema: unknown;
+  readonly partitionSpec: unknown;
+  readonly currentSnapshotId: string | null;
+  readonly snapshotCount: number;
+  readonly snapshots: readonly {
+    readonly snapshotId: string;
+    readonly parentSnapshotId?: string;
+    readonly sequenceNumber: number;
+    readonly timestampMs: number;
+    readonly operation: string;
+    readonly summary: Readonly<Record<string, string>>;
+  }[];
+  /** The group's recorded next offsets: [tpKey, offset string]. */
+  readonly recordedOffsets: [string, string][];
 }
 
 export type AppendResult =
@@ -216,6 +238,40 @@ export class Committer {
   async tableState(table: string): Promise<TableState | undefined> {
     const t = await this.load(parseIdentifier(table));
     return t ? this.state(t) : undefined;
+  }
+
+  /**
+   * What the table is now, for operators (the HTTP `/tables/{table}` route): schema, spec,
+   * the newest `snapshotLimit` snapshots (newest first) and the group's recorded offsets.
+   * JSON-safe (ids as strings); undefined if the table does not exist.
+   */
+  async describe(table: string, snapshotLimit: number): Promise<TableDescription | undefined> {
+    const t = await this.load(parseIdentifier(table));
+    if (!t) return undefined;
+    const m = t.metadata;
+    const snapshots = [...m.snapshots]
+      .sort((a, b) => b.timestampMs - a.timestampMs || b.sequenceNumber - a.sequenceNumber)
+      .slice(0, snapshotLimit)
+      .map((s) => ({
+        snapshotId: s.snapshotId.toString(),
+        ...(s.parentSnapshotId === undefined
+          ? {}
+          : { parentSnapshotId: s.parentSnapshotId.toString() }),
+        sequenceNumber: s.sequenceNumber,
+        timestampMs: s.timestampMs,
+        operation: s.summary.operation ?? 'unknown',
+        summary: { ...s.summary },
+      }));
+    return {
+      table,
+      location: m.location,
+      schema: schemaToJson(currentSchema(m)),
+      partitionSpec: partitionSpecToJson(specById(m, m.defaultSpecId)),
+      currentSnapshotId: m.currentSnapshotId === null ? null : m.currentSnapshotId.toString(),
+      snapshotCount: m.snapshots.length,
+      snapshots,
+      recordedOffsets: this.state(t).offsets,
+    };
   }
 
   /** Creates the table or evolves its schema so that it holds every column of `observed`. */

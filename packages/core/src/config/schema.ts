@@ -7,6 +7,7 @@ import { parsePrimitive } from '@kice/iceberg';
 import { z } from 'zod';
 import { schemaRegistrySchema } from '../registry/config.ts';
 import { isRegistryFormat, REGISTRY_FORMATS } from '../registry/formats.ts';
+import { isLoopback, parseListen } from './http-listen.ts';
 import { parsePartitionBy } from './partition-by.ts';
 
 const positiveInt = z.number().int().positive();
@@ -163,22 +164,6 @@ const tableSchema = z
             path: ['columns', col],
           });
     }
-    // The registry decoders do not append metadata or key columns yet (decode/record-meta.ts
-    // is wired into the JSON and raw decoders only): refuse rather than leave them out.
-    if (isRegistryFormat(t.format)) {
-      if (t.metadata !== undefined)
-        ctx.addIssue({
-          code: 'custom',
-          message: `metadata columns are not supported with format ${t.format} yet (json and raw only)`,
-          path: ['metadata'],
-        });
-      if (t.key.format !== 'none')
-        ctx.addIssue({
-          code: 'custom',
-          message: `key columns are not supported with format ${t.format} yet (json and raw only)`,
-          path: ['key', 'format'],
-        });
-    }
     if (t.metadata !== undefined && t.key.format !== 'none' && t.metadata.column === t.key.column)
       ctx.addIssue({
         code: 'custom',
@@ -186,6 +171,12 @@ const tableSchema = z
         path: ['key', 'column'],
       });
     for (const col of Object.keys(t.columns)) {
+      if (t.format === 'json-schema')
+        ctx.addIssue({
+          code: 'custom',
+          message: 'the JSON Schema sets the column types of a format json-schema table',
+          path: ['columns', col],
+        });
       const top = col.split(/[.[]/, 1)[0];
       if (t.metadata !== undefined && top === t.metadata.column)
         ctx.addIssue({
@@ -326,6 +317,30 @@ const s3Schema = z
         code: 'custom',
         message: 'sessionToken needs accessKeyId and secretAccessKey',
         path: ['sessionToken'],
+      });
+    }
+  });
+
+/** The operations endpoint (health, readiness, metrics, tables): docs/operations.md. */
+const httpSchema = z
+  .object({
+    /** `host:port`, or a port alone for 127.0.0.1; port 0 picks a free port (logged). */
+    listen: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().min(1)),
+    /** Required for a host other than loopback: the endpoint is reachable from outside. */
+    allowRemote: z.boolean().default(false),
+    /** Every route but /health then needs `Authorization: Bearer <token>`. */
+    bearerToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  })
+  .strict()
+  .superRefine((h, ctx) => {
+    const parsed = parseListen(h.listen);
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed, path: ['listen'] });
+    } else if (!isLoopback(parsed.host) && !h.allowRemote) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${parsed.host}" is not a loopback address: set http.allowRemote: true to listen on it (and consider http.bearerToken)`,
+        path: ['listen'],
       });
     }
   });
@@ -515,6 +530,7 @@ export const configSchema = z
       })
       .strict()
       .default({ timeoutMs: 30_000 }),
+    http: httpSchema.optional(),
     log: z
       .object({
         level: z
@@ -541,3 +557,4 @@ export type KiceConfigInput = z.input<typeof configSchema>;
 export type KiceConfig = z.output<typeof configSchema>;
 export type TableConfig = KiceConfig['tables'][number];
 export type StorageConfig = KiceConfig['storage'];
+export type HttpConfig = NonNullable<KiceConfig['http']>;

@@ -41,6 +41,7 @@ import {
   parseDecimal,
   parseTime,
   parseTimestamp,
+  parseZonedTime,
   writeDecimal128,
   writeUuid,
 } from './values.ts';
@@ -98,6 +99,9 @@ export interface AppendContext {
   refill?: boolean;
   /** Field count of the column tree, against limits.maxColumns. */
   columns?: { count: number; readonly max: number };
+  /** Values follow a declared schema (a registry JSON Schema): dates, times and timestamps
+   * come as strings only (no epoch numbers), and a time may carry a zone (RFC 3339). */
+  declared?: boolean;
 }
 
 /** A value for error messages: JSON, cut at 60 characters. */
@@ -166,12 +170,13 @@ export function appendValue(n: Node, v: unknown, cx: AppendContext): string | un
     case KTime:
     case KTimestamp:
     case KTimestampTz:
-      return appendInt64(n, v);
+      return appendInt64(n, v, cx);
     case KUuid:
     case KFixed:
     case KDecimal:
       return appendFixed(n, v);
     case KStruct:
+      if (n.union) return appendUnion(n, v, cx);
       if (!isObject(v)) return mismatch(n, v, cx);
       return appendObject(n, v, cx);
     case KList: {
@@ -226,6 +231,7 @@ function appendUnknown(
   stamp: number,
   cx: AppendContext,
 ): string | undefined | null {
+  if (n.closed) return null; // not in the declared schema: skipped
   const path = childPath(n.path, name);
   const f = inferField(name, v, n.path, cx.ids, cx.hints, cx.forced, cx.empties);
   if (f === undefined) {
@@ -294,12 +300,35 @@ function appendObjectGeneric(
   return seen < n.children.length ? fillAbsent(n, stamp) : undefined;
 }
 
+/**
+ * A union struct (registry/json-schema.ts): the value goes to the member named by its JSON
+ * type (a whole number to `integer`, or to `number` when there is no `integer` member);
+ * the other members are null.
+ */
+function appendUnion(n: StructNode, v: unknown, cx: AppendContext): string | undefined {
+  let name: string = jsonKind(v);
+  if (name === 'number') {
+    const whole =
+      v instanceof JsonNumber ? typeof exactInteger(v) === 'bigint' : Number.isInteger(v);
+    if (whole && n.byName.has('integer')) name = 'integer';
+  }
+  const member = n.byName.get(name);
+  if (member === undefined) {
+    const names = n.children.map((c) => c.name).join(', ');
+    return `field "${n.path}": ${show(v)} is none of its types (${names})`;
+  }
+  n.col.append(true);
+  for (const c of n.children) if (c !== member) appendNull(c);
+  return appendValue(member, v, cx);
+}
+
 function widen(n: NumberNode, to: typeof Kind.Long | typeof Kind.Double, cx: AppendContext): void {
   cx.undo.push({ op: 'widen', node: n, from: n.kind });
   n.kind = to;
 }
 
 function appendNumber(n: NumberNode, v: unknown, cx: AppendContext): string | undefined {
+  if (n.kind === KDate && cx.declared && typeof v !== 'string') return mismatch(n, v);
   if (n.kind === KDate && typeof v === 'string') {
     const days = parseDate(v);
     if (days === undefined) return `field "${n.path}": ${show(v)} is not a date (YYYY-MM-DD)`;
@@ -374,8 +403,9 @@ function appendExact(n: NumberNode, v: JsonNumber, cx: AppendContext): string | 
   return undefined;
 }
 
-function appendInt64(n: Int64Node, v: unknown): string | undefined {
+function appendInt64(n: Int64Node, v: unknown, cx: AppendContext): string | undefined {
   if (typeof v === 'number') {
+    if (cx.declared) return mismatch(n, v);
     if (n.kind === KTime) return mismatch(n, v);
     const us = Math.round(v * 1000);
     if (!Number.isSafeInteger(us)) return misfit(n, v);
@@ -384,7 +414,7 @@ function appendInt64(n: Int64Node, v: unknown): string | undefined {
   }
   if (typeof v !== 'string') return mismatch(n, v);
   if (n.kind === KTime) {
-    const us = parseTime(v);
+    const us = cx.declared ? parseZonedTime(v) : parseTime(v);
     if (us === undefined) return `field "${n.path}": ${show(v)} is not a time (hh:mm:ss[.ffffff])`;
     n.col.append(us);
     return undefined;

@@ -7,6 +7,7 @@
  * 64-bit integers are stored as little-endian lo/hi Int32 pairs (no BigInt per value);
  * timestamps and times are raw microseconds.
  */
+import { isUtf8 } from 'node:buffer';
 
 const TWO32 = 4294967296;
 
@@ -234,6 +235,26 @@ export class BytesColumn extends Validity {
     if (n < 48) for (let k = 0; k < n; k++) b[start + k] = src[from + k] as number;
     else b.set(src.subarray(from, to), start);
     this.close(this.mark(true), start + n);
+  }
+
+  /**
+   * Appends src[from, to) as one string value if it is valid UTF-8 (checked while copying:
+   * ASCII needs no more); false, and nothing appended, when it is not.
+   */
+  appendUtf8(src: Uint8Array, from: number, to: number): boolean {
+    const start = this.end();
+    const n = to - from;
+    if (start + n > this.bytes.length) this.bytes = grow(this.bytes, start + n);
+    const b = this.bytes;
+    let bits = 0;
+    for (let k = 0; k < n; k++) {
+      const c = src[from + k] as number;
+      bits |= c;
+      b[start + k] = c;
+    }
+    if (bits >= 0x80 && !isUtf8(b.subarray(start, start + n))) return false;
+    this.close(this.mark(true), start + n);
+    return true;
   }
 
   appendBytes(v: Uint8Array): void {

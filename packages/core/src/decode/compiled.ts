@@ -62,7 +62,7 @@ function fastPath(kind: Node['kind'], k: number): string {
     case Kind.Bool:
       return `if (typeof v === 'boolean' && ${guard}) { ch.col.append(v); continue; }`;
     case Kind.Struct:
-      return `if (f.isObject(v)) { const e${k} = f.object(ch, v, cx); if (e${k} !== undefined) return e${k}; continue; }`;
+      return `if (f.isObject(v) && !ch.union) { const e${k} = f.object(ch, v, cx); if (e${k} !== undefined) return e${k}; continue; }`;
     default:
       return '';
   }

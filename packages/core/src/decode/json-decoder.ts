@@ -38,7 +38,7 @@ import { loneSurrogate, Malformed, parseErrorOf, parseExact, preScan } from './e
 import { childPath, elementPath, jsonKind } from './infer.ts';
 import { MetaColumns, type MetaSpec, type RecordMeta, valueSchema } from './record-meta.ts';
 import { appendRecordFast } from './scan.ts';
-import { dataOf, fieldOf, removeLastChild, rootNode, truncate } from './tree.ts';
+import { dataOf, fieldOf, Kind, type Node, removeLastChild, rootNode, truncate } from './tree.ts';
 
 /** Input of decodeJsonBatch: record i is bytes[offsets[i], offsets[i+1]). */
 export interface DecodeInput {
@@ -54,6 +54,31 @@ export interface DecodeInput {
   readonly options?: DecodeOptions;
   /** Kafka metadata and key columns the table wants, with the batch's metadata (record-meta.ts). */
   readonly metadata?: { readonly spec: MetaSpec; readonly records: RecordMeta };
+  /** Where record i's JSON starts, when not at offsets[i] (after a Schema Registry frame
+   * header); a negative start: the record is not decoded here (the caller reports it). */
+  readonly starts?: Int32Array;
+  /** The value columns are declared (a registry JSON Schema, registry/json-schema.ts), not
+   * inferred: no new value columns (fields the schema lacks are skipped), no promotions, a
+   * value that does not fit its column's type refuses the record. */
+  readonly declared?: DeclaredColumns;
+}
+
+/** What a declared schema says beyond its Iceberg types, by decoder path. */
+export interface DeclaredColumns {
+  /** String columns that take any JSON value as its text. */
+  readonly anyPaths: readonly string[];
+  /** Struct columns that are unions (members named by JSON type). */
+  readonly unionPaths: readonly string[];
+}
+
+/** Marks a declared value tree: every struct closed, the union ones as unions. */
+function declare(n: Node, unions: ReadonlySet<string>): void {
+  if (n.kind === Kind.Struct) {
+    n.closed = true;
+    if (unions.has(n.path)) n.union = true;
+    for (const c of n.children) declare(c, unions);
+  } else if (n.kind === Kind.List) declare(n.element, unions);
+  else if (n.kind === Kind.Map) declare(n.value, unions);
 }
 
 /** Per-table decoding settings (docs/config.md). */
@@ -206,11 +231,17 @@ function decodePass(
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const root = rootNode(input.metadata ? valueSchema(schema, input.metadata.spec) : schema);
   const relaxed = new Set(input.relaxedFieldIds ?? []);
-  const asString = (options.typeConflicts ?? 'asString') === 'asString';
+  const declared = input.declared;
+  if (declared) declare(root, new Set(declared.unionPaths));
+  const asString = !declared && (options.typeConflicts ?? 'asString') === 'asString';
   const cx: AppendContext = {
     ids: { next: maxFieldId(schema) + 1 },
-    relaxed: (id) => id >= firstNewId || relaxed.has(id),
-    hints: input.hints,
+    // Declared: only columns made here (an inferred key column) may still become double.
+    relaxed: declared ? (id) => id >= firstNewId : (id) => id >= firstNewId || relaxed.has(id),
+    hints: declared
+      ? Object.fromEntries(declared.anyPaths.map((p) => [p, 'string' as const]))
+      : input.hints,
+    declared: declared !== undefined,
     undo: [],
     stamp: 0,
     asString,
@@ -241,8 +272,9 @@ function decodePass(
   let rows = 0;
 
   for (let i = 0; i < n; i++) {
-    let start = offsets[i] as number;
+    let start = (input.starts ?? offsets)[i] as number;
     const end = offsets[i + 1] as number;
+    if (start < 0) continue;
     if (end <= start) {
       errors.push({ index: i, reason: 'empty value' });
       continue;

@@ -258,7 +258,7 @@ function value(c: Cursor, n: Node, cx: AppendContext): boolean {
     return primitive(n, stringOf(b, from, close), cx);
   }
   if (x === OPEN) {
-    if (n.kind !== KStruct) return false;
+    if (n.kind !== KStruct || n.union) return false;
     return object(c, n, cx);
   }
   if (x === OPEN_LIST) {

@@ -120,6 +120,10 @@ export interface StructNode extends Base {
   /** The generated appender for this node's objects (see compiled.ts), and its shape. */
   compiled: ((o: Record<string, unknown>, cx: never) => string | undefined) | undefined;
   compiledShape: number;
+  /** Declared schema (a registry JSON Schema): fields it lacks are skipped, not added. */
+  closed?: boolean;
+  /** A union: a value goes to the member named by its JSON type (registry/json-schema.ts). */
+  union?: boolean;
 }
 export interface ListNode extends Base {
   kind: typeof Kind.List;

@@ -133,6 +133,27 @@ export function parseTime(s: string): number | undefined {
 }
 
 /**
+ * RFC 3339 `full-time` or `partial-time` (JSON Schema's `time` format:
+ * `hh:mm:ss[.f…][Z|±hh:mm]`) → µs since midnight in UTC (an offset is subtracted, modulo
+ * a day); undefined when invalid.
+ */
+export function parseZonedTime(s: string): number | undefined {
+  const m = ZONED_TIME_RE.exec(s);
+  if (!m) return parseTime(s);
+  const local = parseTime(m[1] as string);
+  if (local === undefined) return undefined;
+  if (m[2] !== undefined) return local;
+  const oh = Number(m[4]);
+  const om = Number(m[5]);
+  if (oh > 23 || om > 59) return undefined;
+  const offset = (m[3] === '-' ? -1 : 1) * (oh * 3600 + om * 60) * 1_000_000;
+  const day = 86_400_000_000;
+  return (((local - offset) % day) + day) % day;
+}
+
+const ZONED_TIME_RE = /^(.*?)(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/**
  * Decimal text (`-12.345`, `1e3`, `.5`) → unscaled value at `scale`, exactly. Returns a
  * reason string when the text is not a number, has more fraction digits than `scale`
  * (non-zero ones), or needs more than `precision` digits.

@@ -141,8 +141,9 @@ export async function finishDecode(
       if (!release && exclusive.has(t)) await mergeTurn(t);
       try {
         // Before anything is committed, long and double observations make a double column;
-        // afterwards only Iceberg's promotions (int→long, float→double) apply.
-        const relaxed = !t.state && !t.flushing;
+        // afterwards only Iceberg's promotions (int→long, float→double) apply. Registry
+        // formats declare their types: never relaxed (test/pipeline/registry-merge.test.ts).
+        const relaxed = !t.state && !t.flushing && !isRegistryFormat(t.config.format);
         const before = result.placeholders.length > 0 ? columnPaths(t.observed) : undefined;
         const yielding = new Set(t.placeholders);
         t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {

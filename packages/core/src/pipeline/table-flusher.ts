@@ -28,6 +28,7 @@ import type { CommitterClient } from '../commit/committer-client.ts';
 import { splitTpKey, tpKey } from '../commit/offsets.ts';
 import type { KiceConfig } from '../config/schema.ts';
 import { fromPlainError, KiceError } from '../errors.ts';
+import type { PipelineObserver } from '../metrics/observer.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import type { Source } from '../source/types.ts';
 import type { DeadLetterTask, FlushTask, FlushTaskResult } from '../workers/tasks.ts';
@@ -74,6 +75,8 @@ export interface TableFlusherDeps {
   /** True once the engine failed: nothing may be committed any more. */
   readonly failed: () => boolean;
   readonly onCommit: (e: CommitEvent) => void;
+  /** Told of commits, refusals, schema changes and non-fatal errors (metrics). */
+  readonly observer?: PipelineObserver;
 }
 
 /** `parquet.rowGroupBytes`, defaulting to an eighth of the in-flight budget (≤ 128 MiB). */
@@ -143,6 +146,7 @@ export class TableFlusher {
       return lane && !lane.revoked ? lane : undefined;
     };
     t.lastCommitAt = Date.now();
+    const drainedAt = performance.now();
     let release = bytes;
     let files: DataFile[] = [];
     let deadFiles: DataFile[] = [];
@@ -202,6 +206,7 @@ export class TableFlusher {
       }
       const written = files.reduce((a, f) => a + f.fileSizeInBytes, 0);
       t.buffer.learnRatio(bytes, written);
+      const appendAt = performance.now();
       const result = await d.committer.api.append(
         t.name,
         files,
@@ -212,6 +217,7 @@ export class TableFlusher {
       );
       if (result.status === 'refused') {
         d.metrics.refusedCommits++;
+        d.observer?.refused(t.name);
         d.log.warn(
           { table: t.name, reason: result.reason },
           'commit refused by offset continuity; re-seeking',
@@ -238,6 +244,16 @@ export class TableFlusher {
           toKafka.push({ topic: r.topic, partition: r.partition, offset: off });
         }
       }
+      const committedAt = performance.now();
+      d.observer?.committed({
+        table: t.name,
+        ranges,
+        rows,
+        fileSizes: files.map((f) => f.fileSizeInBytes),
+        flushBytes: bytes,
+        commitSeconds: (committedAt - appendAt) / 1000,
+        flushSeconds: (committedAt - drainedAt) / 1000,
+      });
       if (dlTable !== undefined) await this.absorb(t.name);
       d.onCommit({
         table: t.name,
@@ -263,9 +279,10 @@ export class TableFlusher {
       if (toKafka.length > 0) {
         // Awaited so that a shutdown's last commit reaches the group before it leaves; a
         // failure is not fatal (the table's offsets are the truth).
-        await d.source
-          .commitOffsets(toKafka)
-          .catch((e) => d.log.warn({ err: e }, 'kafka offset commit failed (not fatal)'));
+        await d.source.commitOffsets(toKafka).catch((e) => {
+          d.observer?.error('KAFKA', false);
+          d.log.warn({ err: e }, 'kafka offset commit failed (not fatal)');
+        });
       }
     } finally {
       d.budget.release(release);
@@ -277,10 +294,13 @@ export class TableFlusher {
     const d = this.deps;
     // The placeholders go into the table as they are now: no later type replaces them.
     t.placeholders.clear();
+    const before = t.state?.schema.schemaId;
     t.state = await d.committer.api.ensureTable(
       { table: t.name, partitionBy: t.partitionBy, properties: t.config.properties },
       t.observed as StructType,
     );
+    if (before !== undefined && t.state.schema.schemaId !== before)
+      d.observer?.schemaChanged(t.name);
     // Keep columns observed while the committer worked (merged by name, strict).
     t.observed = evolveSchema(t.state.schema, t.observed, maxFieldId(t.state.schema)).schema;
     const task: FlushTask = {

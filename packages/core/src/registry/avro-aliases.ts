@@ -22,7 +22,7 @@
 import { type IcebergType, maxFieldId, type Schema, type StructType } from '@kice/iceberg';
 import { evolveSchema } from '../schema/evolve.ts';
 import { avroToIceberg, branchName, parseAvroSchema } from './avro-schema.ts';
-import type { RegistryBatchInput } from './formats.ts';
+import type { RegistryBatchInput, ResolvedSchema } from './formats.ts';
 
 type AvroJson = string | AvroJson[] | { [k: string]: unknown };
 
@@ -139,4 +139,17 @@ export function aliasedTexts(input: RegistryBatchInput): Map<number, string> {
     }
   }
   return out;
+}
+
+/** The batch input with its writer schemas rewritten where an alias names a table column. */
+export function withAliases(input: RegistryBatchInput): RegistryBatchInput {
+  const texts = aliasedTexts(input);
+  let schemas: Record<number, ResolvedSchema> | undefined;
+  for (const [id, text] of texts) {
+    const s = input.schemas[id] as ResolvedSchema;
+    if (text === s.schema) continue;
+    schemas ??= { ...input.schemas };
+    schemas[id] = { ...s, schema: text };
+  }
+  return schemas ? { ...input, schemas } : input;
 }

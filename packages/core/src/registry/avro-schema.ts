@@ -29,7 +29,8 @@
 import type { IcebergType, NestedField, StructType } from '@kice/iceberg';
 import { KiceError } from '../errors.ts';
 
-type AvroJson = string | AvroJson[] | { [k: string]: unknown };
+/** An Avro schema in its JSON form. */
+export type AvroJson = string | AvroJson[] | { [k: string]: unknown };
 
 const PRIMITIVES: Record<string, IcebergType> = {
   boolean: 'boolean',
@@ -52,7 +53,7 @@ function fail(path: string, message: string): never {
 }
 
 /** A named type's full name (Avro spec "Names"): namespace from the name, the schema, or the enclosing one. */
-function fullName(name: string, namespace: string | undefined): string {
+export function fullName(name: string, namespace: string | undefined): string {
   if (name.includes('.')) return name;
   return namespace ? `${namespace}.${name}` : name;
 }
@@ -75,7 +76,8 @@ interface Mapped {
   optional: boolean;
 }
 
-function logical(
+/** The Iceberg type of a logical type on `base`, or undefined when it is ignored (see the header). */
+export function logical(
   schema: Record<string, unknown>,
   base: string,
   path: string,

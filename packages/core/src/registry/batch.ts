@@ -5,9 +5,11 @@
  */
 import { decodeAvroBatch } from './avro-batch.ts';
 import type { RegistryBatchInput, RegistryBatchResult, RegistryFormat } from './formats.ts';
+import { decodeJsonSchemaBatch } from './json-schema-batch.ts';
 
 const decoders: Record<RegistryFormat, (input: RegistryBatchInput) => RegistryBatchResult> = {
   avro: decodeAvroBatch,
+  'json-schema': decodeJsonSchemaBatch,
 };
 
 export function decodeRegistryBatch(

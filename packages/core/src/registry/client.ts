@@ -35,8 +35,9 @@ export interface RegistrySchema {
 }
 
 export class UnknownSchemaError extends KiceError {
-  constructor(id: number, detail: string) {
-    super('DECODE_FAILED', `unknown schema id ${id}: the registry answered 404 (${detail})`, {
+  /** `what`: what was looked up, when not the id (a schema reference's subject version). */
+  constructor(id: number, detail: string, what = `schema id ${id}`) {
+    super('DECODE_FAILED', `unknown ${what}: the registry answered 404 (${detail})`, {
       context: { schemaId: id },
     });
   }
@@ -66,6 +67,7 @@ export class SchemaRegistryClient {
   private readonly byId = new Map<number, Promise<RegistrySchema>>();
   /** Ids the registry answered 404 for: when (Date.now()) to ask again. */
   private readonly unknownUntil = new Map<number, number>();
+  private readonly byVersion = new Map<string, Promise<RegistrySchema>>();
   /** HTTP requests sent (for tests and metrics). */
   requests = 0;
 
@@ -110,6 +112,28 @@ export class SchemaRegistryClient {
     return (this.options.now ?? Date.now)();
   }
 
+  /** A subject's version (what a schema reference names), from the cache or one shared
+   * lookup: `GET /subjects/{subject}/versions/{version}`. 404 → UnknownSchemaError. */
+  getVersion(subject: string, version: number): Promise<RegistrySchema> {
+    const key = `${subject}\u0000${version}`;
+    const cached = this.byVersion.get(key);
+    if (cached) return cached;
+    const path = `/subjects/${encodeURIComponent(subject)}/versions/${version}`;
+    const p = this.withRetry(path, -1, this.options.maxAttempts ?? Infinity).then((b) => {
+      const body = b as { id?: unknown };
+      return this.parsed(
+        typeof body.id === 'number' ? body.id : -1,
+        b,
+        `${subject} version ${version}`,
+      );
+    });
+    this.byVersion.set(key, p);
+    p.catch(() => {
+      if (this.byVersion.get(key) === p) this.byVersion.delete(key);
+    });
+    return p;
+  }
+
   /** A schema already resolved (no request), or undefined. */
   async peek(id: number): Promise<RegistrySchema | undefined> {
     const p = this.byId.get(id);
@@ -131,27 +155,21 @@ export class SchemaRegistryClient {
   }
 
   private async lookup(id: number): Promise<RegistrySchema> {
-    const body = (await this.withRetry(
-      `/schemas/ids/${id}`,
-      id,
-      this.options.maxAttempts ?? Infinity,
-    )) as {
-      schema?: unknown;
-      schemaType?: unknown;
-      references?: unknown;
-    };
+    const b = await this.withRetry(`/schemas/ids/${id}`, id, this.options.maxAttempts ?? Infinity);
+    return this.parsed(id, b, `schema id ${id}`);
+  }
+
+  /** A registry answer with a schema (by id or subject version) as a RegistrySchema. */
+  private parsed(id: number, b: unknown, what: string): RegistrySchema {
+    const body = b as { schema?: unknown; schemaType?: unknown; references?: unknown };
     if (typeof body.schema !== 'string') {
-      throw new KiceError(
-        'DECODE_FAILED',
-        `schema id ${id}: the registry's answer has no schema text`,
-        {
-          context: { schemaId: id },
-        },
-      );
+      throw new KiceError('DECODE_FAILED', `${what}: the registry's answer has no schema text`, {
+        context: { schemaId: id },
+      });
     }
     const t = body.schemaType ?? 'AVRO';
     if (t !== 'AVRO' && t !== 'PROTOBUF' && t !== 'JSON') {
-      throw new KiceError('DECODE_FAILED', `schema id ${id}: unsupported schemaType ${String(t)}`, {
+      throw new KiceError('DECODE_FAILED', `${what}: unsupported schemaType ${String(t)}`, {
         context: { schemaId: id },
       });
     }
@@ -211,7 +229,12 @@ export class SchemaRegistryClient {
         throw new Transient(`GET ${path}: HTTP ${res.status} with a body that is not JSON`);
       }
     }
-    if (res.status === 404 && id !== undefined) throw new UnknownSchemaError(id, detail(text));
+    if (res.status === 404 && id !== undefined)
+      throw new UnknownSchemaError(
+        id,
+        detail(text),
+        id < 0 ? `schema reference ${path}` : undefined,
+      );
     if (res.status === 408 || res.status === 429 || res.status >= 500) {
       throw new Transient(`GET ${path}: HTTP ${res.status}`);
     }

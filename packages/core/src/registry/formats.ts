@@ -10,7 +10,7 @@
 import type { StructType } from '@kice/iceberg';
 import type { MetaSpec, RecordMeta } from '../decode/record-meta.ts';
 
-export const REGISTRY_FORMATS = ['avro'] as const;
+export const REGISTRY_FORMATS = ['avro', 'json-schema'] as const;
 export type RegistryFormat = (typeof REGISTRY_FORMATS)[number];
 
 export function isRegistryFormat(f: string): f is RegistryFormat {

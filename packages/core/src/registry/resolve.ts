@@ -9,6 +9,7 @@
  */
 import { type SchemaRegistryClient, UnknownSchemaError } from './client.ts';
 import type { ResolvedSchema } from './formats.ts';
+import { withReferences } from './references.ts';
 
 export interface ResolvedSchemas {
   readonly schemas: Record<number, ResolvedSchema>;
@@ -38,7 +39,7 @@ export async function resolveBatchSchemas(
   await Promise.all(
     [...ids].map(async (id) => {
       try {
-        schemas[id] = { schema: (await client.getSchema(id)).schema, references: [] };
+        schemas[id] = await withReferences(client, await client.getSchema(id));
       } catch (e) {
         if (!(e instanceof UnknownSchemaError)) throw e;
         unknown[id] = e.message;

@@ -31,15 +31,30 @@ export function createFileIO(storage: StorageConfig | undefined): FileIO {
   });
 }
 
+/** At most this many FileIOs are kept per thread: vended credentials rotate (a new
+ * StorageConfig each time), and each would otherwise stay cached for the thread's life. */
+export const MAX_CACHED_FILE_IOS = 32;
+
+/** Insertion order = least recently used first (a hit is moved to the end). */
 const cache = new Map<string, FileIO>();
 
-/** One FileIO per distinct storage config in this thread (the S3 client keeps its sockets). */
+/** One FileIO per distinct storage config in this thread (the S3 client keeps its sockets),
+ * the least recently used dropped beyond MAX_CACHED_FILE_IOS. A dropped one is not
+ * destroyed: a write may still be using it; its idle sockets close on their own. */
 export function sharedFileIO(storage: StorageConfig | undefined): FileIO {
   const key = JSON.stringify(storage ?? null);
   let io = cache.get(key);
-  if (!io) {
+  if (io) {
+    cache.delete(key);
+  } else {
     io = createFileIO(storage);
-    cache.set(key, io);
+    while (cache.size >= MAX_CACHED_FILE_IOS) cache.delete(cache.keys().next().value as string);
   }
+  cache.set(key, io);
   return io;
+}
+
+/** How many FileIOs this thread keeps (for tests). */
+export function cachedFileIOs(): number {
+  return cache.size;
 }

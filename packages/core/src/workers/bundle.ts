@@ -1,10 +1,15 @@
 /**
- * Worker code is bundled to plain JavaScript with esbuild before the threads start, so
- * each thread loads one ESM file instead of registering a TypeScript loader of its own
- * (tsx costs every thread a loader-hooks thread and a module cache: ~70 MB per worker
- * measured on Node 20). Third-party packages stay external and resolve from
- * @kice/core's node_modules; our own sources (@kice/core, @kice/iceberg) are inlined.
+ * The files the worker threads start from.
  *
+ * Installed package (dist/, built by tsc): the emitted pool-tasks.js and
+ * committer-thread.js beside this file, loaded as they are; esbuild is not needed (it is
+ * only a development dependency).
+ *
+ * Repository sources: worker code is bundled to plain JavaScript with esbuild before the
+ * threads start, so each thread loads one ESM file instead of registering a TypeScript
+ * loader of its own (tsx costs every thread a loader-hooks thread and a module cache:
+ * ~70 MB per worker measured on Node 20). Third-party packages stay external and resolve
+ * from @kice/core's node_modules; our own sources (@kice/core, @kice/iceberg) are inlined.
  * Output: packages/core/.cache/workers/<content hash>/{pool-tasks,committer-thread}.mjs,
  * rebuilt when the sources change (esbuild takes ~100 ms).
  */
@@ -13,10 +18,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, stop } from 'esbuild';
 
 // This file may itself run from a bundle (the CLI's): then KICE_CORE_ROOT names the package.
 const SELF = dirname(fileURLToPath(import.meta.url));
+const BUILT = {
+  poolTasks: join(SELF, 'pool-tasks.js'),
+  committerThread: join(SELF, 'committer-thread.js'),
+};
 const HERE = existsSync(join(SELF, 'pool-tasks.ts'))
   ? SELF
   : join(process.env.KICE_CORE_ROOT ?? join(SELF, '../..'), 'src/workers');
@@ -35,11 +43,14 @@ let pending: Promise<WorkerBundle> | undefined;
 
 /** Builds (once per process, and only when the sources changed) the worker bundles. */
 export function workerBundle(): Promise<WorkerBundle> {
+  if (existsSync(BUILT.poolTasks) && existsSync(BUILT.committerThread))
+    return Promise.resolve(BUILT);
   pending ??= buildBundle();
   return pending;
 }
 
 async function buildBundle(): Promise<WorkerBundle> {
+  const { build, stop } = await import('esbuild');
   const result = await build({
     entryPoints: ENTRIES,
     bundle: true,

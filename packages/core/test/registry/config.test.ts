@@ -45,7 +45,7 @@ describe('schemaRegistry config', () => {
     expect(JSON.stringify(redactConfig(bearer))).not.toContain('tok-sr-123');
   });
 
-  it('refuses metadata and key columns on an avro table (the Avro decoder has none yet)', () => {
+  it('takes metadata and key columns on an avro table', () => {
     const text = `
 kafka: { brokers: [127.0.0.1:19092], groupId: g }
 catalog: { type: filesystem, warehouse: ./wh }
@@ -53,10 +53,9 @@ schemaRegistry: { url: "http://127.0.0.1:19081/apis/ccompat/v7" }
 tables: [{ topic: orders, table: shop.orders, format: avro, metadata: {}, key: { format: string } }]
 deadLetter: { topic: dlq }
 `;
-    expect(problemsOf(() => parseConfig(text))).toEqual([
-      'tables[0].metadata: metadata columns are not supported with format avro yet (json and raw only)',
-      'tables[0].key.format: key columns are not supported with format avro yet (json and raw only)',
-    ]);
+    const t = parseConfig(text).tables[0];
+    expect(t?.metadata).toEqual({ column: '_kafka' });
+    expect(t?.key).toEqual({ format: 'string', column: '_key' });
   });
 
   it('names the field of a bad setting', () => {

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CodecResult } from './components/codec.ts';
 import type { CommitLatencyResult } from './components/commit-latency.ts';
+import type { RecordBatchResult } from './components/record-batches.ts';
 import { PARTITIONS, prepareTopic } from './data.ts';
 import { describeMachine, describeRevision, type Machine, type Revision } from './machine.ts';
 import { runCeiling } from './systems/ceiling.ts';
@@ -85,7 +86,12 @@ export interface BenchResult {
     /** kice-best CPU s per M events ÷ Connect's (lower is better). */
     readonly kiceBestCpuVsConnect: number | null;
   };
-  readonly components: { codec: CodecResult; commitLatency: CommitLatencyResult } | null;
+  readonly components: {
+    codec: CodecResult;
+    commitLatency: CommitLatencyResult;
+    /** Absent in results saved before it was measured. */
+    recordBatches?: RecordBatchResult;
+  } | null;
   readonly scaling: ScalingResult | null;
   readonly notes: string[];
 }

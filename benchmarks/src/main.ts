@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchCodec } from './components/codec.ts';
 import { benchCommitLatency } from './components/commit-latency.ts';
+import { benchRecordBatches } from './components/record-batches.ts';
 import {
   type BenchResult,
   describeResult,
@@ -135,7 +136,9 @@ async function main(): Promise<number> {
       [10_000],
       { append: 'merge', retainLast: 100, deleteOldMetadata: true },
     );
-    result = { ...result, components: { codec, commitLatency } };
+    log('components: Kafka record-batch parsing per codec…');
+    const recordBatches = await benchRecordBatches(venvPython(), quick ? 1 : 3);
+    result = { ...result, components: { codec, commitLatency, recordBatches } };
   }
   if (!values['no-scaling']) {
     result = { ...result, scaling: await scaling(quick, base, { broker: values.broker }) };

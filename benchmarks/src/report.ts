@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommitLatencyPoint, CommitLatencyResult } from './components/commit-latency.ts';
+import { formatRecordBatches } from './components/record-batches.ts';
 import type { BenchResult } from './harness.ts';
 import { REPO_ROOT } from './systems/common.ts';
 
@@ -74,6 +75,7 @@ export function formatResult(r: BenchResult): string {
     lines.push(
       `components (one thread, ${fmt(c.batchRows)}-row batches): ${(c.decode ?? [{ format: 'json', rowsPerSecond: c.decodeRowsPerSecond, mbPerSecond: c.decodeMbPerSecond }]).map((d) => `${d.format === 'json' ? 'JSON' : d.format === 'avro' ? 'Avro' : d.format} → Arrow ${fmt(d.rowsPerSecond)} rows/s (${d.mbPerSecond} MB/s of input)`).join('; ')}; Arrow → Parquet (snappy) ${fmt(c.parquetRowsPerSecond)} rows/s (${c.parquetArrowMbPerSecond} MB/s of Arrow IPC; Parquet = ${c.parquetToJsonRatio} × JSON size)`,
     );
+    if (r.components.recordBatches) lines.push(formatRecordBatches(r.components.recordBatches));
     lines.push(...formatCommitLatency(r.components.commitLatency));
   }
   if (r.scaling) {

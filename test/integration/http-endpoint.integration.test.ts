@@ -170,6 +170,10 @@ describe('the HTTP endpoint', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const m = await parsePrometheus(reply.text);
+    // Every sample names its engine (engines of one process merge into one scrape).
+    const all = m.flatMap((f) => f.samples);
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.filter((s) => s.labels.engine !== GROUP)).toEqual([]);
 
     // Records produced, per partition: what the broker says each partition holds.
     for (let p = 0; p < PARTITIONS; p++) {

@@ -23,7 +23,7 @@ import { buildDeadLetterRows, type DeadLetterRow, rowBytes } from './pipeline/de
 import type { DeadLetterSink } from './pipeline/dead-letters.ts';
 import { finishDecode, startDecode, type TaskPool } from './pipeline/decode-stage.ts';
 import { dueTables, FlushTimer } from './pipeline/flush-timer.ts';
-import { MemoryBudget } from './pipeline/memory-budget.ts';
+import { type BudgetFactory, type InFlightBudget, MemoryBudget } from './pipeline/memory-budget.ts';
 import { PartitionLane } from './pipeline/partition-lane.ts';
 import { type PreparedBatch, prepareBatch } from './pipeline/prepare-batch.ts';
 import { TableRegistry, type TableRuntime } from './pipeline/routing.ts';
@@ -75,6 +75,8 @@ export interface CoordinatorDeps {
   readonly fetchStartOffsets: (topics: string[]) => Promise<Map<string, bigint>>;
   /** Told what the pipeline does (metrics/observer.ts); none: nothing is observed. */
   readonly observer?: PipelineObserver;
+  /** The engine's in-flight budget; default: one of its own at memory.maxInFlightBytes. */
+  readonly budget?: BudgetFactory;
 }
 
 type Lane = PartitionLane<TableRuntime>;
@@ -99,7 +101,7 @@ export class Coordinator extends EventEmitter {
   };
   private readonly registry: TableRegistry;
   private readonly lanes = new Map<string, Lane>();
-  private readonly budget: MemoryBudget;
+  private readonly budget: InFlightBudget;
   private readonly flusher: TableFlusher;
   private readonly timer: FlushTimer;
   private stopping = false;
@@ -127,8 +129,11 @@ export class Coordinator extends EventEmitter {
         })
       : undefined;
     this.registry = new TableRegistry(deps.config.tables);
-    this.budget = new MemoryBudget(
-      deps.config.memory.maxInFlightBytes,
+    const budget: BudgetFactory =
+      deps.budget ??
+      ((metrics, onPause, onResume) =>
+        new MemoryBudget(deps.config.memory.maxInFlightBytes, metrics, onPause, onResume));
+    this.budget = budget(
       this.metrics,
       () => this.onMemoryFull(),
       () => this.onMemoryFreed(),

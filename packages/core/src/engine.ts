@@ -8,6 +8,11 @@
  *   engine.on('commit', (c) => …);
  *   await engine.start();         // daemon: runs until stop()
  *   await engine.runOnce();       // batch: consume up to the end offsets seen at start
+ *
+ * Without a runtime an engine starts a worker pool and a committer thread of its own and
+ * ends them at stop. With `{ runtime }` (./runtime/runtime.ts) it uses the runtime's
+ * pool, a committer of its own on the runtime's committer thread, and the runtime's
+ * memory budget; stopping it leaves the runtime running.
  */
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
@@ -26,6 +31,8 @@ import { EndOffsetCache } from './metrics/end-offsets.ts';
 import { EngineMetricsRegistry } from './metrics/engine-metrics.ts';
 import { DeadLetterSink } from './pipeline/dead-letters.ts';
 import { topicsWanting } from './pipeline/routing.ts';
+import { attachEngine, type EngineLease } from './runtime/attach.ts';
+import type { Runtime } from './runtime/runtime.ts';
 import type { KafkaClientOptions } from './source/client.ts';
 import { KafkajsSource } from './source/kafkajs-source.ts';
 import { createDeadLetterProducer } from './source/producer.ts';
@@ -37,6 +44,17 @@ export interface EngineOptions {
    * (config/secrets.ts: by key, and every registered secret in every line's text).
    */
   readonly logger?: Logger;
+  /**
+   * Threads and memory shared with other engines of the process (createRuntime). The
+   * config must then leave workers.threads and memory.maxInFlightBytes unset: the runtime
+   * owns them (ConfigError otherwise).
+   */
+  readonly runtime?: Runtime;
+  /**
+   * A stable name for the engine (log lines, metrics labels); unique among the engines
+   * of a runtime. Default: kafka.groupId.
+   */
+  readonly name?: string;
 }
 
 import type { CommitEvent } from './pipeline/table-flusher.ts';
@@ -63,6 +81,8 @@ export interface TableReport extends TableDescription {
 }
 
 export interface Engine {
+  /** EngineOptions.name, or kafka.groupId. */
+  readonly name: string;
   start(): Promise<void>;
   /**
    * Flushes, commits, leaves the group and releases threads and clients. Idempotent. Kafka
@@ -159,7 +179,12 @@ function kafkaClientOptions(config: KiceConfig, log: Logger): KafkaClientOptions
   };
 }
 
-export function createEngine(config: KiceConfig, options: EngineOptions = {}): Engine {
+export function createEngine(input: KiceConfig, options: EngineOptions = {}): Engine {
+  const name = options.name ?? input.kafka.groupId;
+  const lease: EngineLease | undefined = options.runtime
+    ? attachEngine(options.runtime, name, input)
+    : undefined;
+  const config = lease ? lease.config : input;
   const log = options.logger ?? createLogger(config);
   const events = new EventEmitter();
   const client = kafkaClientOptions(config, log);
@@ -208,7 +233,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
       ? source.fetchBeginningOffsets(names)
       : source.fetchEndOffsets(names);
 
-  const threads = config.workers.threads ?? availableParallelism();
+  const threads = lease ? lease.threads : (config.workers.threads ?? availableParallelism());
   let pool: Piscina | undefined;
   let committer: ReturnType<typeof startCommitterThread> | undefined;
   let coordinator: Coordinator | undefined;
@@ -220,7 +245,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
   });
   let stopped: Promise<void> | undefined;
   // Per engine, never prom-client's global registry: engines in one process stay apart.
-  const prom = new EngineMetricsRegistry();
+  const prom = new EngineMetricsRegistry(name);
   const ends = new EndOffsetCache({
     // Never after stop: the admin client would connect again.
     fetch: (names) =>
@@ -246,6 +271,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
   };
 
   const engine: Engine = {
+    name,
     async start() {
       if (coordinator) return;
       const existing = new Set(await source.listTopics());
@@ -259,27 +285,33 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
       if (missing.length > 0) throw new ConfigError(missing);
       // Through the source's admin client (connected by the topic check above).
       await deadLetters.prepare(source.clusterAdmin);
-      const bundle = await workerBundle();
-      pool = new Piscina({
-        filename: pathToFileURL(bundle.poolTasks).href,
-        minThreads: threads,
-        maxThreads: threads,
-        idleTimeout: 60 * 60_000,
-        resourceLimits: {
-          maxYoungGenerationSizeMb: 16,
-          // A flush holds at most the in-flight budget; a cap close to it makes V8 collect
-          // garbage early instead of growing each worker's heap toward its 2 GB default.
-          maxOldGenerationSizeMb: Math.max(
-            128,
-            Math.ceil((config.memory.maxInFlightBytes * 2) / 2 ** 20),
-          ),
-        },
-      });
-      committer = startCommitterThread(bundle.committerThread, {
+      const committerData = {
         catalog: config.catalog,
         groupId: config.kafka.groupId,
         storage: config.storage,
-      });
+      };
+      if (lease) {
+        pool = await lease.pool();
+        committer = await lease.committer(committerData);
+      } else {
+        const bundle = await workerBundle();
+        pool = new Piscina({
+          filename: pathToFileURL(bundle.poolTasks).href,
+          minThreads: threads,
+          maxThreads: threads,
+          idleTimeout: 60 * 60_000,
+          resourceLimits: {
+            maxYoungGenerationSizeMb: 16,
+            // A flush holds at most the in-flight budget; a cap close to it makes V8 collect
+            // garbage early instead of growing each worker's heap toward its 2 GB default.
+            maxOldGenerationSizeMb: Math.max(
+              128,
+              Math.ceil((config.memory.maxInFlightBytes * 2) / 2 ** 20),
+            ),
+          },
+        });
+        committer = startCommitterThread(bundle.committerThread, committerData);
+      }
       coordinator = new Coordinator({
         config,
         source,
@@ -289,6 +321,7 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
         log,
         fetchStartOffsets,
         observer: prom,
+        ...(lease ? { budget: lease.budget } : {}),
       });
       for (const e of ['commit', 'deadLetter', 'assigned']) {
         coordinator.on(e, (...args: unknown[]) => events.emit(e, ...args));
@@ -300,7 +333,10 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
       });
       coordinator.on('joined', emitStatus);
       await coordinator.start();
-      log.info({ threads, tables: config.tables.length }, 'kice engine started');
+      log.info(
+        { engine: name, threads, tables: config.tables.length, sharedRuntime: lease !== undefined },
+        'kice engine started',
+      );
     },
 
     async stop() {
@@ -312,10 +348,17 @@ export function createEngine(config: KiceConfig, options: EngineOptions = {}): E
           // Without a coordinator (start failed early) the source still holds connections.
           await (coordinator ? coordinator.stop() : source.stop());
         } finally {
-          await Promise.allSettled([deadLetters.close(), pool?.destroy(), committer?.close()]);
+          // A shared pool stays: the runtime ends it (runtime.close()).
+          await Promise.allSettled([
+            deadLetters.close(),
+            lease ? undefined : pool?.destroy(),
+            committer?.close(),
+          ]);
+          lease?.release();
           const mem = process.memoryUsage();
           log.info(
             {
+              engine: name,
               ...(coordinator ? coordinator.metrics : {}),
               mainHeapUsedBytes: mem.heapUsed,
               mainHeapTotalBytes: mem.heapTotal,

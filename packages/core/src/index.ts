@@ -32,4 +32,11 @@ export {
 } from './engine.ts';
 export { KiceError, type KiceErrorCode } from './errors.ts';
 export { type HttpServer, startHttpServer } from './http/server.ts';
+export {
+  createRuntime,
+  type Runtime,
+  type RuntimeOptions,
+  type RuntimeStats,
+} from './runtime/runtime.ts';
+export type { SharedBudgetStats } from './runtime/shared-budget.ts';
 export { createFileIO } from './storage/file-io.ts';

@@ -1,10 +1,21 @@
 /**
- * Main-thread handle on the committer thread (comlink proxy). Errors thrown in the
+ * Main-thread handles on committer threads (comlink proxies). Errors thrown in the
  * thread arrive as plain Errors (message kept).
+ *
+ * - `startCommitterThread`: a thread of its own for one engine (an engine without a
+ *   runtime).
+ * - `startCommitterHost`: one thread for many engines (a shared runtime); `open` gives an
+ *   engine a Committer of its own in that thread, over a MessageChannel of its own, so
+ *   one engine's calls stay in order among themselves exactly as on a thread of its own
+ *   while other engines' calls interleave with them.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import type { CommitterThreadData } from '../workers/committer-thread.ts';
+import type {
+  CommitterHostData,
+  CommitterThreadData,
+  OpenCommitterMessage,
+} from '../workers/committer-thread.ts';
 import type { Committer } from './committer.ts';
 import { nodeEndpoint } from './node-endpoint.ts';
 
@@ -13,20 +24,56 @@ export interface CommitterClient {
   close(): Promise<void>;
 }
 
+// The committer handles metadata (manifests, manifest lists, table metadata JSON), never
+// data: a small young generation keeps its idle heap small.
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
 /** Starts the committer thread from `file`: the bundled committer-thread module
  * (../workers/bundle.ts). */
 export function startCommitterThread(file: string, options: CommitterThreadData): CommitterClient {
-  // The committer handles metadata (manifests, manifest lists, table metadata JSON), never
-  // data: a small young generation keeps its idle heap small.
-  const worker = new Worker(file, {
-    workerData: options,
-    resourceLimits: { maxYoungGenerationSizeMb: 4 },
-  });
+  const worker = new Worker(file, { workerData: options, resourceLimits: RESOURCE_LIMITS });
   const api = Comlink.wrap<Committer>(nodeEndpoint(worker));
   return {
     api,
     async close() {
       api[Comlink.releaseProxy]();
+      await worker.terminate();
+    },
+  };
+}
+
+/** One committer thread hosting the committers of many engines. */
+export interface CommitterHost {
+  /** The hosting thread's id (worker_threads threadId). */
+  readonly threadId: number;
+  /** A committer of the engine's own (catalog, storage, group) in the hosting thread;
+   * closing it leaves the thread running. */
+  open(options: CommitterThreadData): CommitterClient;
+  /** Ends the thread (every committer opened on it with it). */
+  close(): Promise<void>;
+}
+
+export function startCommitterHost(file: string): CommitterHost {
+  const data: CommitterHostData = { host: true };
+  const worker = new Worker(file, { workerData: data, resourceLimits: RESOURCE_LIMITS });
+  let next = 0;
+  return {
+    threadId: worker.threadId,
+    open(options) {
+      const { port1, port2 } = new MessageChannel();
+      const message: OpenCommitterMessage = { open: next++, data: options, port: port2 };
+      // Calls made on port1 before the thread listens on port2 wait in the channel.
+      worker.postMessage(message, [port2]);
+      const api = Comlink.wrap<Committer>(nodeEndpoint(port1));
+      return {
+        api,
+        async close() {
+          api[Comlink.releaseProxy]();
+          port1.close();
+        },
+      };
+    },
+    async close() {
       await worker.terminate();
     },
   };

@@ -1,8 +1,9 @@
 /**
- * The committer: every Iceberg catalog operation of the process goes through one
- * instance, which runs on one thread (see ../workers/committer-thread.ts), so commits of a
- * process never race each other; commits of several processes race through the catalog's
- * optimistic concurrency and are retried by @kice/iceberg.
+ * The committer: every Iceberg catalog operation of an engine goes through one
+ * instance, which runs on one thread (see ../workers/committer-thread.ts; the engines of a
+ * shared runtime each have their own instance on one shared thread), so commits of an
+ * engine never race each other; commits of several engines or processes race through the
+ * catalog's optimistic concurrency and are retried by @kice/iceberg.
  *
  * - `ensureTable` creates a table on first sight (schema from the data, the configured
  *   partition spec) or merges newly observed columns into its schema (by name; type

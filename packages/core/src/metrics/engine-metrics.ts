@@ -65,7 +65,10 @@ export class EngineMetricsRegistry implements PipelineObserver {
   private readonly flushBytes: Histogram<'table'>;
   private readonly fileBytes: Histogram<'table'>;
 
-  constructor() {
+  /** `engine`: a label on every sample (the engine's name), so registries of several
+   * engines in one process can be merged into one scrape and stay apart. */
+  constructor(engine?: string) {
+    if (engine !== undefined) this.registry.setDefaultLabels({ engine });
     const registers = [this.registry];
     const tp = ['table', 'topic', 'partition'] as const;
     this.recordsConsumed = new Counter({

@@ -2,6 +2,8 @@
  * The in-flight memory budget: bytes fetched, decoding, buffered and flushing. Past
  * `maxBytes` the owner pauses consumption (`onPause`); at or below half of it, it resumes
  * (`onResume`). Every reservation is released exactly once: callers release in `finally`.
+ * An engine of a shared runtime draws from the runtime's budget instead
+ * (../runtime/shared-budget.ts), through the same `InFlightBudget` shape.
  */
 export interface BudgetMetrics {
   inFlightBytes: number;
@@ -9,7 +11,24 @@ export interface BudgetMetrics {
   pausedForBackpressure: number;
 }
 
-export class MemoryBudget {
+/** What the coordinator and the flusher need of a budget. */
+export interface InFlightBudget {
+  readonly paused: boolean;
+  readonly used: number;
+  reserve(bytes: number): void;
+  release(bytes: number): void;
+  /** From now on never resume (shutting down). */
+  freeze(): void;
+}
+
+/** Makes an engine's budget (its metrics, and what pausing and resuming do). */
+export type BudgetFactory = (
+  metrics: BudgetMetrics,
+  onPause: () => void,
+  onResume: () => void,
+) => InFlightBudget;
+
+export class MemoryBudget implements InFlightBudget {
   private pausedNow = false;
   private holdResume = false;
 

@@ -34,7 +34,7 @@ import type { Source } from '../source/types.ts';
 import type { DeadLetterTask, FlushTask, FlushTaskResult } from '../workers/tasks.ts';
 import type { DeadLetterRow } from './dead-letter-rows.ts';
 import type { TaskPool } from './decode-stage.ts';
-import type { MemoryBudget } from './memory-budget.ts';
+import type { InFlightBudget } from './memory-budget.ts';
 import type { PartitionLane } from './partition-lane.ts';
 import type { TableRuntime } from './routing.ts';
 
@@ -67,7 +67,7 @@ export interface TableFlusherDeps {
   readonly pool: TaskPool;
   readonly committer: CommitterClient;
   readonly source: Pick<Source, 'commitOffsets' | 'seek'>;
-  readonly budget: MemoryBudget;
+  readonly budget: InFlightBudget;
   readonly metrics: FlushMetrics;
   readonly log: FlushLog;
   /** The lanes this process owns, by "topic:partition". */

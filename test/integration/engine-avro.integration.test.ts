@@ -219,6 +219,76 @@ describe('format: avro', () => {
     });
   });
 
+  it('a field renamed with its old name in aliases keeps its column (same field id) across versions and runs', async () => {
+    const topic = `${TOPIC}-alias`;
+    await createTopic(brokers, topic, 1);
+    const warehouse = join(dir, 'warehouse-alias');
+    const name = `Alias${RUN}`;
+    const v1 = {
+      type: 'record',
+      name,
+      fields: [
+        { name: 'id', type: 'long' },
+        { name: 'mail', type: 'string' },
+      ],
+    };
+    const v2 = {
+      type: 'record',
+      name,
+      fields: [
+        { name: 'id', type: 'long' },
+        { name: 'email', aliases: ['mail'], type: 'string' },
+      ],
+    };
+    const config = await writeConfig(dir, {
+      kafka: { brokers, groupId: `${GROUP}-alias` },
+      catalog: { type: 'filesystem', warehouse },
+      schemaRegistry: { url: registry },
+      tables: [{ topic, table: 'e2e.avro_alias', format: 'avro' }],
+      deadLetter: { topic: `${DLQ}-alias` },
+    });
+    const b = brokers[0] as string;
+    const [id1] = await produceAvro(b, registry, topic, [
+      { schema: v1, rows: [{ id: 1, mail: 'a@x' }] },
+    ]);
+    await runOnce(config);
+    const first = await latestMetadata(warehouse, 'e2e.avro_alias');
+    // A second run: v2 (the rename), then v1 again (an old producer still running).
+    const [id2] = await produceAvro(b, registry, topic, [
+      {
+        schema: v2,
+        rows: [
+          { id: 2, email: 'b@x' },
+          { id: 3, email: 'c@x' },
+        ],
+      },
+      { schema: v1, rows: [{ id: 4, mail: 'd@x' }] },
+    ]);
+    expect(id2?.[0]).not.toBe(id1?.[0]);
+    await runOnce(config);
+    const meta = await latestMetadata(warehouse, 'e2e.avro_alias');
+    const expected = [
+      { id: 1n, mail: 'a@x' },
+      { id: 2n, mail: 'b@x' },
+      { id: 3n, mail: 'c@x' },
+      { id: 4n, mail: 'd@x' },
+    ];
+    expect(byId(await pyicebergRows(meta))).toEqual(expected);
+    expect(byId(await duckdbRows(meta))).toEqual(expected);
+    type F = { name: string; id: number };
+    const fieldsOf = async (m: string) => {
+      const md = await readMetadata(m);
+      const cur = md.schemas.find((x) => x['schema-id'] === md['current-schema-id']);
+      return ((cur?.fields ?? []) as F[]).map((f) => [f.id, f.name]);
+    };
+    expect(await fieldsOf(meta)).toEqual(await fieldsOf(first));
+    expect(await fieldsOf(meta)).toEqual([
+      [1, 'id'],
+      [2, 'mail'],
+    ]);
+    expect(await readTopic(brokers, `${DLQ}-alias`).catch(() => [])).toEqual([]);
+  });
+
   it('adds the Kafka metadata struct and a JSON key column to an Avro table', async () => {
     // Values from confluent-kafka's AvroSerializer (through a staging topic), sent again
     // with keys, headers and timestamps of our choosing.

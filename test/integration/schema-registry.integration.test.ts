@@ -48,15 +48,37 @@ describe('SchemaRegistryClient against Apicurio', () => {
     }
   });
 
-  it('an unknown id is an UnknownSchemaError with the registry reason, not cached', async () => {
-    const c = new SchemaRegistryClient(conf(registry));
+  it('an unknown id is an UnknownSchemaError with the registry reason, asked again only after unknownIdRetryMs', async () => {
+    let now = 1_000_000;
+    const c = new SchemaRegistryClient(conf(registry), { now: () => now });
     const err = await c.getSchema(987654).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnknownSchemaError);
     expect((err as Error).message).toBe(
       "unknown schema id 987654: the registry answered 404 (No content with ID '987654' was found. error_code 40403)",
     );
-    await c.getSchema(987654).catch(() => undefined);
+    expect(c.requests).toBe(1);
+    // Within the 30 s default: the same answer, no request.
+    now += 29_999;
+    for (let i = 0; i < 5; i++) {
+      await expect(c.getSchema(987654)).rejects.toBe(err);
+    }
+    expect(c.requests).toBe(1);
+    // Past it: asked again, once, however many callers.
+    now += 1;
+    const again = await Promise.all(
+      Array.from({ length: 4 }, () => c.getSchema(987654).catch((e: unknown) => e)),
+    );
     expect(c.requests).toBe(2);
+    for (const e of again) expect(e).toBeInstanceOf(UnknownSchemaError);
+    // A known id is unaffected, and unknownIdRetryMs: 0 asks every time.
+    await c.getSchema(id);
+    expect(c.requests).toBe(3);
+    const eager = new SchemaRegistryClient(
+      schemaRegistrySchema.parse({ url: registry, unknownIdRetryMs: 0 }),
+    );
+    await eager.getSchema(987654).catch(() => undefined);
+    await eager.getSchema(987654).catch(() => undefined);
+    expect(eager.requests).toBe(2);
   });
 
   it('retries 503s and connection resets with backoff, then answers', async () => {

@@ -12,7 +12,8 @@ for bytes/fixed, {"$int": "<digits>"} for longs beyond 2^53, {"$dec": "<string>"
 (timestamp-*: an aware UTC datetime), {"$ltsus": micros} (local-timestamp-*: a naive
 datetime), {"$timeus": micros} (time-*: a time of day).
 A job {"raw": "<hex>", "partition": 0} produces those bytes as the value unchanged (bad
-input). Prints one JSON line per job: {"ids": [schema id per row]} (raw jobs: null).
+input); {"raw": null} a tombstone (a null value). A raw job may carry {"key": "<hex>"}.
+Prints one JSON line per job: {"ids": [schema id per row]} (raw jobs: null).
 """
 
 import datetime
@@ -67,7 +68,9 @@ def main():
     for job in jobs:
         part = job.get("partition", 0)
         if "raw" in job:
-            producer.produce(topic, value=bytes.fromhex(job["raw"]), partition=part, on_delivery=delivered)
+            value = None if job["raw"] is None else bytes.fromhex(job["raw"])
+            key = bytes.fromhex(job["key"]) if job.get("key") is not None else None
+            producer.produce(topic, value=value, key=key, partition=part, on_delivery=delivered)
             print(json.dumps({"ids": None}))
             continue
         ser = AvroSerializer(client, json.dumps(job["schema"]), conf={"auto.register.schemas": True})

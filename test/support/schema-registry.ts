@@ -40,7 +40,12 @@ export async function startRegistry(env: NodeJS.ProcessEnv = {}): Promise<string
 /** One produce job (produce_registry.py's docstring): rows under a schema, or raw bytes. */
 export type RegistryJob =
   | { readonly schema: unknown; readonly rows: readonly unknown[]; readonly partition?: number }
-  | { readonly raw: string; readonly partition?: number };
+  | {
+      /** Hex bytes of the value; null: a tombstone. */
+      readonly raw: string | null;
+      readonly key?: string;
+      readonly partition?: number;
+    };
 
 /** Produces the jobs in order with confluent-kafka's AvroSerializer; resolves with the schema id of every row. */
 export async function produceAvro(
@@ -141,4 +146,17 @@ export async function registerProto(
   if (!res.ok || typeof body.id !== 'number')
     throw new Error(`register ${subject}: HTTP ${res.status} ${JSON.stringify(body)}`);
   return body.id;
+}
+
+/** Deletes a subject's version soft, then permanently (`?permanent=true`), so that its id answers 404. */
+export async function deleteSchemaVersion(
+  registry: string,
+  subject: string,
+  version: number,
+): Promise<void> {
+  const url = `${registry}/subjects/${encodeURIComponent(subject)}/versions/${version}`;
+  for (const u of [url, `${url}?permanent=true`]) {
+    const res = await fetch(u, { method: 'DELETE' });
+    if (!res.ok) throw new Error(`DELETE ${u}: HTTP ${res.status} ${await res.text()}`);
+  }
 }

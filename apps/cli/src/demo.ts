@@ -9,6 +9,11 @@
  * folder: the local S3 server and Apache Iceberg's REST catalog (./demo-stack.ts); kice
  * commits through the REST catalog and writes data files to S3, and the results are read
  * back through the same catalog.
+ *
+ * `--avro`: also starts the local Schema Registry (test/infra/schema-registry.sh, at the
+ * same time as the broker) and streams payment events in Avro (./demo-avro.ts) into
+ * `demo.payments` (`format: avro`). Opt-in: the registry's first start downloads it and
+ * takes about half a minute, which the plain demo does not need.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,6 +30,7 @@ import {
 } from '@kice/iceberg';
 import kafkajs from 'kafkajs';
 import { stringify as stringifyYaml } from 'yaml';
+import { paymentRecord, registerPaymentSchema } from './demo-avro.ts';
 import { type DemoStack, startS3RestStack } from './demo-stack.ts';
 import { formatTables, listTables } from './tables.ts';
 
@@ -35,6 +41,7 @@ const TOPICS = {
   orders: 'demo.orders',
   clicks: 'demo.clicks',
   views: 'demo.views.web',
+  payments: 'demo.payments',
   dlq: 'demo.dead-letters',
 };
 
@@ -135,6 +142,8 @@ export async function demoCommand(options: {
   seconds: number;
   rate: number;
   stack?: DemoStackName;
+  /** Add the Avro topic through a local Schema Registry. */
+  avro?: boolean;
 }): Promise<number> {
   const out = process.stdout;
   if (!existsSync(join(ROOT, 'test/infra/kafka.sh'))) {
@@ -150,11 +159,20 @@ export async function demoCommand(options: {
   out.write(
     'kice demo: starting the local Apache Kafka broker (first run downloads its jars from Maven Central)…\n',
   );
-  const address = (await sh([join(ROOT, 'test/infra/kafka.sh'), 'start']))
-    .trim()
-    .split('\n')
-    .pop() as string;
+  const lastLine = (s: string) => s.trim().split('\n').pop() as string;
+  // The registry starts at the same time as the broker (its cold start is the longer one).
+  let registryStart: Promise<string> | undefined;
+  if (options.avro) {
+    out.write(
+      'kice demo: starting the local Schema Registry beside it (first run downloads Apicurio Registry from Maven Central)…\n',
+    );
+    registryStart = sh([join(ROOT, 'test/infra/schema-registry.sh'), 'start']).then(lastLine);
+    registryStart.catch(() => {}); // awaited below, after the broker
+  }
+  const address = lastLine(await sh([join(ROOT, 'test/infra/kafka.sh'), 'start']));
   out.write(`kice demo: broker at ${address}\n`);
+  const registry = registryStart ? await registryStart : undefined;
+  if (registry) out.write(`kice demo: Schema Registry at ${registry}\n`);
 
   const kafka = new kafkajs.Kafka({
     clientId: 'kice-demo',
@@ -163,23 +181,38 @@ export async function demoCommand(options: {
   });
   const admin = kafka.admin();
   await admin.connect();
-  const existing = await admin.listTopics();
-  const old = Object.values(TOPICS).filter((t) => existing.includes(t));
-  if (old.length > 0) {
-    await admin.deleteTopics({ topics: old });
-    for (let i = 0; i < 100 && (await admin.listTopics()).some((t) => old.includes(t)); i++)
-      await new Promise((r) => setTimeout(r, 200));
+  const topics = [
+    { topic: TOPICS.orders, numPartitions: 6 },
+    { topic: TOPICS.clicks, numPartitions: 6 },
+    { topic: TOPICS.views, numPartitions: 3 },
+    { topic: TOPICS.dlq, numPartitions: 1 },
+    ...(registry ? [{ topic: TOPICS.payments, numPartitions: 3 }] : []),
+  ];
+  try {
+    const existing = await admin.listTopics();
+    const old = Object.values(TOPICS).filter((t) => existing.includes(t));
+    if (old.length > 0) {
+      await admin.deleteTopics({ topics: old });
+      for (let i = 0; i < 100 && (await admin.listTopics()).some((t) => old.includes(t)); i++)
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    // Right after the old topics were deleted (slowest on a broker that just restarted),
+    // the broker may still answer "does not host this topic-partition" for a new topic's
+    // partitions: try again until every partition has a leader.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({ waitForLeaders: true, topics });
+        const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+        if (meta.topics.every((t) => t.partitions.every((p) => p.leader >= 0))) break;
+        throw new Error('topics without a leader yet');
+      } catch (e) {
+        if (attempt >= 30) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  } finally {
+    await admin.disconnect();
   }
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic: TOPICS.orders, numPartitions: 6 },
-      { topic: TOPICS.clicks, numPartitions: 6 },
-      { topic: TOPICS.views, numPartitions: 3 },
-      { topic: TOPICS.dlq, numPartitions: 1 },
-    ],
-  });
-  await admin.disconnect();
 
   const warehouse = stack?.warehouse ?? join(ROOT, '.state/demo/warehouse');
   if (!stack) await rm(warehouse, { recursive: true, force: true });
@@ -202,7 +235,18 @@ export async function demoCommand(options: {
         columns: { ts: 'timestamptz' },
       },
       { topicPattern: '^demo\\.views\\..*', table: 'demo.{topic}', columns: { ts: 'timestamptz' } },
+      ...(registry
+        ? [
+            {
+              topic: TOPICS.payments,
+              table: 'demo.payments',
+              format: 'avro',
+              partitionBy: ['day(ts)'],
+            },
+          ]
+        : []),
     ],
+    ...(registry ? { schemaRegistry: { url: registry } } : {}),
     commit: { intervalMs: 5000 },
     deadLetter: { topic: TOPICS.dlq },
     log: { level: 'error' },
@@ -219,9 +263,12 @@ export async function demoCommand(options: {
   });
   await engine.start();
 
+  const paymentSchemaId = registry
+    ? await registerPaymentSchema(registry, `${TOPICS.payments}-value`)
+    : undefined;
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const produced = { orders: 0, clicks: 0, views: 0, poison: 0 };
+  const produced = { orders: 0, clicks: 0, views: 0, payments: 0, poison: 0 };
   let stopping = false;
   const started = Date.now();
   const tick = 100;
@@ -232,6 +279,7 @@ export async function demoCommand(options: {
       const orders = [];
       const clicks = [];
       const views = [];
+      const payments = [];
       for (let k = 0; k < n; k++) {
         const r = Math.random();
         if (r < 0.3)
@@ -244,7 +292,13 @@ export async function demoCommand(options: {
             key: String(produced.clicks % 1000),
             value: JSON.stringify(click(produced.clicks++)),
           });
-        else views.push({ value: JSON.stringify(view(produced.views++)) });
+        else if (r < 0.95 || paymentSchemaId === undefined)
+          views.push({ value: JSON.stringify(view(produced.views++)) });
+        else
+          payments.push({
+            key: String(produced.payments % 1000),
+            value: paymentRecord(produced.payments++, paymentSchemaId),
+          });
       }
       if (Math.random() < 0.02) {
         clicks.push({ key: 'poison', value: '{"event_id": "broken", ' }); // invalid JSON → dead letter
@@ -255,6 +309,7 @@ export async function demoCommand(options: {
           { topic: TOPICS.orders, messages: orders },
           { topic: TOPICS.clicks, messages: clicks },
           { topic: TOPICS.views, messages: views },
+          { topic: TOPICS.payments, messages: payments },
         ].filter((t) => t.messages.length > 0),
       });
       await new Promise((r) => setTimeout(r, Math.max(0, tick - (Date.now() - t0))));
@@ -265,7 +320,8 @@ export async function demoCommand(options: {
   const tty = Boolean(out.isTTY);
   const progress = setInterval(() => {
     const m = engine.metrics();
-    const total = produced.orders + produced.clicks + produced.views + produced.poison;
+    const total =
+      produced.orders + produced.clicks + produced.views + produced.payments + produced.poison;
     const secs = Math.round((Date.now() - started) / 1000);
     const line = `[${String(secs).padStart(3)}s] produced ${total}  consumed ${m.recordsConsumed}  committed ${m.rowsCommitted} rows  lag ${total - m.recordsConsumed}  commits ${commits}  files ${m.filesWritten}  dead letters ${m.deadLetters}`;
     if (tty) out.write(`\r${line}   `);
@@ -278,7 +334,7 @@ export async function demoCommand(options: {
     process.once('SIGTERM', done);
     if (options.seconds > 0) setTimeout(done, options.seconds * 1000).unref();
     out.write(
-      `kice demo: producing ~${options.rate} events/s into ${TOPICS.orders}, ${TOPICS.clicks}, ${TOPICS.views}; ` +
+      `kice demo: producing ~${options.rate} events/s into ${TOPICS.orders}, ${TOPICS.clicks}, ${TOPICS.views}${registry ? ` and ${TOPICS.payments} (Avro)` : ''}; ` +
         `${options.seconds > 0 ? `stopping after ${options.seconds}s or ` : ''}on Ctrl-C\n`,
     );
   });
@@ -288,7 +344,8 @@ export async function demoCommand(options: {
   clearInterval(progress);
   out.write('\nkice demo: draining: consuming what is left, flushing and committing…\n');
   // Let the engine catch up with the last produced events before stopping.
-  const total = produced.orders + produced.clicks + produced.views + produced.poison;
+  const total =
+    produced.orders + produced.clicks + produced.views + produced.payments + produced.poison;
   for (let i = 0; i < 300 && engine.metrics().recordsConsumed < total; i++)
     await new Promise((r) => setTimeout(r, 100));
   await engine.stop();
@@ -302,6 +359,7 @@ export async function demoCommand(options: {
     'demo.orders': produced.orders,
     'demo.clicks': produced.clicks,
     'demo.demo_views_web': produced.views,
+    ...(registry ? { 'demo.payments': produced.payments } : {}),
   };
   let ok = true;
   for (const [name, n] of Object.entries(expected)) {
@@ -315,7 +373,7 @@ export async function demoCommand(options: {
   );
 
   const catalog = createCatalog(config.catalog, io);
-  for (const name of ['orders', 'clicks']) {
+  for (const name of ['orders', 'clicks', ...(registry ? ['payments'] : [])]) {
     const t = await catalog.loadTable({ namespace: ['demo'], name });
     const plan = await planFiles(t);
     const first = plan.files[0];

@@ -14,10 +14,11 @@ commands:
                                 (--once: consume up to the end offsets seen at start,
                                 commit, exit 0; progress on stderr)
   tables -c <kice.yaml> [--json] list tables: snapshots, rows, files, bytes, offsets
-  demo [--seconds N] [--rate N] [--stack local|s3-rest]
+  demo [--seconds N] [--rate N] [--stack local|s3-rest] [--avro]
                                 local broker + generated events → a local warehouse
                                 (s3-rest: S3 + an Iceberg REST catalog), live
-                                progress, then results (N=0: until Ctrl-C)
+                                progress, then results (N=0: until Ctrl-C); --avro
+                                adds an Avro topic through a local Schema Registry
   help                          this text
 `;
 
@@ -54,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
             seconds: { type: 'string', default: '60' },
             rate: { type: 'string', default: '5000' },
             stack: { type: 'string', default: 'local' },
+            avro: { type: 'boolean', default: false },
           },
         });
         const stack = values.stack as DemoStackName;
@@ -65,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
           seconds: Number(values.seconds),
           rate: Number(values.rate),
           stack,
+          avro: values.avro ?? false,
         });
       }
       case undefined:

@@ -30,6 +30,7 @@ import { TableRegistry, type TableRuntime } from './pipeline/routing.ts';
 import { resolveStart } from './pipeline/start-offsets.ts';
 import { TableFlusher } from './pipeline/table-flusher.ts';
 import { registryClient, type SchemaRegistryClient } from './registry/client.ts';
+import { isRegistryFormat } from './registry/formats.ts';
 import type { Source, SourceBatch, TopicPartition } from './source/types.ts';
 
 export { tableNameFor } from './pipeline/routing.ts';
@@ -168,7 +169,7 @@ export class Coordinator extends EventEmitter {
 
   async start(): Promise<void> {
     // A registry format needs the registry: a clear error now rather than stalled partitions.
-    if (this.schemas && this.deps.config.tables.some((c) => c.format !== 'json')) {
+    if (this.schemas && this.deps.config.tables.some((c) => isRegistryFormat(c.format))) {
       await this.schemas.checkReachable();
     }
     // Read the configured tables' state (schema, recorded offsets) while the consumer joins

@@ -115,8 +115,10 @@ const tableSchema = z
     topicPattern: z.string().min(1).optional(),
     table: z.string().min(1),
     /** Registry formats (`avro`, …: registry/formats.ts) read Confluent-framed values
-     * through `schemaRegistry`. */
-    format: z.enum(['json', ...REGISTRY_FORMATS]).default('json'),
+     * through `schemaRegistry`; `raw` keeps each value's bytes (decode/raw-decoder.ts). */
+    format: z.enum(['json', 'raw', ...REGISTRY_FORMATS]).default('json'),
+    /** format raw: the binary column holding the value. */
+    valueColumn: columnName.optional(),
     partitionBy: z.preprocess(rejoinSplitCalls, z.array(z.string())).default([]),
     /** Column types that inference cannot guess (e.g. `ts: timestamptz`, `amount: decimal(12, 2)`);
      * keys are column names, dotted for nested fields. */
@@ -133,6 +135,35 @@ const tableSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
+    if (t.valueColumn !== undefined && t.format !== 'raw')
+      ctx.addIssue({
+        code: 'custom',
+        message: `valueColumn is only for format raw (this table's format is ${t.format})`,
+        path: ['valueColumn'],
+      });
+    const valueColumn = t.valueColumn ?? 'value';
+    if (t.format === 'raw') {
+      if (t.metadata !== undefined && t.metadata.column === valueColumn)
+        ctx.addIssue({
+          code: 'custom',
+          message: `the metadata column cannot have the value column's name "${valueColumn}"`,
+          path: ['metadata', 'column'],
+        });
+      if (t.key.format !== 'none' && t.key.column === valueColumn)
+        ctx.addIssue({
+          code: 'custom',
+          message: `the key column cannot have the value column's name "${valueColumn}"`,
+          path: ['key', 'column'],
+        });
+      for (const col of Object.keys(t.columns))
+        if (col.split(/[.[]/, 1)[0] !== t.key.column || t.key.format !== 'json')
+          ctx.addIssue({
+            code: 'custom',
+            message:
+              'format raw has one binary value column; columns can only type fields of a json key',
+            path: ['columns', col],
+          });
+    }
     if (t.metadata !== undefined && t.key.format !== 'none' && t.metadata.column === t.key.column)
       ctx.addIssue({
         code: 'custom',

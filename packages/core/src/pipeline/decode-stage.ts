@@ -72,6 +72,15 @@ function task(t: TableRuntime, b: PreparedBatch, limits: DecodeLimits, hide = tr
     relaxedFieldIds: relaxedIds(t),
     options: { typeConflicts: t.config.typeConflicts, ...limits },
     ...(b.metadata ? { metadata: b.metadata } : {}),
+    ...(format === 'raw'
+      ? {
+          raw: {
+            column: t.config.valueColumn ?? 'value',
+            nulls: b.nulls,
+            oversized: [...b.oversized.keys()],
+          },
+        }
+      : {}),
   };
 }
 

@@ -38,6 +38,8 @@ export interface PreparedBatch {
   readonly offsets: Int32Array;
   /** The original values, for dead letters. */
   readonly raw: { readonly bytes: Uint8Array; readonly offsets: Int32Array };
+  /** 1 where the record's value is null (a tombstone). */
+  readonly nulls: Uint8Array;
   /** Record index → original length, for values left out as too large. */
   readonly oversized: ReadonlyMap<number, number>;
   /** The metadata columns the table wants and the batch's metadata for them. */
@@ -66,7 +68,13 @@ function prepareValues(batch: SourceBatch, maxRecordBytes: number): PreparedBatc
       bytes = new Uint8Array(new SharedArrayBuffer(Math.max(1, size)), 0, size);
       bytes.set(batch.bytes);
     }
-    return { bytes, offsets: batch.offsets, raw: { bytes, offsets: batch.offsets }, oversized };
+    return {
+      bytes,
+      offsets: batch.offsets,
+      raw: { bytes, offsets: batch.offsets },
+      nulls: batch.nulls,
+      oversized,
+    };
   }
   let kept = 0;
   for (let i = 0; i < batch.count; i++) {
@@ -83,5 +91,11 @@ function prepareValues(batch: SourceBatch, maxRecordBytes: number): PreparedBatc
     }
     offsets[i + 1] = pos;
   }
-  return { bytes, offsets, raw: { bytes: batch.bytes, offsets: batch.offsets }, oversized };
+  return {
+    bytes,
+    offsets,
+    raw: { bytes: batch.bytes, offsets: batch.offsets },
+    nulls: batch.nulls,
+    oversized,
+  };
 }

@@ -4,10 +4,13 @@
  * columns). A writer schema maps to an Iceberg struct by avro-schema.ts, and its records
  * are read by an appender generated for it (avro-appender.ts) straight from Avro's binary
  * encoding into the decoder's columns. The coordinator resolves every schema id of the
- * batch before dispatch (resolve.ts), so a worker never asks the registry itself.
+ * batch before dispatch (resolve.ts), so a worker never asks the registry itself. A field
+ * renamed with its old name in `aliases` keeps the old column: the batch's writer schemas
+ * are rewritten against the table first (avro-aliases.ts).
  *
  * Spec: https://avro.apache.org/docs/1.12.0/specification/#binary-encoding
  */
+import { withAliases } from './avro-aliases.ts';
 import { compileAvroAppender } from './avro-appender.ts';
 import { avroToIceberg, parseAvroSchema } from './avro-schema.ts';
 import { decodeRegistryFrames, type RegistryCodec } from './batch-driver.ts';
@@ -20,5 +23,5 @@ export const avroCodec: RegistryCodec = {
 };
 
 export function decodeAvroBatch(input: RegistryBatchInput): RegistryBatchResult {
-  return decodeRegistryFrames(avroCodec, input);
+  return decodeRegistryFrames(avroCodec, withAliases(input));
 }

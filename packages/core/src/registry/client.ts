@@ -12,7 +12,11 @@
  *
  * Errors:
  * - 404 → `UnknownSchemaError` (DECODE_FAILED, not retryable; `UnknownReferenceError`
- *   for a subject version): the record is dead-lettered with that reason. Not cached: a later lookup asks again.
+ *   for a subject version): the record is dead-lettered with that reason. The answer is kept for `unknownIdRetryMs` (config.ts; default 30 s):
+ *   lookups of that id within it share the same error without a request, so a stream of
+ *   records naming an unknown id costs one request per id per `unknownIdRetryMs` per
+ *   process. After it, the id is asked again (it may have been registered since: an id
+ *   can be unknown to a registry replica that has not caught up yet).
  * - connection errors, timeouts, 408, 429, 5xx → retried with exponential backoff
  *   (capped, with jitter) until `maxAttempts` (default: forever, so a partition waits
  *   for a registry that is down instead of dead-lettering good records); each retry is
@@ -60,6 +64,8 @@ export interface ClientOptions {
     reason: string;
   }) => void;
   readonly fetch?: typeof fetch;
+  /** The clock of the unknown-id cache (tests). */
+  readonly now?: () => number;
 }
 
 class Transient extends Error {}
@@ -68,6 +74,8 @@ export class SchemaRegistryClient {
   private readonly base: string;
   private readonly headers: Record<string, string>;
   private readonly byId = new Map<number, Promise<RegistrySchema>>();
+  /** Ids the registry answered 404 for: when (Date.now()) to ask again. */
+  private readonly unknownUntil = new Map<number, number>();
   private readonly byVersion = new Map<string, Promise<RegistrySchema>>();
   /** HTTP requests sent (for tests and metrics). */
   requests = 0;
@@ -93,13 +101,24 @@ export class SchemaRegistryClient {
   /** The schema of a registry id, from the cache or one shared lookup. */
   getSchema(id: number): Promise<RegistrySchema> {
     const cached = this.byId.get(id);
-    if (cached) return cached;
+    if (cached) {
+      const until = this.unknownUntil.get(id);
+      if (until === undefined || this.now() < until) return cached;
+      this.unknownUntil.delete(id);
+    }
     const p = this.lookup(id);
     this.byId.set(id, p);
-    p.catch(() => {
-      if (this.byId.get(id) === p) this.byId.delete(id);
+    p.catch((e) => {
+      if (this.byId.get(id) !== p) return;
+      const ttl = this.config.unknownIdRetryMs;
+      if (e instanceof UnknownSchemaError && ttl > 0) this.unknownUntil.set(id, this.now() + ttl);
+      else this.byId.delete(id);
     });
     return p;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   /**

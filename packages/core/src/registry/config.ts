@@ -29,6 +29,8 @@ export const schemaRegistrySchema = z
     headers: z.record(z.string(), z.string()).default({}),
     /** Per-request timeout. */
     requestTimeoutMs: z.number().int().positive().default(10_000),
+    /** How long an id the registry answered 404 for is not asked again (0: every lookup asks). */
+    unknownIdRetryMs: z.number().int().nonnegative().default(30_000),
   })
   .strict()
   .superRefine((r, ctx) => {

@@ -1,5 +1,6 @@
 /**
- * Piscina tasks (stateless): `decode` turns a partition batch of JSON values into one
+ * Piscina tasks (stateless): `decode` turns a partition batch of values (JSON, raw bytes or
+ * a registry format) into one
  * Arrow RecordBatch (IPC bytes, moved back, not copied); `flush` turns a table's buffered
  * batches into Parquet data files written straight to the warehouse and returns their
  * DataFile descriptors. Errors never cross the boundary as exceptions: results are
@@ -9,6 +10,7 @@ import { icebergRowsToArrow, UNPARTITIONED_SPEC, writePartitioned } from '@kice/
 import * as arrow from 'apache-arrow';
 import { Piscina } from 'piscina';
 import { decodeJsonBatch } from '../decode/json-decoder.ts';
+import { decodeRawBatch } from '../decode/raw-decoder.ts';
 import { toPlainError } from '../errors.ts';
 import { decodeRegistryBatch } from '../registry/batch.ts';
 import { conformToSchema } from '../schema/conform.ts';
@@ -42,6 +44,20 @@ function decode(task: DecodeTask): DecodeTaskResult {
         ...(task.metadata ? { metadata: task.metadata } : {}),
       });
       return { ok: true, ...r, placeholders: [] };
+    }
+    if (task.raw) {
+      const r = decodeRawBatch({
+        bytes: task.bytes,
+        offsets: task.offsets,
+        nulls: task.raw.nulls,
+        oversized: task.raw.oversized,
+        column: task.raw.column,
+        schema: task.schema,
+        options: task.options ?? {},
+        hints: task.hints,
+        ...(task.metadata ? { metadata: task.metadata } : {}),
+      });
+      return { ok: true, ...r };
     }
     const r = decodeJsonBatch({
       bytes: task.bytes,

@@ -32,6 +32,13 @@ export interface DecodeTask {
   };
   /** Kafka metadata and key columns (decode/record-meta.ts), for tables that want them. */
   readonly metadata?: { readonly spec: MetaSpec; readonly records: RecordMeta };
+  /** `format: raw` (decode/raw-decoder.ts): the value column, which values are null
+   * (tombstones) and which were left out as too large. */
+  readonly raw?: {
+    readonly column: string;
+    readonly nulls: Uint8Array;
+    readonly oversized: readonly number[];
+  };
   /** Registry formats (avro, …): the format and the batch's schemas by id (registry/resolve.ts). */
   readonly registry?: RegistryTaskSchemas;
 }

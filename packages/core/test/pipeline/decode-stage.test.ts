@@ -62,7 +62,13 @@ describe('finishDecode', () => {
     } as unknown as TableRuntime;
     const offsets = Int32Array.from([0, 1, 2, 3]);
     const bytes = new Uint8Array(3);
-    const b: PreparedBatch = { bytes, offsets, raw: { bytes, offsets }, oversized: new Map() };
+    const b: PreparedBatch = {
+      bytes,
+      offsets,
+      raw: { bytes, offsets },
+      nulls: new Uint8Array(3),
+      oversized: new Map(),
+    };
     const warnings: string[] = [];
     const log = { debug() {}, warn: (_o: object, msg?: string) => warnings.push(msg ?? '') };
     const result = await finishDecode(pool, t, b, pool.run(), {}, log);

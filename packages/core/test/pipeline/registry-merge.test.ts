@@ -35,7 +35,13 @@ function batch(id: number, json: string): PreparedBatch {
   head.writeUInt32BE(id, 1);
   const bytes = new Uint8Array(Buffer.concat([head, Buffer.from(json)]));
   const offsets = Int32Array.from([0, bytes.length]);
-  return { bytes, offsets, raw: { bytes, offsets }, oversized: new Map() };
+  return {
+    bytes,
+    offsets,
+    raw: { bytes, offsets },
+    nulls: new Uint8Array(1),
+    oversized: new Map(),
+  };
 }
 
 const EMPTY: Schema = { type: 'struct', schemaId: 0, fields: [] };

@@ -34,6 +34,7 @@ describe('schemaRegistry config', () => {
       basicAuth: { username: 'u', password: 'sr-password-1' },
       headers: { 'X-Api-Key': 'key-value-1' },
       requestTimeoutMs: 10_000,
+      unknownIdRetryMs: 30_000,
     });
     const printed = JSON.stringify(redactConfig(c));
     expect(printed).not.toContain('sr-password-1');

@@ -16,6 +16,7 @@ import { indexById, maxFieldId } from '@kice/iceberg';
 import { fromPlainError, KiceError } from '../errors.ts';
 import type { SchemaRegistryClient } from '../registry/client.ts';
 import { isRegistryFormat } from '../registry/formats.ts';
+import { isRegistryKeyFormat } from '../registry/key-codecs.ts';
 import { type ResolvedSchemas, resolveBatchSchemas } from '../registry/resolve.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import { columnPaths, withoutPaths } from '../schema/paths.ts';
@@ -60,8 +61,13 @@ export interface DecodeLimits {
 /** The decode task of a batch; `hide`: without the table's placeholder columns, so the
  * batch infers their real type (a re-decode fits the batch to the columns as they are). */
 function task(t: TableRuntime, b: PreparedBatch, limits: DecodeLimits, hide = true): DecodeTask {
-  const r = resolved.get(b);
+  const got = resolved.get(b);
+  const r = got?.values;
   const format = t.config.format;
+  const metadata =
+    b.metadata && got?.keys
+      ? { spec: b.metadata.spec, records: { ...b.metadata.records, keySchemas: got.keys } }
+      : b.metadata;
   return {
     ...(r && isRegistryFormat(format) ? { registry: { format, ...r } } : {}),
     kind: 'decode',
@@ -71,7 +77,7 @@ function task(t: TableRuntime, b: PreparedBatch, limits: DecodeLimits, hide = tr
     hints: t.hints,
     relaxedFieldIds: relaxedIds(t),
     options: { typeConflicts: t.config.typeConflicts, ...limits },
-    ...(b.metadata ? { metadata: b.metadata } : {}),
+    ...(metadata ? { metadata } : {}),
   };
 }
 
@@ -83,23 +89,33 @@ export function startDecode(
   limits: DecodeLimits,
   registry?: SchemaRegistryClient,
 ): Promise<unknown> {
-  if (isRegistryFormat(t.config.format)) {
+  const values = isRegistryFormat(t.config.format);
+  const keys = b.metadata?.spec.key && isRegistryKeyFormat(b.metadata.spec.key.format);
+  if (values || keys) {
     if (!registry)
       throw new KiceError(
         'CONFIG_INVALID',
-        `table ${t.name}: format ${t.config.format} needs schemaRegistry`,
+        `table ${t.name}: ${values ? `format ${t.config.format}` : `key.format ${b.metadata?.spec.key?.format}`} needs schemaRegistry`,
       );
     // Waits (the client retries) while the registry is down: the partition waits too.
-    return resolveBatchSchemas(registry, b.bytes, b.offsets).then((r) => {
-      resolved.set(b, r);
+    const k = b.metadata?.records.keys;
+    return Promise.all([
+      values ? resolveBatchSchemas(registry, b.bytes, b.offsets) : undefined,
+      keys && k ? resolveBatchSchemas(registry, k.bytes, k.offsets) : undefined,
+    ]).then(([v, ks]) => {
+      resolved.set(b, { ...(v ? { values: v } : {}), ...(ks ? { keys: ks } : {}) });
       return pool.run(task(t, b, limits));
     });
   }
   return pool.run(task(t, b, limits));
 }
 
-/** The schemas a registry-format batch was resolved with (kept for re-decodes). */
-const resolved = new WeakMap<PreparedBatch, ResolvedSchemas>();
+/** The schemas a registry-format batch's values and keys were resolved with (kept for
+ * re-decodes). */
+const resolved = new WeakMap<
+  PreparedBatch,
+  { readonly values?: ResolvedSchemas; readonly keys?: ResolvedSchemas }
+>();
 
 /** The batch with no rows: every record an error, `reason` where the decoder had none. */
 function refused(r: Decoded, b: PreparedBatch, reason: string): Decoded {

@@ -9,7 +9,12 @@
  *                            headers list<struct<key string, value binary>>>
  *   <key.column>      string (key.format string: UTF-8 text) or, key.format json, the JSON
  *                     key's type inferred like a value's (object → struct, number → long…),
- *                     evolving like value columns; a null key is a null column
+ *                     evolving like value columns; a null key is a null column;
+ *                     key.format avro | json-schema: the Confluent-framed key's schema
+ *                     (resolved by the coordinator, RecordMeta.keySchemas) mapped as the
+ *                     column's type by registry/key-codecs.ts, evolving with each key
+ *                     schema of the batch; a key that cannot be read refuses its record
+ *                     with a `key: ` reason
  *
  * Headers are a list, not a map: Kafka allows a name more than once, and the list keeps every
  * value, in the order the client gives them (pack.ts), as exact bytes (null: no value).

@@ -12,7 +12,7 @@
  * merges and the merge succeeds. Without that, partitions adding columns of other types while
  * a batch is decoded again could refuse it on every attempt and fail the engine.
  */
-import { indexById, maxFieldId } from '@kice/iceberg';
+import { indexById, maxFieldId, type NestedField, type StructType } from '@kice/iceberg';
 import { fromPlainError, KiceError } from '../errors.ts';
 import type { SchemaRegistryClient } from '../registry/client.ts';
 import { isRegistryFormat } from '../registry/formats.ts';
@@ -127,6 +127,21 @@ function refused(r: Decoded, b: PreparedBatch, reason: string): Decoded {
   return { ...r, ipc: new Uint8Array(0), rows: 0, errors, changed: false, placeholders: [] };
 }
 
+/** Throws SCHEMA_INCOMPATIBLE when the key column of a registry key format cannot take
+ * `observed`'s without relaxing (the rest of the table may still merge relaxed). */
+function declaredKeyMerge(t: TableRuntime, observed: StructType): void {
+  const key = t.config.key;
+  if (key === undefined || !isRegistryKeyFormat(key.format)) return;
+  const only = (fields: readonly NestedField[]) => fields.filter((f) => f.name === key.column);
+  const mine = only(observed.fields);
+  if (mine.length === 0) return;
+  evolveSchema(
+    { ...t.observed, fields: only(t.observed.fields) },
+    { type: 'struct', fields: mine },
+    maxFieldId(t.observed),
+  );
+}
+
 /**
  * Completes a decode started by `startDecode`: merges the batch's observed schema into the
  * table's (re-decoding when needed) and returns the result. Throws on a task failure.
@@ -151,6 +166,8 @@ export async function finishDecode(
         // afterwards only Iceberg's promotions (int→long, float→double) apply. Registry
         // formats declare their types: never relaxed (test/pipeline/registry-merge.test.ts).
         const relaxed = !t.state && !t.flushing && !isRegistryFormat(t.config.format);
+        // A registry key's column is declared too, on a table of any value format.
+        if (relaxed) declaredKeyMerge(t, result.schema);
         const before = result.placeholders.length > 0 ? columnPaths(t.observed) : undefined;
         const yielding = new Set(t.placeholders);
         t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {

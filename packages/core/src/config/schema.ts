@@ -6,8 +6,12 @@
 import { parsePrimitive } from '@kice/iceberg';
 import { z } from 'zod';
 import { schemaRegistrySchema } from '../registry/config.ts';
-import { isRegistryFormat, REGISTRY_FORMATS } from '../registry/formats.ts';
-import { isRegistryKeyFormat, REGISTRY_KEY_FORMATS } from '../registry/key-codecs.ts';
+import {
+  isRegistryFormat,
+  isRegistryKeyFormat,
+  REGISTRY_FORMATS,
+  REGISTRY_KEY_FORMATS,
+} from '../registry/formats.ts';
 import { isLoopback, parseListen } from './http-listen.ts';
 import { parsePartitionBy } from './partition-by.ts';
 

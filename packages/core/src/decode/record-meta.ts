@@ -30,14 +30,13 @@
 import { isUtf8 } from 'node:buffer';
 import type { IcebergType, NestedField, StructType } from '@kice/iceberg';
 import { KiceError } from '../errors.ts';
-import type { ResolvedSchema } from '../registry/formats.ts';
-import { FRAME_HEADER_BYTES, readFrame } from '../registry/frame.ts';
 import {
   isRegistryKeyFormat,
-  type KeyAppender,
-  mapKeySchema,
   type RegistryKeyFormat,
-} from '../registry/key-codecs.ts';
+  type ResolvedSchema,
+} from '../registry/formats.ts';
+import { FRAME_HEADER_BYTES, readFrame } from '../registry/frame.ts';
+import { type KeyAppender, mapKeySchema } from '../registry/key-codecs.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import type { RecordHeader } from '../source/types.ts';
 import { type AppendContext, appendObject } from './append.ts';

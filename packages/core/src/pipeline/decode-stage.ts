@@ -15,8 +15,7 @@
 import { indexById, maxFieldId, type NestedField, type StructType } from '@kice/iceberg';
 import { fromPlainError, KiceError } from '../errors.ts';
 import type { SchemaRegistryClient } from '../registry/client.ts';
-import { isRegistryFormat } from '../registry/formats.ts';
-import { isRegistryKeyFormat } from '../registry/key-codecs.ts';
+import { isRegistryFormat, isRegistryKeyFormat } from '../registry/formats.ts';
 import { type ResolvedSchemas, resolveBatchSchemas } from '../registry/resolve.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import { columnPaths, withoutPaths } from '../schema/paths.ts';

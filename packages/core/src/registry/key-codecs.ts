@@ -27,16 +27,8 @@ import { KiceError } from '../errors.ts';
 import { compileAvroAppender } from './avro-appender.ts';
 import { avroToIceberg, parseAvroSchema } from './avro-schema.ts';
 import type { CompiledAppender } from './batch-driver.ts';
-import type { ResolvedSchema } from './formats.ts';
+import type { RegistryKeyFormat, ResolvedSchema } from './formats.ts';
 import { jsonSchemaToIceberg } from './json-schema.ts';
-
-/** The key formats read through the registry (a subset of the value formats). */
-export const REGISTRY_KEY_FORMATS = ['avro', 'json-schema'] as const;
-export type RegistryKeyFormat = (typeof REGISTRY_KEY_FORMATS)[number];
-
-export function isRegistryKeyFormat(f: string): f is RegistryKeyFormat {
-  return (REGISTRY_KEY_FORMATS as readonly string[]).includes(f);
-}
 
 /** Appends one key payload bytes[start, end) as a row of the key root; throws the reason. */
 export type KeyAppender = (bytes: Uint8Array, start: number, end: number) => void;

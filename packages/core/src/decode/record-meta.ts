@@ -39,7 +39,7 @@ import { FRAME_HEADER_BYTES, readFrame } from '../registry/frame.ts';
 import { type KeyAppender, mapKeySchema } from '../registry/key-codecs.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import type { RecordHeader } from '../source/types.ts';
-import { type AppendContext, appendObject } from './append.ts';
+import { type AppendContext, appendObject, fieldCount } from './append.ts';
 import { loneSurrogate, Malformed, parseErrorOf, parseExact, preScan } from './exact.ts';
 import {
   appendNull,
@@ -373,6 +373,15 @@ function registryKeys(
     try {
       const m = mapKeySchema(format, known.schemas[id] as ResolvedSchema, column);
       const e = evolveSchema({ ...struct, schemaId: 0 }, m.struct, last);
+      // New key fields count against limits.maxColumns (where the decoder counts columns).
+      const added = fieldCount({ type: 'struct', fields: e.schema.fields }) - fieldCount(struct);
+      if (cx.columns !== undefined && added > 0) {
+        if (cx.columns.count + added > cx.columns.max)
+          throw new Error(
+            `the table would have more than limits.maxColumns (${cx.columns.max}) columns`,
+          );
+        cx.columns.count += added;
+      }
       if (e.changed) {
         struct = { type: 'struct', fields: e.schema.fields };
         last = e.lastColumnId;

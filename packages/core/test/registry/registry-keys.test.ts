@@ -212,6 +212,39 @@ describe('registry keys', () => {
     expect(rowsOf(p.ipc, p.schema)).toEqual([{ id: 'abc', a: 1n }]);
   });
 
+  it('new key fields count against limits.maxColumns', () => {
+    const key = rec('K', [
+      { name: 'a', type: 'long' },
+      { name: 'b', type: 'long' },
+    ]);
+    const keys = [frame(31, enc(key, { a: 1, b: 2 }))];
+    const run = (maxColumns: number) =>
+      decodeJsonBatch({
+        ...packed([Buffer.from('{"v":1}')]),
+        schema: { type: 'struct', fields: [] },
+        options: { maxColumns },
+        metadata: {
+          spec: { key: { column: 'k', format: 'avro' } },
+          records: meta(keys, texts({ 31: key })),
+        },
+      });
+    // k, k.a, k.b and v: four columns.
+    expect(run(4).errors).toEqual([]);
+    // The key's three columns are counted: the value's field is the one too many.
+    expect(run(3).errors).toEqual([
+      {
+        index: 0,
+        reason: 'field "v": the table would have more than limits.maxColumns (3) columns',
+      },
+    ]);
+    expect(run(2).errors).toEqual([
+      {
+        index: 0,
+        reason: 'key: schema id 31: the table would have more than limits.maxColumns (2) columns',
+      },
+    ]);
+  });
+
   it('config: key.format avro and json-schema need schemaRegistry, and type their own column', () => {
     const text = (registry: string, extra = '') => `
 kafka: { brokers: [127.0.0.1:19092], groupId: g }

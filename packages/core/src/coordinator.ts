@@ -30,7 +30,7 @@ import { TableRegistry, type TableRuntime } from './pipeline/routing.ts';
 import { resolveStart } from './pipeline/start-offsets.ts';
 import { TableFlusher } from './pipeline/table-flusher.ts';
 import { registryClient, type SchemaRegistryClient } from './registry/client.ts';
-import { isRegistryFormat } from './registry/formats.ts';
+import { isRegistryFormat, isRegistryKeyFormat } from './registry/formats.ts';
 import type { Source, SourceBatch, TopicPartition } from './source/types.ts';
 
 export { tableNameFor } from './pipeline/routing.ts';
@@ -168,8 +168,13 @@ export class Coordinator extends EventEmitter {
   // ------------------------------------------------------------------ lifecycle
 
   async start(): Promise<void> {
-    // A registry format needs the registry: a clear error now rather than stalled partitions.
-    if (this.schemas && this.deps.config.tables.some((c) => isRegistryFormat(c.format))) {
+    // A registry format (of values or keys) needs the registry: a clear error now rather
+    // than stalled partitions.
+    const tables = this.deps.config.tables;
+    if (
+      this.schemas &&
+      tables.some((c) => isRegistryFormat(c.format) || isRegistryKeyFormat(c.key.format))
+    ) {
       await this.schemas.checkReachable();
     }
     // Read the configured tables' state (schema, recorded offsets) while the consumer joins

@@ -6,7 +6,12 @@
 import { parsePrimitive } from '@kice/iceberg';
 import { z } from 'zod';
 import { schemaRegistrySchema } from '../registry/config.ts';
-import { isRegistryFormat, REGISTRY_FORMATS } from '../registry/formats.ts';
+import {
+  isRegistryFormat,
+  isRegistryKeyFormat,
+  REGISTRY_FORMATS,
+  REGISTRY_KEY_FORMATS,
+} from '../registry/formats.ts';
 import { isLoopback, parseListen } from './http-listen.ts';
 import { parsePartitionBy } from './partition-by.ts';
 
@@ -103,8 +108,10 @@ const metadataSchema = z
 /** The record key as a column (decode/record-meta.ts). */
 const keySchema = z
   .object({
-    /** none: no key column; string: UTF-8 text; json: parsed and inferred like values. */
-    format: z.enum(['none', 'string', 'json']).default('none'),
+    /** none: no key column; string: UTF-8 text; json: parsed and inferred like values;
+     * avro, json-schema: Confluent-framed, the key's schema from `schemaRegistry`
+     * (registry/key-codecs.ts). */
+    format: z.enum(['none', 'string', 'json', ...REGISTRY_KEY_FORMATS]).default('none'),
     column: columnName.default('_key'),
   })
   .strict();
@@ -188,6 +195,12 @@ const tableSchema = z
         ctx.addIssue({
           code: 'custom',
           message: `the key column "${top}" is a string (key.format string); set key.format json to type its fields`,
+          path: ['columns', col],
+        });
+      if (isRegistryKeyFormat(t.key.format) && top === t.key.column)
+        ctx.addIssue({
+          code: 'custom',
+          message: `the key's schema sets the types of the key column "${top}" (key.format ${t.key.format})`,
           path: ['columns', col],
         });
     }
@@ -558,6 +571,13 @@ export const configSchema = z
           code: 'custom',
           message: `format ${t.format} needs the top-level schemaRegistry setting`,
           path: ['tables', i, 'format'],
+        });
+      }
+      if (isRegistryKeyFormat(t.key.format) && c.schemaRegistry === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `key.format ${t.key.format} needs the top-level schemaRegistry setting`,
+          path: ['tables', i, 'key', 'format'],
         });
       }
     });

@@ -117,7 +117,7 @@ function mismatch(n: Node, v: unknown, cx?: AppendContext): string {
 }
 
 /** Number of fields in a type (nested ones included). */
-function fieldCount(t: import('@kice/iceberg').IcebergType): number {
+export function fieldCount(t: import('@kice/iceberg').IcebergType): number {
   if (typeof t === 'string') return 0;
   if (t.type === 'struct') return t.fields.reduce((a, f) => a + 1 + fieldCount(f.type), 0);
   if (t.type === 'list') return 1 + fieldCount(t.element);

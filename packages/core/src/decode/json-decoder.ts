@@ -72,7 +72,7 @@ export interface DeclaredColumns {
 }
 
 /** Marks a declared value tree: every struct closed, the union ones as unions. */
-function declare(n: Node, unions: ReadonlySet<string>): void {
+export function declare(n: Node, unions: ReadonlySet<string>): void {
   if (n.kind === Kind.Struct) {
     n.closed = true;
     if (unions.has(n.path)) n.union = true;

@@ -9,7 +9,12 @@
  *                            headers list<struct<key string, value binary>>>
  *   <key.column>      string (key.format string: UTF-8 text) or, key.format json, the JSON
  *                     key's type inferred like a value's (object → struct, number → long…),
- *                     evolving like value columns; a null key is a null column
+ *                     evolving like value columns; a null key is a null column;
+ *                     key.format avro | json-schema: the Confluent-framed key's schema
+ *                     (resolved by the coordinator, RecordMeta.keySchemas) mapped as the
+ *                     column's type by registry/key-codecs.ts, evolving with each key
+ *                     schema of the batch; a key that cannot be read refuses its record
+ *                     with a `key: ` reason
  *
  * Headers are a list, not a map: Kafka allows a name more than once, and the list keeps every
  * value, in the order the client gives them (pack.ts), as exact bytes (null: no value).
@@ -25,8 +30,16 @@
 import { isUtf8 } from 'node:buffer';
 import type { IcebergType, NestedField, StructType } from '@kice/iceberg';
 import { KiceError } from '../errors.ts';
+import {
+  isRegistryKeyFormat,
+  type RegistryKeyFormat,
+  type ResolvedSchema,
+} from '../registry/formats.ts';
+import { FRAME_HEADER_BYTES, readFrame } from '../registry/frame.ts';
+import { type KeyAppender, mapKeySchema } from '../registry/key-codecs.ts';
+import { evolveSchema } from '../schema/evolve.ts';
 import type { RecordHeader } from '../source/types.ts';
-import { type AppendContext, appendObject } from './append.ts';
+import { type AppendContext, appendObject, fieldCount } from './append.ts';
 import { loneSurrogate, Malformed, parseErrorOf, parseExact, preScan } from './exact.ts';
 import {
   appendNull,
@@ -46,7 +59,17 @@ export interface MetaSpec {
   /** Name of the Kafka metadata struct column, when wanted. */
   readonly kafka?: string;
   /** The key column, when wanted. */
-  readonly key?: { readonly column: string; readonly format: 'string' | 'json' };
+  readonly key?: { readonly column: string; readonly format: KeyFormat };
+}
+
+/** How a key column is decoded: UTF-8 text, inferred JSON, or a Schema Registry format. */
+export type KeyFormat = 'string' | 'json' | RegistryKeyFormat;
+
+/** The registry schemas of a batch's keys (registry/resolve.ts), by schema id. */
+export interface KeySchemas {
+  readonly schemas: Readonly<Record<number, ResolvedSchema>>;
+  /** Why an id has no schema (e.g. the registry's 404), by id. */
+  readonly unknown: Readonly<Record<number, string>>;
 }
 
 /** The per-record metadata of a batch, as the coordinator sends it to a worker. */
@@ -64,6 +87,8 @@ export interface RecordMeta {
     readonly offsets: Int32Array;
     readonly nulls: Uint8Array;
   };
+  /** The schemas of the keys' ids, when the key format is a registry format. */
+  readonly keySchemas?: KeySchemas;
   /** Each record's headers (present when the metadata column is wanted). */
   readonly headers?: ReadonlyArray<readonly RecordHeader[]>;
 }
@@ -146,6 +171,8 @@ export class MetaColumns {
   private readonly kafka: StructNode | undefined;
   /** True when the metadata column is in the input schema (not made by this pass). */
   private readonly kafkaKnown: boolean;
+  /** Registry key formats: each key schema id's appender, or why its keys are refused. */
+  private readonly registry: RegistryKeys | undefined;
 
   constructor(
     private readonly spec: MetaSpec,
@@ -157,7 +184,11 @@ export class MetaColumns {
     const byName = new Map(schema.fields.map((f) => [f.name, f]));
     if (spec.key !== undefined) {
       const k = byName.get(spec.key.column);
-      this.keyRoot = rootNode({ type: 'struct', fields: k ? [k] : [] });
+      if (isRegistryKeyFormat(spec.key.format)) {
+        const r = registryKeys(spec.key.format, spec.key.column, k, meta, cx, maxDepth);
+        this.keyRoot = r.root;
+        this.registry = r;
+      } else this.keyRoot = rootNode({ type: 'struct', fields: k ? [k] : [] });
     }
     this.kafkaKnown = false;
     if (spec.kafka !== undefined) {
@@ -239,6 +270,8 @@ export class MetaColumns {
     const root = this.keyRoot as StructNode;
     const keys = this.meta.keys;
     let value: unknown = null;
+    if (this.registry !== undefined && keys !== undefined && keys.nulls[i] !== 1)
+      return this.registry.append(keys, i);
     if (keys !== undefined && keys.nulls[i] !== 1) {
       const b = keys.bytes.subarray(keys.offsets[i] as number, keys.offsets[i + 1] as number);
       const parsed = spec.format === 'json' ? parseJsonKey(b, this.maxDepth) : stringKey(b);
@@ -284,6 +317,116 @@ export class MetaColumns {
     }
     headers.col.append(true, el.col.length);
   }
+}
+
+/** The key column of a registry key format, for one batch. */
+interface RegistryKeys {
+  readonly root: StructNode;
+  /** Appends key i (framed, not null); the reason when it cannot be taken. */
+  append(keys: NonNullable<RecordMeta['keys']>, i: number): string | undefined;
+}
+
+/** The schema id of a framed key, or -1 (not a frame). */
+function frameId(bytes: Uint8Array, s: number, e: number): number {
+  if (e - s < FRAME_HEADER_BYTES || bytes[s] !== 0) return -1;
+  return (
+    ((bytes[s + 1] as number) * 0x1000000 +
+      (((bytes[s + 2] as number) << 16) |
+        ((bytes[s + 3] as number) << 8) |
+        (bytes[s + 4] as number))) >>>
+    0
+  );
+}
+
+/**
+ * The key column of a registry key format (registry/key-codecs.ts): the column's type
+ * evolved with each key schema of the batch, in order of first appearance (new fields
+ * optional with IDs from `cx.ids`, which moves past them), then each schema's appender
+ * bound to the column's node. A key schema the column cannot take refuses its keys.
+ */
+function registryKeys(
+  format: RegistryKeyFormat,
+  column: string,
+  have: NestedField | undefined,
+  meta: RecordMeta,
+  cx: AppendContext,
+  maxDepth: number,
+): RegistryKeys {
+  const keys = meta.keys;
+  const known = meta.keySchemas ?? { schemas: {}, unknown: {} };
+  const order: number[] = [];
+  if (keys !== undefined) {
+    const seen = new Set<number>();
+    for (let i = 0; i + 1 < keys.offsets.length; i++) {
+      if (keys.nulls[i] === 1) continue;
+      const id = frameId(keys.bytes, keys.offsets[i] as number, keys.offsets[i + 1] as number);
+      if (id < 0 || seen.has(id) || known.schemas[id] === undefined) continue;
+      seen.add(id);
+      order.push(id);
+    }
+  }
+  let struct: StructType = { type: 'struct', fields: have ? [have] : [] };
+  let last = cx.ids.next - 1;
+  const refused = new Map<number, string>();
+  const mappedById = new Map<number, ReturnType<typeof mapKeySchema>>();
+  for (const id of order) {
+    try {
+      const m = mapKeySchema(format, known.schemas[id] as ResolvedSchema, column);
+      const e = evolveSchema({ ...struct, schemaId: 0 }, m.struct, last);
+      // New key fields count against limits.maxColumns (where the decoder counts columns).
+      const added = fieldCount({ type: 'struct', fields: e.schema.fields }) - fieldCount(struct);
+      if (cx.columns !== undefined && added > 0) {
+        if (cx.columns.count + added > cx.columns.max)
+          throw new Error(
+            `the table would have more than limits.maxColumns (${cx.columns.max}) columns`,
+          );
+        cx.columns.count += added;
+      }
+      if (e.changed) {
+        struct = { type: 'struct', fields: e.schema.fields };
+        last = e.lastColumnId;
+      }
+      mappedById.set(id, m);
+    } catch (err) {
+      refused.set(id, `key: schema id ${id}: ${(err as Error).message}`);
+    }
+  }
+  cx.ids.next = last + 1;
+  const root = rootNode(struct);
+  const appenders = new Map<number, KeyAppender>();
+  for (const [id, m] of mappedById) {
+    try {
+      appenders.set(id, m.appender(struct, root, cx, maxDepth));
+    } catch (err) {
+      refused.set(id, `key: schema id ${id}: ${(err as Error).message}`);
+    }
+  }
+  return {
+    root,
+    append(k, i) {
+      const s = k.offsets[i] as number;
+      const e = k.offsets[i + 1] as number;
+      const id = frameId(k.bytes, s, e);
+      if (id < 0) {
+        try {
+          readFrame(k.bytes.subarray(s, e));
+        } catch (err) {
+          return `key: ${(err as Error).message}`;
+        }
+      }
+      const why = refused.get(id);
+      if (why !== undefined) return why;
+      const append = appenders.get(id);
+      if (append === undefined)
+        return `key: ${known.unknown[id] ?? `schema id ${id} was not resolved`}`;
+      try {
+        append(k.bytes, s + FRAME_HEADER_BYTES, e);
+      } catch (err) {
+        return `key: ${(err as Error).message}`;
+      }
+      return undefined;
+    },
+  };
 }
 
 /** A string key: its UTF-8 text, or a reason. */

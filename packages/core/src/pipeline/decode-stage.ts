@@ -12,10 +12,10 @@
  * merges and the merge succeeds. Without that, partitions adding columns of other types while
  * a batch is decoded again could refuse it on every attempt and fail the engine.
  */
-import { indexById, maxFieldId } from '@kice/iceberg';
+import { indexById, maxFieldId, type NestedField, type StructType } from '@kice/iceberg';
 import { fromPlainError, KiceError } from '../errors.ts';
 import type { SchemaRegistryClient } from '../registry/client.ts';
-import { isRegistryFormat } from '../registry/formats.ts';
+import { isRegistryFormat, isRegistryKeyFormat } from '../registry/formats.ts';
 import { type ResolvedSchemas, resolveBatchSchemas } from '../registry/resolve.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import { columnPaths, withoutPaths } from '../schema/paths.ts';
@@ -60,8 +60,13 @@ export interface DecodeLimits {
 /** The decode task of a batch; `hide`: without the table's placeholder columns, so the
  * batch infers their real type (a re-decode fits the batch to the columns as they are). */
 function task(t: TableRuntime, b: PreparedBatch, limits: DecodeLimits, hide = true): DecodeTask {
-  const r = resolved.get(b);
+  const got = resolved.get(b);
+  const r = got?.values;
   const format = t.config.format;
+  const metadata =
+    b.metadata && got?.keys
+      ? { spec: b.metadata.spec, records: { ...b.metadata.records, keySchemas: got.keys } }
+      : b.metadata;
   return {
     ...(r && isRegistryFormat(format) ? { registry: { format, ...r } } : {}),
     kind: 'decode',
@@ -71,7 +76,7 @@ function task(t: TableRuntime, b: PreparedBatch, limits: DecodeLimits, hide = tr
     hints: t.hints,
     relaxedFieldIds: relaxedIds(t),
     options: { typeConflicts: t.config.typeConflicts, ...limits },
-    ...(b.metadata ? { metadata: b.metadata } : {}),
+    ...(metadata ? { metadata } : {}),
     ...(format === 'raw'
       ? {
           raw: {
@@ -92,23 +97,33 @@ export function startDecode(
   limits: DecodeLimits,
   registry?: SchemaRegistryClient,
 ): Promise<unknown> {
-  if (isRegistryFormat(t.config.format)) {
+  const values = isRegistryFormat(t.config.format);
+  const keys = b.metadata?.spec.key && isRegistryKeyFormat(b.metadata.spec.key.format);
+  if (values || keys) {
     if (!registry)
       throw new KiceError(
         'CONFIG_INVALID',
-        `table ${t.name}: format ${t.config.format} needs schemaRegistry`,
+        `table ${t.name}: ${values ? `format ${t.config.format}` : `key.format ${b.metadata?.spec.key?.format}`} needs schemaRegistry`,
       );
     // Waits (the client retries) while the registry is down: the partition waits too.
-    return resolveBatchSchemas(registry, b.bytes, b.offsets).then((r) => {
-      resolved.set(b, r);
+    const k = b.metadata?.records.keys;
+    return Promise.all([
+      values ? resolveBatchSchemas(registry, b.bytes, b.offsets) : undefined,
+      keys && k ? resolveBatchSchemas(registry, k.bytes, k.offsets) : undefined,
+    ]).then(([v, ks]) => {
+      resolved.set(b, { ...(v ? { values: v } : {}), ...(ks ? { keys: ks } : {}) });
       return pool.run(task(t, b, limits));
     });
   }
   return pool.run(task(t, b, limits));
 }
 
-/** The schemas a registry-format batch was resolved with (kept for re-decodes). */
-const resolved = new WeakMap<PreparedBatch, ResolvedSchemas>();
+/** The schemas a registry-format batch's values and keys were resolved with (kept for
+ * re-decodes). */
+const resolved = new WeakMap<
+  PreparedBatch,
+  { readonly values?: ResolvedSchemas; readonly keys?: ResolvedSchemas }
+>();
 
 /** The batch with no rows: every record an error, `reason` where the decoder had none. */
 function refused(r: Decoded, b: PreparedBatch, reason: string): Decoded {
@@ -118,6 +133,21 @@ function refused(r: Decoded, b: PreparedBatch, reason: string): Decoded {
     reason: known.get(index) ?? reason,
   }));
   return { ...r, ipc: new Uint8Array(0), rows: 0, errors, changed: false, placeholders: [] };
+}
+
+/** Throws SCHEMA_INCOMPATIBLE when the key column of a registry key format cannot take
+ * `observed`'s without relaxing (the rest of the table may still merge relaxed). */
+function declaredKeyMerge(t: TableRuntime, observed: StructType): void {
+  const key = t.config.key;
+  if (key === undefined || !isRegistryKeyFormat(key.format)) return;
+  const only = (fields: readonly NestedField[]) => fields.filter((f) => f.name === key.column);
+  const mine = only(observed.fields);
+  if (mine.length === 0) return;
+  evolveSchema(
+    { ...t.observed, fields: only(t.observed.fields) },
+    { type: 'struct', fields: mine },
+    maxFieldId(t.observed),
+  );
 }
 
 /**
@@ -144,6 +174,8 @@ export async function finishDecode(
         // afterwards only Iceberg's promotions (int→long, float→double) apply. Registry
         // formats declare their types: never relaxed (test/pipeline/registry-merge.test.ts).
         const relaxed = !t.state && !t.flushing && !isRegistryFormat(t.config.format);
+        // A registry key's column is declared too, on a table of any value format.
+        if (relaxed) declaredKeyMerge(t, result.schema);
         const before = result.placeholders.length > 0 ? columnPaths(t.observed) : undefined;
         const yielding = new Set(t.placeholders);
         t.observed = evolveSchema(t.observed, result.schema, maxFieldId(t.observed), {

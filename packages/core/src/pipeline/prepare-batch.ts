@@ -10,11 +10,13 @@ import type { SourceBatch } from '../source/types.ts';
 
 /** The metadata columns a table asks for (`metadata`, `key`), or undefined for none. */
 export function metaSpecOf(t: Pick<TableConfig, 'metadata' | 'key'>): MetaSpec | undefined {
-  const key = t.key?.format === 'string' || t.key?.format === 'json' ? t.key : undefined;
+  const format = t.key?.format;
+  const key =
+    format !== undefined && format !== 'none' ? { column: t.key.column, format } : undefined;
   if (t.metadata === undefined && key === undefined) return undefined;
   return {
     ...(t.metadata ? { kafka: t.metadata.column } : {}),
-    ...(key ? { key: { column: key.column, format: key.format as 'string' | 'json' } } : {}),
+    ...(key ? { key } : {}),
   };
 }
 

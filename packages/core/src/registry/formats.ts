@@ -17,6 +17,15 @@ export function isRegistryFormat(f: string): f is RegistryFormat {
   return (REGISTRY_FORMATS as readonly string[]).includes(f);
 }
 
+/** The key formats read through the registry (`key.format`; registry/key-codecs.ts maps
+ * and appends them): the value formats whose key codec exists. */
+export const REGISTRY_KEY_FORMATS = ['avro', 'json-schema'] as const;
+export type RegistryKeyFormat = (typeof REGISTRY_KEY_FORMATS)[number];
+
+export function isRegistryKeyFormat(f: string): f is RegistryKeyFormat {
+  return (REGISTRY_KEY_FORMATS as readonly string[]).includes(f);
+}
+
 /** A schema the registry returned for an id, with the schemas it references (resolved
  * recursively by subject and version), by reference name. */
 export interface ResolvedSchema {

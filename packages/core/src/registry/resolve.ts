@@ -5,7 +5,8 @@
  * A registry that is down makes this wait (the client retries with backoff), so the
  * partition waits instead of dead-lettering good records; an id the registry does not
  * know (404) becomes the reason of its records' dead letters. Records that are not frames
- * are left to the worker, which reports them.
+ * are left to the worker, which reports them. The same goes for a batch's keys when the
+ * table's key.format is a registry format (pipeline/decode-stage.ts resolves both).
  *
  * References (Protobuf imports, JSON Schema `$ref`s to other subjects) travel resolved
  * and flattened with the schema (registry/references.ts); a reference the registry does

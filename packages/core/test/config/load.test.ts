@@ -294,8 +294,8 @@ deadLetter: { topic: dlq }
     expect(problems(table(', metadata: { column: a.b }'))).toEqual([
       'tables[0].metadata.column: a top-level column name (no ".", "[" or "]")',
     ]);
-    expect(problems(table(', key: { format: avro }'))).toEqual([
-      'tables[0].key.format: must be one of "none", "string", "json", got "avro"',
+    expect(problems(table(', key: { format: xml }'))).toEqual([
+      'tables[0].key.format: must be one of "none", "string", "json", "avro", "json-schema", got "xml"',
     ]);
     expect(
       problems(

@@ -4,10 +4,12 @@
  * column's type, the merge must not relax the table's column (long → double, long →
  * string) the way JSON inference does before the first commit. The second batch is
  * decoded again under the merged schema, and its records are dead-lettered with the
- * reason. The pool runs the real registry decoder in this thread.
+ * reason. The same holds for the key column of a registry key format on a JSON table
+ * (the rest of which merges relaxed). The pool runs the real decoders in this thread.
  */
 import type { Schema } from '@kice/iceberg';
 import { describe, expect, it } from 'vitest';
+import { decodeJsonBatch } from '../../src/decode/json-decoder.ts';
 import { finishDecode, type TaskPool } from '../../src/pipeline/decode-stage.ts';
 import type { PreparedBatch } from '../../src/pipeline/prepare-batch.ts';
 import type { TableRuntime } from '../../src/pipeline/routing.ts';
@@ -92,4 +94,85 @@ describe('registry formats: no relaxed merge before the first commit', () => {
       expect(t.observed.fields).toEqual([{ id: 1, name: 'id', required: false, type: 'long' }]);
     });
   }
+});
+
+describe('registry keys on a JSON table: the key column is not relaxed before the first commit', () => {
+  it('an integer key field, then a number one in a batch decoded at the same time: the key is dead-lettered', async () => {
+    const t = {
+      name: 'ns.keyed',
+      config: {
+        format: 'json',
+        typeConflicts: 'asString',
+        key: { format: 'json-schema', column: 'k' },
+      },
+      hints: {},
+      observed: EMPTY,
+      placeholders: new Set<string>(),
+      state: undefined,
+      flushing: false,
+    } as unknown as TableRuntime;
+    const keySchemas = {
+      schemas: {
+        1: { schema: s({ type: 'integer' }), references: [] },
+        2: { schema: s({ type: 'number' }), references: [] },
+      },
+      unknown: {},
+    };
+    const keyed = (id: number, key: string): PreparedBatch => {
+      const k = batch(id, key);
+      const bytes = new Uint8Array(Buffer.from('{"v": 1}'));
+      const offsets = Int32Array.from([0, bytes.length]);
+      return {
+        bytes,
+        offsets,
+        raw: { bytes, offsets },
+        nulls: new Uint8Array(1),
+        oversized: new Map(),
+        metadata: {
+          spec: { key: { column: 'k', format: 'json-schema' } },
+          records: {
+            topic: 't',
+            partition: 0,
+            recordOffsets: BigInt64Array.of(0n),
+            timestamps: Float64Array.of(0),
+            keys: { bytes: k.bytes, offsets: k.offsets, nulls: Uint8Array.of(0) },
+            keySchemas,
+          },
+        },
+      };
+    };
+    const jsonPool: TaskPool = {
+      async run(task: unknown) {
+        const d = task as DecodeTask;
+        const r = decodeJsonBatch({
+          bytes: d.bytes,
+          offsets: d.offsets,
+          schema: d.schema,
+          ...(d.metadata ? { metadata: d.metadata } : {}),
+        });
+        return packDecodeResult({ ok: true, ...r });
+      },
+    };
+    const task = (b: PreparedBatch) => ({
+      kind: 'decode',
+      bytes: b.bytes,
+      offsets: b.offsets,
+      schema: t.observed,
+      metadata: b.metadata,
+    });
+    const a = keyed(1, '{"id": 1}');
+    const b = keyed(2, '{"id": 1.5}');
+    const [ra, rb] = [jsonPool.run(task(a)), jsonPool.run(task(b))];
+    const da = await finishDecode(jsonPool, t, a, ra, {}, log);
+    expect(da.errors).toEqual([]);
+    const redecoding: TaskPool = { run: () => jsonPool.run(task(b)) };
+    const db = await finishDecode(redecoding, t, b, rb, {}, log);
+    expect(db.errors).toEqual([
+      { index: 0, reason: 'key: schema id 2: field "k.id": cannot change long to double' },
+    ]);
+    expect(t.observed.fields.find((f) => f.name === 'k')?.type).toEqual({
+      type: 'struct',
+      fields: [{ id: 3, name: 'id', required: false, type: 'long' }],
+    });
+  });
 });

@@ -6,7 +6,8 @@
 # --stack s3-rest: the same demo into an Iceberg REST catalog (test/infra/iceberg-rest.sh)
 # with its warehouse on the local S3 server (test/infra/s3.sh), both started here.
 # --avro: adds an Avro topic through the local Schema Registry (test/infra/schema-registry.sh),
-# started here beside the broker (opt-in: its first start takes about half a minute).
+# started here beside the broker (its first start takes about half a minute); without it, the
+# Avro topic is added when the local registry already runs (--no-avro: never).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

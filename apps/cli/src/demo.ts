@@ -12,8 +12,10 @@
  *
  * `--avro`: also starts the local Schema Registry (test/infra/schema-registry.sh, at the
  * same time as the broker) and streams payment events in Avro (./demo-avro.ts) into
- * `demo.payments` (`format: avro`). Opt-in: the registry's first start downloads it and
- * takes about half a minute, which the plain demo does not need.
+ * `demo.payments` (`format: avro`). Without `--avro` or `--no-avro`, the Avro topic is
+ * added when the local registry already runs (its status answers), and left out otherwise:
+ * the registry's first start downloads it and takes about half a minute, which the plain
+ * demo does not need.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -142,7 +144,7 @@ export async function demoCommand(options: {
   seconds: number;
   rate: number;
   stack?: DemoStackName;
-  /** Add the Avro topic through a local Schema Registry. */
+  /** Add the Avro topic through a local Schema Registry; undefined: only if one runs. */
   avro?: boolean;
 }): Promise<number> {
   const out = process.stdout;
@@ -162,7 +164,13 @@ export async function demoCommand(options: {
   const lastLine = (s: string) => s.trim().split('\n').pop() as string;
   // The registry starts at the same time as the broker (its cold start is the longer one).
   let registryStart: Promise<string> | undefined;
-  if (options.avro) {
+  const avro =
+    options.avro ??
+    (await sh([join(ROOT, 'test/infra/schema-registry.sh'), 'status']).then(
+      () => true,
+      () => false,
+    ));
+  if (avro) {
     out.write(
       'kice demo: starting the local Schema Registry beside it (first run downloads Apicurio Registry from Maven Central)…\n',
     );

@@ -14,11 +14,12 @@ commands:
                                 (--once: consume up to the end offsets seen at start,
                                 commit, exit 0; progress on stderr)
   tables -c <kice.yaml> [--json] list tables: snapshots, rows, files, bytes, offsets
-  demo [--seconds N] [--rate N] [--stack local|s3-rest] [--avro]
+  demo [--seconds N] [--rate N] [--stack local|s3-rest] [--avro|--no-avro]
                                 local broker + generated events → a local warehouse
                                 (s3-rest: S3 + an Iceberg REST catalog), live
                                 progress, then results (N=0: until Ctrl-C); --avro
                                 adds an Avro topic through a local Schema Registry
+                                (started; by default only when one already runs)
   help                          this text
 `;
 
@@ -55,7 +56,8 @@ export async function main(argv: string[]): Promise<number> {
             seconds: { type: 'string', default: '60' },
             rate: { type: 'string', default: '5000' },
             stack: { type: 'string', default: 'local' },
-            avro: { type: 'boolean', default: false },
+            avro: { type: 'boolean' },
+            'no-avro': { type: 'boolean' },
           },
         });
         const stack = values.stack as DemoStackName;
@@ -67,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
           seconds: Number(values.seconds),
           rate: Number(values.rate),
           stack,
-          avro: values.avro ?? false,
+          ...(values['no-avro'] ? { avro: false } : values.avro ? { avro: true } : {}),
         });
       }
       case undefined:

@@ -10,6 +10,7 @@ import type { CodecResult } from './components/codec.ts';
 import type { CommitLatencyResult } from './components/commit-latency.ts';
 import { PARTITIONS, prepareTopic } from './data.ts';
 import { describeMachine, describeRevision, type Machine, type Revision } from './machine.ts';
+import type { ScaleOutResult } from './scale-out.ts';
 import { runCeiling } from './systems/ceiling.ts';
 import { REPO_ROOT, type RunContext, round, type SystemResult } from './systems/common.ts';
 import { prepareConnect, runConnect } from './systems/connect.ts';
@@ -87,6 +88,8 @@ export interface BenchResult {
   };
   readonly components: { codec: CodecResult; commitLatency: CommitLatencyResult } | null;
   readonly scaling: ScalingResult | null;
+  /** 1 vs 2 processes in one group, and commit contention on one table (docs/SCALING.md). */
+  readonly scaleOut: ScaleOutResult | null;
   readonly notes: string[];
 }
 
@@ -175,8 +178,8 @@ export function describeResult(r: SystemResult): string {
 }
 
 /**
- * Prepares the data once and runs `systems` one after another on it. Components and
- * scaling are left null (main.ts adds them).
+ * Prepares the data once and runs `systems` one after another on it. Components,
+ * scaling and scale-out are left null (main.ts adds them).
  */
 export async function runBenchmark(opts: BenchOptions): Promise<BenchResult> {
   const log = opts.log ?? (() => {});
@@ -225,6 +228,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResult> {
     },
     components: null,
     scaling: null,
+    scaleOut: null,
     notes: [],
   };
 }

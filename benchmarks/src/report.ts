@@ -3,6 +3,7 @@
  * in benchmarks/results/ named by date and commit, and the PNG chart beside it.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -181,7 +182,9 @@ export async function saveResult(
     });
     const script = fileURLToPath(new URL('./chart.py', import.meta.url));
     execFileSync(python, [script, json, png], { stdio: ['ignore', 'inherit', 'inherit'] });
-    return { json, png };
+    // A run without systems (--only …) has no systems chart, only the contention one.
+    const drawn = [png, `${base}-contention.png`].filter((p) => existsSync(p));
+    return { json, png: drawn.length > 0 ? drawn.join(' and ') : null };
   } catch (e) {
     process.stderr.write(`bench: chart not rendered: ${(e as Error).message}\n`);
     return { json, png: null };

@@ -7,7 +7,8 @@
  * --no-components | --no-scaling | --no-scale-out | --only part,… (parts: systems,
  * components, scaling, processes, contention; `scale-out` = processes + contention) |
  * --rest-uri URI (REST catalog for the contention run; default: start
- * test/infra/iceberg-rest.sh's) | --no-rest | --profile (CPU profiles of the kice-best
+ * test/infra/iceberg-rest.sh's) | --no-rest | --contention-interval-ms MS (each contention
+ * writer commits once per MS instead of back to back) | --profile (CPU profiles of the kice-best
  * run) | --broker host:port | --no-save
  */
 import { join } from 'node:path';
@@ -109,6 +110,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       'rest-uri': { type: 'string' },
       'no-rest': { type: 'boolean', default: false },
+      'contention-interval-ms': { type: 'string' },
       'no-save': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       broker: { type: 'string' },
@@ -129,6 +131,11 @@ async function main(): Promise<number> {
   const badParts = [...(only ?? [])].filter((p) => !PARTS.includes(p as Part));
   if (badParts.length > 0) {
     log(`unknown --only part(s) ${badParts.join(', ')}; parts: ${PARTS.join(', ')}, scale-out`);
+    return 2;
+  }
+  const contentionIntervalMs = Number(values['contention-interval-ms'] ?? 0);
+  if (!Number.isInteger(contentionIntervalMs) || contentionIntervalMs < 0) {
+    log('bad --contention-interval-ms: a whole number of milliseconds ≥ 0');
     return 2;
   }
   const want = (part: Part, off: boolean) => !off && (only === undefined || only.has(part));
@@ -177,6 +184,7 @@ async function main(): Promise<number> {
         processes,
         contention,
         restUri: values['no-rest'] ? false : values['rest-uri'],
+        contentionIntervalMs,
         log,
       }),
     };

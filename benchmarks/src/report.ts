@@ -149,7 +149,7 @@ export function formatScaleOut(so: NonNullable<BenchResult['scaleOut']>): string
   const c = so.contention;
   if (c) {
     lines.push(
-      `commit contention (K writers × ${c.commitsPerWriter} back-to-back appends of ${c.rowsPerCommit} rows to one table, kice's Committer; ${c.totalSeconds} s in all):`,
+      `commit contention (K writers × ${c.commitsPerWriter} ${c.intervalMs > 0 ? `appends, one per ${c.intervalMs} ms each (offered K ÷ ${c.intervalMs / 1000} s commits/s),` : 'back-to-back appends'} of ${c.rowsPerCommit} rows to one table, kice's Committer; ${c.totalSeconds} s in all):`,
     );
     for (const p of c.points) lines.push(`  ${describeContention(p)}`);
   }

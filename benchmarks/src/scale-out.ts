@@ -38,6 +38,8 @@ export interface ScaleOutOptions {
   readonly contention: boolean;
   /** REST catalog: a URI, `false` for none, undefined to start test/infra's. */
   readonly restUri: string | false | undefined;
+  /** Each contention writer's commit interval; 0 = back to back. */
+  readonly contentionIntervalMs: number;
   readonly log: (line: string) => void;
 }
 
@@ -73,6 +75,7 @@ export async function scaleOut(opts: ScaleOutOptions): Promise<ScaleOutResult> {
       dir: join(REPO_ROOT, '.state/bench', `contention-${Date.now()}`),
       writers: [1, 2, 4, 8, 16, 32],
       commitsPerWriter: opts.quick ? 10 : 40,
+      intervalMs: opts.contentionIntervalMs,
       ...(restUri ? { restUri } : {}),
       log,
     });

@@ -15,8 +15,9 @@
  * commits × rowsPerCommit for every partition and total-records = K × commits ×
  * rowsPerCommit — every commit landed exactly once, whatever the contention.
  *
- * The writers commit back to back (closed loop): this measures what one table's commit
- * path can take, not a realistic offered load; docs/SCALING.md turns it into one.
+ * By default the writers commit back to back (closed loop): what one table's commit path
+ * can take. With `intervalMs` each commits once per interval from a random phase (open
+ * loop, offered load K ÷ interval commits/s), as members flushing on a timer do.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -55,6 +56,8 @@ export interface ContentionPoint {
 }
 
 export interface ContentionResult {
+  /** 0: back to back (closed loop); else each writer's commit interval (open loop). */
+  readonly intervalMs: number;
   /** Namespace of the tables, one per K: `<namespace>.k<K>` in each catalog. */
   readonly namespace: string;
   readonly commitsPerWriter: number;
@@ -69,6 +72,8 @@ export interface ContentionOptions {
   readonly writers: readonly number[];
   readonly commitsPerWriter: number;
   readonly rowsPerCommit?: number;
+  /** 0 (default): back to back; else each writer commits once per interval (offered load K ÷ interval). */
+  readonly intervalMs?: number;
   /** REST catalog URI; when given, every K is run against it too. */
   readonly restUri?: string;
   readonly log?: (line: string) => void;
@@ -127,7 +132,7 @@ async function runPoint(
   spec: ContentionCatalog,
   namespace: string,
   k: number,
-  opts: Required<Pick<ContentionOptions, 'commitsPerWriter' | 'rowsPerCommit'>>,
+  opts: Required<Pick<ContentionOptions, 'commitsPerWriter' | 'rowsPerCommit' | 'intervalMs'>>,
 ): Promise<ContentionPoint> {
   const table = `${namespace}.k${k}`;
   const group = `kice-bench-contention-k${k}`;
@@ -163,6 +168,7 @@ async function runPoint(
         partition,
         commits: opts.commitsPerWriter,
         rowsPerCommit: opts.rowsPerCommit,
+        intervalMs: opts.intervalMs,
       })),
     );
   } catch (e) {
@@ -216,6 +222,7 @@ export async function benchCommitContention(opts: ContentionOptions): Promise<Co
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const rowsPerCommit = opts.rowsPerCommit ?? 10;
+  const intervalMs = opts.intervalMs ?? 0;
   const run = `c${Date.now().toString(36)}`;
   const warehouse = join(opts.dir, 'warehouse');
   await mkdir(warehouse, { recursive: true });
@@ -236,16 +243,20 @@ export async function benchCommitContention(opts: ContentionOptions): Promise<Co
   const points: ContentionPoint[] = [];
   for (const target of targets) {
     for (const k of opts.writers) {
-      log(`contention: ${target.kind} catalog, ${k} writer(s) × ${opts.commitsPerWriter} commits…`);
+      log(
+        `contention: ${target.kind} catalog, ${k} writer(s) × ${opts.commitsPerWriter} commits${intervalMs > 0 ? `, one per ${intervalMs} ms each` : ''}…`,
+      );
       const p = await runPoint(target.kind, target.catalog, target.spec, run, k, {
         commitsPerWriter: opts.commitsPerWriter,
         rowsPerCommit,
+        intervalMs,
       });
       log(`  ${describeContention(p)}`);
       points.push(p);
     }
   }
   return {
+    intervalMs,
     namespace: run,
     commitsPerWriter: opts.commitsPerWriter,
     rowsPerCommit,

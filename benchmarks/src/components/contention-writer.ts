@@ -7,7 +7,7 @@
  * group's `kice.offsets.<group>` carried forward, @kice/iceberg's retry loop with the
  * table's commit.retry.* properties). Before the start signal it writes all its data files
  * (one tiny Parquet file per commit, as kice's workers write files before the committer
- * sees them); then it commits them back to back, each covering the next `rowsPerCommit`
+ * sees them); then it commits them back to back (or one per interval), each covering the next `rowsPerCommit`
  * offsets of its partition, timing each `append` and counting, through a wrapper around
  * the catalog, every catalog commit call and every one refused because the table moved
  * (CommitConflictError). An append whose retries ran out is counted and tried again with
@@ -40,6 +40,12 @@ export interface WriterInput {
   readonly partition: number;
   readonly commits: number;
   readonly rowsPerCommit: number;
+  /**
+   * 0: commit back to back. Otherwise commit i is started at start + phase + i × interval
+   * (phase random in [0, interval)), as a member flushing every interval would, or at
+   * once when the previous commit ran late.
+   */
+  readonly intervalMs: number;
 }
 
 export interface WriterOutput {
@@ -139,7 +145,11 @@ async function main(input: WriterInput): Promise<WriterOutput> {
   let exhausted = 0;
   let refused = 0;
   const startMs = Date.now();
+  const phase = Math.random() * input.intervalMs;
   for (let i = 0; i < input.commits; i++) {
+    const due = startMs + phase + i * input.intervalMs;
+    if (input.intervalMs > 0 && due > Date.now())
+      await new Promise((r) => setTimeout(r, due - Date.now()));
     const range = {
       topic: input.topic,
       partition: input.partition,

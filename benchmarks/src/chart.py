@@ -53,9 +53,12 @@ def contention_chart(result, out):
     m = result["machine"]
     fig.suptitle(
         f"commit contention: K writers x {c['commitsPerWriter']} "
-        + (f"appends, one per {c['intervalMs']} ms each, of " if c.get("intervalMs") else "back-to-back appends of ")
-        + f"
-        f"{c['rowsPerCommit']} rows to one table - {m['cpuModel']}, {m['cores']} cores - "
+        + (
+            f"appends, one per {c['intervalMs']} ms each, of "
+            if c.get("intervalMs")
+            else "back-to-back appends of "
+        )
+        + f"{c['rowsPerCommit']} rows to one table - {m['cpuModel']}, {m['cores']} cores - "
         f"{result['revision']['commit']} - {result['startedAt'][:10]}",
         fontsize=10,
     )

@@ -11,6 +11,7 @@ import type { CommitLatencyResult } from './components/commit-latency.ts';
 import type { RecordBatchResult } from './components/record-batches.ts';
 import { PARTITIONS, prepareTopic } from './data.ts';
 import { describeMachine, describeRevision, type Machine, type Revision } from './machine.ts';
+import type { ScaleOutResult } from './scale-out.ts';
 import { runCeiling } from './systems/ceiling.ts';
 import { REPO_ROOT, type RunContext, round, type SystemResult } from './systems/common.ts';
 import { prepareConnect, runConnect } from './systems/connect.ts';
@@ -93,6 +94,8 @@ export interface BenchResult {
     recordBatches?: RecordBatchResult;
   } | null;
   readonly scaling: ScalingResult | null;
+  /** 1 vs 2 processes in one group, and commit contention on one table (docs/SCALING.md). */
+  readonly scaleOut: ScaleOutResult | null;
   readonly notes: string[];
 }
 
@@ -181,8 +184,8 @@ export function describeResult(r: SystemResult): string {
 }
 
 /**
- * Prepares the data once and runs `systems` one after another on it. Components and
- * scaling are left null (main.ts adds them).
+ * Prepares the data once and runs `systems` one after another on it. Components,
+ * scaling and scale-out are left null (main.ts adds them).
  */
 export async function runBenchmark(opts: BenchOptions): Promise<BenchResult> {
   const log = opts.log ?? (() => {});
@@ -231,6 +234,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResult> {
     },
     components: null,
     scaling: null,
+    scaleOut: null,
     notes: [],
   };
 }

@@ -4,8 +4,12 @@
  * and scaling; prints a table, saves JSON + PNG in benchmarks/results/. See BENCHMARKS.md.
  *
  * Options: --quick (N = 500k, ~2–4 min) | --events N | --systems a,b,… | --no-connect |
- * --no-components | --no-scaling | --profile (CPU profiles of the kice-best run) |
- * --broker host:port | --no-save
+ * --no-components | --no-scaling | --no-scale-out | --only part,… (parts: systems,
+ * components, scaling, processes, contention; `scale-out` = processes + contention) |
+ * --rest-uri URI (REST catalog for the contention run; default: start
+ * test/infra/iceberg-rest.sh's) | --no-rest | --contention-interval-ms MS (each contention
+ * writer commits once per MS instead of back to back) | --profile (CPU profiles of the kice-best
+ * run) | --broker host:port | --no-save
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +26,7 @@ import {
   venvPython,
 } from './harness.ts';
 import { formatResult, saveResult } from './report.ts';
+import { scaleOut } from './scale-out.ts';
 import { REPO_ROOT, type SystemResult } from './systems/common.ts';
 import { type KiceSettings, runKice } from './systems/kice.ts';
 
@@ -41,6 +46,11 @@ const ALL: SystemName[] = [
   'kice-best',
   'iceberg-kafka-connect',
 ];
+
+/** What `--only` can pick; `scale-out` stands for processes + contention. */
+const PARTS = ['systems', 'components', 'scaling', 'processes', 'contention'] as const;
+type Part = (typeof PARTS)[number];
+const SCALE_OUT: Part[] = ['processes', 'contention'];
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -97,6 +107,11 @@ async function main(): Promise<number> {
       'no-connect': { type: 'boolean', default: false },
       'no-components': { type: 'boolean', default: false },
       'no-scaling': { type: 'boolean', default: false },
+      'no-scale-out': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'rest-uri': { type: 'string' },
+      'no-rest': { type: 'boolean', default: false },
+      'contention-interval-ms': { type: 'string' },
       'no-save': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       broker: { type: 'string' },
@@ -111,6 +126,21 @@ async function main(): Promise<number> {
     log(`unknown system(s) ${bad.join(', ')} or bad --events; systems: ${ALL.join(', ')}`);
     return 2;
   }
+  const only = values.only
+    ? new Set(values.only.split(',').flatMap((p) => (p === 'scale-out' ? [...SCALE_OUT] : [p])))
+    : undefined;
+  const badParts = [...(only ?? [])].filter((p) => !PARTS.includes(p as Part));
+  if (badParts.length > 0) {
+    log(`unknown --only part(s) ${badParts.join(', ')}; parts: ${PARTS.join(', ')}, scale-out`);
+    return 2;
+  }
+  const contentionIntervalMs = Number(values['contention-interval-ms'] ?? 0);
+  if (!Number.isInteger(contentionIntervalMs) || contentionIntervalMs < 0) {
+    log('bad --contention-interval-ms: a whole number of milliseconds ≥ 0');
+    return 2;
+  }
+  const want = (part: Part, off: boolean) => !off && (only === undefined || only.has(part));
+  if (!want('systems', false)) systems = [];
   const t0 = performance.now();
   const base = await runBenchmark({
     events,
@@ -121,8 +151,8 @@ async function main(): Promise<number> {
     log,
   });
   let result: BenchResult = { ...base, quick };
-  if (!values['no-components']) {
-    log('components: value formats → Arrow (JSON, Avro), Arrow → Parquet…');
+  if (want('components', values['no-components'] ?? false)) {
+    log('components: value formats → Arrow (JSON, Avro, Protobuf), Arrow → Parquet…');
     const codec = benchCodec(20_000, quick ? 1 : 3);
     // Every milestone run is measured: the full run commits 10,000 times (merge append,
     // expiry to the last 100 snapshots after each commit, and old metadata files deleted
@@ -140,8 +170,27 @@ async function main(): Promise<number> {
     const recordBatches = await benchRecordBatches(venvPython(), quick ? 1 : 3);
     result = { ...result, components: { codec, commitLatency, recordBatches } };
   }
-  if (!values['no-scaling']) {
+  if (want('scaling', values['no-scaling'] ?? false)) {
     result = { ...result, scaling: await scaling(quick, base, { broker: values.broker }) };
+  }
+  const noScaleOut = values['no-scale-out'] ?? false;
+  const processes = want('processes', noScaleOut);
+  const contention = want('contention', noScaleOut);
+  if (processes || contention) {
+    result = {
+      ...result,
+      scaleOut: await scaleOut({
+        quick,
+        events,
+        broker: values.broker,
+        settings: KICE_BEST,
+        processes,
+        contention,
+        restUri: values['no-rest'] ? false : values['rest-uri'],
+        contentionIntervalMs,
+        log,
+      }),
+    };
   }
   result = {
     ...result,
@@ -153,10 +202,15 @@ async function main(): Promise<number> {
   };
   process.stdout.write(`\n${formatResult(result)}\n`);
   if (!values['no-save']) {
-    const saved = await saveResult(result, venvPython());
+    const label = only ? [...only].sort().join('-') : undefined;
+    const saved = await saveResult(result, venvPython(), label);
     log(`saved ${saved.json}${saved.png ? ` and ${saved.png}` : ''}`);
   }
-  return result.systems.every((s) => s.ok) ? 0 : 1;
+  const so = result.scaleOut;
+  const scaleOutOk =
+    (so?.processes ?? []).every((p) => p.ok) &&
+    (so?.contention?.points ?? []).every((p) => p.verified);
+  return result.systems.every((s) => s.ok) && scaleOutOk ? 0 : 1;
 }
 
 process.exitCode = await main();

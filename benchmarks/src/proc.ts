@@ -86,6 +86,11 @@ export interface MeasuredProcess {
   readonly done: Promise<Measured>;
   /** Sends `signal` to the wrapped command's whole process group. */
   kill(signal?: NodeJS.Signals): void;
+  /**
+   * Sends `signal` to the wrapped command only (not the measuring wrapper), so that the
+   * wrapper reports the command's exit status and CPU as after a normal exit.
+   */
+  signal(signal: NodeJS.Signals): void;
 }
 
 // Fields 16 and 17 of /proc/<pid>/stat: cutime, cstime (comm is "(bash)": no spaces).
@@ -167,6 +172,14 @@ export function spawnMeasured(
       try {
         process.kill(-root, signal);
       } catch {}
+    },
+    signal(signal: NodeJS.Signals) {
+      for (const pid of processTree(root)) {
+        if (readStat(pid)?.ppid !== root) continue;
+        try {
+          process.kill(pid, signal);
+        } catch {}
+      }
     },
   };
 }

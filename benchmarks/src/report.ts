@@ -3,9 +3,11 @@
  * in benchmarks/results/ named by date and commit, and the PNG chart beside it.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeContention } from './components/commit-contention.ts';
 import type { CommitLatencyPoint, CommitLatencyResult } from './components/commit-latency.ts';
 import { formatRecordBatches } from './components/record-batches.ts';
 import type { BenchResult } from './harness.ts';
@@ -95,6 +97,7 @@ export function formatResult(r: BenchResult): string {
       `scaling, backlog: ${r.scaling.backlog.map((b) => `${fmt(b.events)} → ${b.ok ? `${fmt(b.eventsPerSecond)} events/s, ${b.cpuSecondsPerMillionEvents} CPU s/M` : 'FAILED'}`).join('; ')}`,
     );
   }
+  if (r.scaleOut) lines.push(...formatScaleOut(r.scaleOut));
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines.join('\n');
 }
@@ -144,18 +147,42 @@ export function formatCommitLatency(cl: CommitLatencyResult): string[] {
   return lines;
 }
 
-/** `2026-01-31-<commit>[-quick]` */
-export function resultName(r: BenchResult): string {
-  return `${r.startedAt.slice(0, 10)}-${r.revision.commit}${r.quick ? '-quick' : ''}`;
+/** 1 vs 2 processes in one group, and the commit-contention points, as printed lines. */
+export function formatScaleOut(so: NonNullable<BenchResult['scaleOut']>): string[] {
+  const lines: string[] = [];
+  for (const p of so.processes ?? []) {
+    lines.push(
+      p.ok
+        ? `scale-out, ${p.processes} kice process(es) in one group: ${fmt(p.eventsPerSecond)} events/s in all, CPU s per process ${p.cpuSecondsPerProcess.map((c) => fmt(c, 1)).join(' + ')} (${p.cpuSecondsPerMillionEvents} CPU s/M), peak RSS MB ${p.peakRssMbPerProcess.map((m) => fmt(m)).join(' + ')}, ${p.verification?.snapshots ?? '–'} snapshots; commit interval ${p.commitIntervalMs / 1000} s`
+        : `scale-out, ${p.processes} kice process(es): FAILED: ${p.error}`,
+    );
+  }
+  const c = so.contention;
+  if (c) {
+    lines.push(
+      `commit contention (K writers × ${c.commitsPerWriter} ${c.intervalMs > 0 ? `appends, one per ${c.intervalMs} ms each (offered K ÷ ${c.intervalMs / 1000} s commits/s),` : 'back-to-back appends'} of ${c.rowsPerCommit} rows to one table, kice's Committer; ${c.totalSeconds} s in all):`,
+    );
+    for (const p of c.points) lines.push(`  ${describeContention(p)}`);
+  }
+  return lines;
 }
 
-/** Writes `<name>.json` and renders `<name>.png` with the venv's matplotlib; returns both paths. */
+/** `2026-01-31-<commit>[-quick][-<label>]` (label: the `--only` parts of a partial run). */
+export function resultName(r: BenchResult, label?: string): string {
+  return `${r.startedAt.slice(0, 10)}-${r.revision.commit}${r.quick ? '-quick' : ''}${label ? `-${label}` : ''}`;
+}
+
+/**
+ * Writes `<name>.json` and renders `<name>.png` with the venv's matplotlib (and
+ * `<name>-contention.png` when the result has commit-contention figures); returns the paths.
+ */
 export async function saveResult(
   r: BenchResult,
   python: string,
+  label?: string,
 ): Promise<{ json: string; png: string | null }> {
   await mkdir(RESULTS_DIR, { recursive: true });
-  const base = join(RESULTS_DIR, resultName(r));
+  const base = join(RESULTS_DIR, resultName(r, label));
   const json = `${base}.json`;
   await writeFile(json, `${JSON.stringify(r, null, 2)}\n`);
   const png = `${base}.png`;
@@ -166,7 +193,9 @@ export async function saveResult(
     });
     const script = fileURLToPath(new URL('./chart.py', import.meta.url));
     execFileSync(python, [script, json, png], { stdio: ['ignore', 'inherit', 'inherit'] });
-    return { json, png };
+    // A run without systems (--only …) has no systems chart, only the contention one.
+    const drawn = [png, `${base}-contention.png`].filter((p) => existsSync(p));
+    return { json, png: drawn.length > 0 ? drawn.join(' and ') : null };
   } catch (e) {
     process.stderr.write(`bench: chart not rendered: ${(e as Error).message}\n`);
     return { json, png: null };

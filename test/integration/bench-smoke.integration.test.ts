@@ -19,6 +19,7 @@ const RESULT_KEYS = [
   'ratios',
   'components',
   'scaling',
+  'scaleOut',
   'notes',
 ];
 const SYSTEM_KEYS = [
@@ -79,6 +80,8 @@ describe('pnpm bench harness (smoke, N = 10,000)', () => {
       Math.round(((kice?.eventsPerSecond ?? 0) / (ceiling?.eventsPerSecond ?? 1)) * 100) / 100,
     );
     expect(r.ratios.kiceVsConnect).toBeNull();
+    // Components, scaling and scale-out are main.ts's to add.
+    expect(r.scaleOut).toBeNull();
     // The result survives a JSON round trip unchanged (it is saved as JSON).
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });

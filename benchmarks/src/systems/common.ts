@@ -3,6 +3,8 @@
  * result record, verification with PyIceberg, and the figures derived from a measurement.
  */
 import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PreparedTopic } from '../data.ts';
 import type { Measured } from '../proc.ts';
@@ -123,4 +125,33 @@ export function verifyTable(python: string, tableDir: string): Promise<Verificat
 /** The last `n` lines of a process's output, for error messages. */
 export function tail(s: string, n = 15): string {
   return s.trim().split('\n').slice(-n).join('\n');
+}
+
+/** total-records of the table's newest metadata file, or 0. */
+export async function committedRows(tableDir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(join(tableDir, 'metadata'));
+  } catch {
+    return 0;
+  }
+  let best = -1;
+  for (const n of names) {
+    const m = /^v(\d+)\.metadata\.json$/.exec(n);
+    if (m && Number(m[1]) > best) best = Number(m[1]);
+  }
+  if (best < 0) return 0;
+  try {
+    const meta = JSON.parse(
+      await readFile(join(tableDir, 'metadata', `v${best}.metadata.json`), 'utf8'),
+    ) as {
+      'current-snapshot-id'?: number;
+      snapshots?: { 'snapshot-id': number; summary?: Record<string, string> }[];
+    };
+    // Snapshot ids exceed 2^53 and JSON.parse rounds them alike on both sides: compare as is.
+    const cur = meta.snapshots?.find((s) => s['snapshot-id'] === meta['current-snapshot-id']);
+    return Number(cur?.summary?.['total-records'] ?? 0);
+  } catch {
+    return 0; // being written
+  }
 }

@@ -5,10 +5,10 @@
  * summary holds all N rows; CPU is the worker's tree at that moment. The worker is then
  * stopped and the table verified with PyIceberg.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnMeasured } from '../proc.ts';
 import {
+  committedRows,
   REPO_ROOT,
   type RunContext,
   type SystemResult,
@@ -25,35 +25,6 @@ export async function prepareConnect(): Promise<string> {
   const m = await p.done;
   if (m.code !== 0) throw new Error(`connect.sh prepare failed: ${tail(m.stderr)}`);
   return m.stdout.trim().split('\n').at(-1) ?? '';
-}
-
-/** total-records of the table's newest metadata file, or 0. */
-async function committedRows(tableDir: string): Promise<number> {
-  let names: string[];
-  try {
-    names = await readdir(join(tableDir, 'metadata'));
-  } catch {
-    return 0;
-  }
-  let best = -1;
-  for (const n of names) {
-    const m = /^v(\d+)\.metadata\.json$/.exec(n);
-    if (m && Number(m[1]) > best) best = Number(m[1]);
-  }
-  if (best < 0) return 0;
-  try {
-    const meta = JSON.parse(
-      await readFile(join(tableDir, 'metadata', `v${best}.metadata.json`), 'utf8'),
-    ) as {
-      'current-snapshot-id'?: number;
-      snapshots?: { 'snapshot-id': number; summary?: Record<string, string> }[];
-    };
-    // Snapshot ids exceed 2^53 and JSON.parse rounds them alike on both sides: compare as is.
-    const cur = meta.snapshots?.find((s) => s['snapshot-id'] === meta['current-snapshot-id']);
-    return Number(cur?.summary?.['total-records'] ?? 0);
-  } catch {
-    return 0; // being written
-  }
 }
 
 export interface ConnectRunOptions {

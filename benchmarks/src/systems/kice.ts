@@ -41,18 +41,20 @@ export interface KiceRunOptions {
   readonly cpuProfileDir?: string;
 }
 
-/** Writes the run's config and runs `kice run --once` measured. */
-export async function runKice(ctx: RunContext, opts: KiceRunOptions): Promise<SystemResult> {
-  const id = `${opts.name}-${randomUUID().slice(0, 8)}`;
-  const dir = join(ctx.runDir, id);
-  const warehouse = join(dir, 'warehouse');
-  await mkdir(warehouse, { recursive: true });
-  const s = opts.settings ?? {};
+/** Writes `<dir>/kice.yaml`: one table `bench.events` from the context's topic; returns its path. */
+export async function writeKiceConfig(
+  ctx: RunContext,
+  dir: string,
+  warehouse: string,
+  groupId: string,
+  s: KiceSettings,
+  commitIntervalMs = ctx.commitIntervalMs,
+): Promise<string> {
   const config: KiceConfigInput = {
-    kafka: { brokers: [ctx.broker], groupId: `kice-bench-${id}`, ...s.kafka },
+    kafka: { brokers: [ctx.broker], groupId, ...s.kafka },
     catalog: { type: 'filesystem', warehouse },
     tables: [{ topic: ctx.data.topic, table: 'bench.events' }],
-    commit: { intervalMs: ctx.commitIntervalMs, ...s.commit },
+    commit: { intervalMs: commitIntervalMs, ...s.commit },
     deadLetter: { topic: 'kice-bench-dead-letters' },
     ...(s.workers ? { workers: s.workers } : {}),
     ...(s.memory ? { memory: s.memory } : {}),
@@ -62,6 +64,17 @@ export async function runKice(ctx: RunContext, opts: KiceRunOptions): Promise<Sy
   // JSON is YAML.
   const configPath = join(dir, 'kice.yaml');
   await writeFile(configPath, JSON.stringify(config, null, 2));
+  return configPath;
+}
+
+/** Writes the run's config and runs `kice run --once` measured. */
+export async function runKice(ctx: RunContext, opts: KiceRunOptions): Promise<SystemResult> {
+  const id = `${opts.name}-${randomUUID().slice(0, 8)}`;
+  const dir = join(ctx.runDir, id);
+  const warehouse = join(dir, 'warehouse');
+  await mkdir(warehouse, { recursive: true });
+  const s = opts.settings ?? {};
+  const configPath = await writeKiceConfig(ctx, dir, warehouse, `kice-bench-${id}`, s);
   const nodeArgs = opts.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir] : [];
   const p = spawnMeasured(
     process.execPath,

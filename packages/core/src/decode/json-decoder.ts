@@ -24,21 +24,14 @@
  */
 
 import { isUtf8 } from 'node:buffer';
-import {
-  arrowFieldFor as arrowField,
-  type IcebergType,
-  maxFieldId,
-  type PrimitiveType,
-  type StructType,
-} from '@kice/iceberg';
-import * as arrow from 'apache-arrow';
+import { type IcebergType, maxFieldId, type PrimitiveType, type StructType } from '@kice/iceberg';
 import { columnPaths } from '../schema/paths.ts';
 import { type AppendContext, appendObject } from './append.ts';
 import { loneSurrogate, Malformed, parseErrorOf, parseExact, preScan } from './exact.ts';
 import { childPath, elementPath, jsonKind } from './infer.ts';
 import { MetaColumns, type MetaSpec, type RecordMeta, valueSchema } from './record-meta.ts';
 import { appendRecordFast } from './scan.ts';
-import { dataOf, fieldOf, Kind, type Node, removeLastChild, rootNode, truncate } from './tree.ts';
+import { columnsToIpc, Kind, type Node, removeLastChild, rootNode, truncate } from './tree.ts';
 
 /** Input of decodeJsonBatch: record i is bytes[offsets[i], offsets[i+1]). */
 export interface DecodeInput {
@@ -338,17 +331,7 @@ function decodePass(
   }
 
   const children = meta ? meta.children(root.children, schema, rows) : root.children;
-  const fields = children.map(fieldOf);
-  const arrowFields = fields.map(arrowField);
-  const struct = new arrow.Struct(arrowFields);
-  const data = arrow.makeData({
-    type: struct,
-    length: rows,
-    nullCount: 0,
-    children: children.map((c, k) => dataOf(c, arrowFields[k]?.type)),
-  });
-  const batch = new arrow.RecordBatch(new arrow.Schema(arrowFields), data);
-  const ipc = arrow.tableToIPC(new arrow.Table([batch]), 'stream');
+  const { ipc, fields } = columnsToIpc(children, rows);
   const out: StructType = { type: 'struct', fields };
   return {
     result: { ipc, rows, accepted: accepted.slice(0, rows), errors, schema: out },

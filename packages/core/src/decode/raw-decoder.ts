@@ -13,14 +13,7 @@
  *
  * Types: https://iceberg.apache.org/spec/#schemas-and-data-types
  */
-import {
-  arrowFieldFor as arrowField,
-  maxFieldId,
-  type NestedField,
-  type PrimitiveType,
-  type StructType,
-} from '@kice/iceberg';
-import * as arrow from 'apache-arrow';
+import { maxFieldId, type NestedField, type PrimitiveType, type StructType } from '@kice/iceberg';
 import { KiceError } from '../errors.ts';
 import type { AppendContext } from './append.ts';
 import type { DecodeError, DecodeResult } from './json-decoder.ts';
@@ -30,8 +23,7 @@ import {
   addChild,
   appendNull,
   type BytesNode,
-  dataOf,
-  fieldOf,
+  columnsToIpc,
   Kind,
   makeNode,
   rootNode,
@@ -118,16 +110,7 @@ export function decodeRawBatch(input: RawDecodeInput): Omit<DecodeResult, 'accep
     rows++;
   }
   const children = meta ? meta.children(root.children, schema, rows) : root.children;
-  const fields = children.map(fieldOf);
-  const arrowFields = fields.map(arrowField);
-  const data = arrow.makeData({
-    type: new arrow.Struct(arrowFields),
-    length: rows,
-    nullCount: 0,
-    children: children.map((c, k) => dataOf(c, arrowFields[k]?.type)),
-  });
-  const batch = new arrow.RecordBatch(new arrow.Schema(arrowFields), data);
-  const ipc = arrow.tableToIPC(new arrow.Table([batch]), 'stream');
+  const { ipc, fields } = columnsToIpc(children, rows);
   const out: StructType = { type: 'struct', fields };
   const changed = JSON.stringify(out) !== JSON.stringify(schema);
   return { ipc, rows, errors, schema: out, changed, placeholders: [] };

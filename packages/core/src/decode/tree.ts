@@ -7,6 +7,7 @@
  * Types: https://iceberg.apache.org/spec/#schemas-and-data-types
  */
 import {
+  arrowFieldFor as arrowField,
   arrowTypeFor as arrowType,
   decimalParams,
   fixedLength,
@@ -400,4 +401,24 @@ export function dataOf(n: Node, type: arrow.DataType = arrowType(typeOf(n))): ar
       return arrow.makeData({ ...base, type: mt, valueOffsets: n.col.valueOffsets(), child });
     }
   }
+}
+
+/**
+ * A batch's top-level column nodes (value columns, then metadata columns) as one Arrow
+ * RecordBatch of `rows` rows in IPC stream bytes, with the Iceberg fields they hold.
+ */
+export function columnsToIpc(
+  children: readonly Node[],
+  rows: number,
+): { ipc: Uint8Array; fields: NestedField[] } {
+  const fields = children.map(fieldOf);
+  const arrowFields = fields.map(arrowField);
+  const data = arrow.makeData({
+    type: new arrow.Struct(arrowFields),
+    length: rows,
+    nullCount: 0,
+    children: children.map((c, k) => dataOf(c, arrowFields[k]?.type)),
+  });
+  const batch = new arrow.RecordBatch(new arrow.Schema(arrowFields), data);
+  return { ipc: arrow.tableToIPC(new arrow.Table([batch]), 'stream'), fields };
 }

@@ -25,12 +25,11 @@
  *
  * A format plugs in with a RegistryCodec. Spec: https://iceberg.apache.org/spec/#schema-evolution
  */
-import { arrowFieldFor, maxFieldId, type Schema, type StructType } from '@kice/iceberg';
-import * as arrow from 'apache-arrow';
+import { maxFieldId, type Schema, type StructType } from '@kice/iceberg';
 import type { AppendContext } from '../decode/append.ts';
 import { DEFAULT_MAX_NESTING_DEPTH, rollback } from '../decode/json-decoder.ts';
 import { MetaColumns, metaNames, valueSchema } from '../decode/record-meta.ts';
-import { dataOf, fieldOf, rootNode, type StructNode, truncate } from '../decode/tree.ts';
+import { columnsToIpc, rootNode, type StructNode, truncate } from '../decode/tree.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import type { RegistryBatchInput, RegistryBatchResult, ResolvedSchema } from './formats.ts';
 import { FRAME_HEADER_BYTES, readFrame } from './frame.ts';
@@ -269,16 +268,7 @@ export function decodeRegistryFrames(
   errors.sort((a, b) => a.index - b.index);
 
   const children = meta ? meta.children(root.children, input.schema, rows) : root.children;
-  const fields = children.map(fieldOf);
-  const arrowFields = fields.map(arrowFieldFor);
-  const data = arrow.makeData({
-    type: new arrow.Struct(arrowFields),
-    length: rows,
-    nullCount: 0,
-    children: children.map((c, k) => dataOf(c, arrowFields[k]?.type)),
-  });
-  const batch = new arrow.RecordBatch(new arrow.Schema(arrowFields), data);
-  const ipc = arrow.tableToIPC(new arrow.Table([batch]), 'stream');
+  const { ipc, fields } = columnsToIpc(children, rows);
   const schema: StructType = { type: 'struct', fields };
   const changed = JSON.stringify(fields) !== JSON.stringify(input.schema.fields);
   return { ipc, rows, errors, schema, changed };

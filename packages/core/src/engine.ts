@@ -349,6 +349,7 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       });
       coordinator.on('joined', emitStatus);
       await coordinator.start();
+      ifStopped();
       log.info(
         { engine: name, threads, tables: config.tables.length, sharedRuntime: lease !== undefined },
         'kice engine started',

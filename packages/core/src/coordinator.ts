@@ -195,6 +195,10 @@ export class Coordinator extends EventEmitter {
     const code = (e as { code?: unknown }).code;
     this.deps.observer?.error(typeof code === 'string' ? code : 'INTERNAL', true);
     this.deps.log.error({ err: e }, 'fatal error');
+    // A failed engine commits nothing more: what it buffered is dropped and its bytes given
+    // back (the other engines of a shared budget would wait on them until it is stopped).
+    const owned = new Set(this.lanes.keys());
+    for (const t of this.registry.all()) this.budget.release(t.buffer.dropPartitions(owned));
     this.emit('fatal', e);
   }
 

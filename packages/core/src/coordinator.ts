@@ -119,6 +119,8 @@ export class Coordinator extends EventEmitter {
   /** True once an assignment completed and none is pending. */
   private assignedOnce = false;
   private pendingJoins = 0;
+  /** The budget resumed while a join was being handled (see onMemoryFreed). */
+  private resumeHeld = false;
   /** The process's Schema Registry client (registry formats), one cache per process. */
   private readonly schemas: SchemaRegistryClient | undefined;
 
@@ -205,6 +207,10 @@ export class Coordinator extends EventEmitter {
     const code = (e as { code?: unknown }).code;
     this.deps.observer?.error(typeof code === 'string' ? code : 'INTERNAL', true);
     this.deps.log.error({ err: e }, 'fatal error');
+    // A failed engine commits nothing more: what it buffered is dropped and its bytes given
+    // back (the other engines of a shared budget would wait on them until it is stopped).
+    const owned = new Set(this.lanes.keys());
+    for (const t of this.registry.all()) this.budget.release(t.buffer.dropPartitions(owned));
     this.emit('fatal', e);
   }
 
@@ -255,9 +261,19 @@ export class Coordinator extends EventEmitter {
     this.pendingJoins++;
     const run = this.assigning.then(() => this.assign(assigned, join));
     this.assigning = run
-      .catch(() => {})
-      .finally(() => {
+      .then(
+        () => true,
+        () => false,
+      )
+      .then((ok) => {
         this.pendingJoins--;
+        // A resume held back while joins were handled (onMemoryFreed), after the last
+        // assignment's own resume check: every lane is seeked now, resume them.
+        if (ok && this.pendingJoins === 0 && this.resumeHeld) {
+          this.resumeHeld = false;
+          if (!this.budget.paused && !this.stopping && !this.fatal)
+            this.deps.source.resume(this.owned());
+        }
         // Readiness (notReady()) may have changed: the engine's 'status' event.
         this.emit('joined');
       });
@@ -511,10 +527,15 @@ export class Coordinator extends EventEmitter {
 
   // ------------------------------------------------------------------ backpressure + flush
 
+  // A shared budget may pause a member in the call that makes it (the constructor, before
+  // this.budget is set): these handlers read the bytes from the metrics, not the budget.
   private onMemoryFull(): void {
     this.deps.observer?.backpressure(true);
     this.deps.source.pause(this.owned());
-    this.deps.log.debug({ inFlightBytes: this.budget.used }, 'paused: in-flight budget reached');
+    this.deps.log.debug(
+      { inFlightBytes: this.metrics.inFlightBytes },
+      'paused: in-flight budget reached',
+    );
     // Free memory: flush the largest tables now.
     const tables = [...this.registry.all()].sort(
       (a, b) => b.buffer.bufferedBytes - a.buffer.bufferedBytes,
@@ -526,9 +547,13 @@ export class Coordinator extends EventEmitter {
     // While a join is being handled, kept partitions are not re-seeked yet (the Source
     // forgot their positions): the assignment resumes them once it has seeked them.
     this.deps.observer?.backpressure(false);
-    if (this.stopping || this.pendingJoins > 0) return;
+    if (this.stopping) return;
+    if (this.pendingJoins > 0) {
+      this.resumeHeld = true;
+      return;
+    }
     this.deps.source.resume(this.owned());
-    this.deps.log.debug({ inFlightBytes: this.budget.used }, 'resumed');
+    this.deps.log.debug({ inFlightBytes: this.metrics.inFlightBytes }, 'resumed');
   }
 
   private owned(): TopicPartition[] {

@@ -307,6 +307,16 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
     name,
     async start() {
       if (coordinator) return;
+      // stop() wins over a start still under way: past each wait, a stopped engine goes no
+      // further (stop() released what existed when it ran; nothing is made after it).
+      const ifStopped = () => {
+        if (stopped)
+          throw new KiceError(
+            'INTERNAL',
+            'engine.start(): the engine was stopped while it started',
+          );
+      };
+      ifStopped();
       const existing = new Set(await source.listTopics());
       const missing = config.tables.flatMap((t, i) =>
         t.topic !== undefined && !existing.has(t.topic)
@@ -318,16 +328,22 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       if (missing.length > 0) throw new ConfigError(missing);
       // Through the source's admin client (connected by the topic check above).
       await deadLetters.prepare(source.clusterAdmin);
+      ifStopped();
       const committerData = {
         catalog: config.catalog,
         groupId: config.kafka.groupId,
         storage: config.storage,
       };
       if (lease) {
-        pool = await lease.pool();
-        committer = await lease.committer(committerData);
+        const shared = await lease.pool();
+        const own = await lease.committer(committerData);
+        if (stopped) await own.close();
+        ifStopped();
+        pool = shared;
+        committer = own;
       } else {
         const bundle = await workerBundle();
+        ifStopped();
         pool = new Piscina({
           filename: pathToFileURL(bundle.poolTasks).href,
           minThreads: threads,
@@ -366,6 +382,7 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       });
       coordinator.on('joined', emitStatus);
       await coordinator.start();
+      ifStopped();
       log.info(
         { engine: name, threads, tables: config.tables.length, sharedRuntime: lease !== undefined },
         'kice engine started',

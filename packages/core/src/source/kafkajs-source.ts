@@ -97,6 +97,8 @@ export class KafkajsSource implements Source {
   private subscribed = new Set<string>();
   private refreshTimer: NodeJS.Timeout | undefined;
   private restarting: Promise<void> | undefined;
+  /** start()'s connect and run, while under way or done (stop() waits for it). */
+  private starting: Promise<void> | undefined;
   /** Set by prepareStop()/stop(): no more consumer restarts, short commit budgets. */
   private stopping = false;
   private stopped: Promise<void> | undefined;
@@ -144,10 +146,11 @@ export class KafkajsSource implements Source {
       this.onSkipped(p.topic, p.partition, p.firstOffset, p.lastOffset);
     });
     this.consumer.on(events.CRASH, (e) => this.onCrash(e.payload.error, e.payload.restart));
-    await this.retried('starting the Kafka consumer', async () => {
+    this.starting = this.retried('starting the Kafka consumer', async () => {
       await this.consumer.connect();
       await this.subscribeAndRun();
     });
+    await this.starting;
     const { topics, topicRefreshIntervalMs } = this.options;
     if (topics instanceof RegExp && topicRefreshIntervalMs > 0) {
       this.refreshTimer = setInterval(
@@ -283,6 +286,16 @@ export class KafkajsSource implements Source {
     this.prepareStop();
     this.closing.abort();
     const gaveUp: string[] = [];
+    // A start under way ends first (a first attempt runs even when aborted): the
+    // disconnect below then leaves the group it may just have joined.
+    if (
+      this.starting &&
+      !(await within(
+        this.starting.catch(() => {}),
+        STOP_STEP_MS,
+      ))
+    )
+      gaveUp.push('the consumer start under way did not end');
     if (this.restarting && !(await within(this.restarting, RESTART_SETTLE_MS)))
       gaveUp.push('a consumer restart did not end');
     const pending = this.kafkajsRestart;

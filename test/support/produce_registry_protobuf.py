@@ -24,12 +24,11 @@ import sys
 import tempfile
 
 import grpc_tools
-from confluent_kafka import Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from grpc_tools import protoc
+
+from registry_jobs import run, schema_id
 
 WELL_KNOWN = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
 
@@ -56,39 +55,20 @@ def message_class(files, message):
     return message_factory.GetMessageClass(pool.FindMessageTypeByName(message))
 
 
-def main():
-    bootstrap, registry, topic, jobs_path = sys.argv[1:5]
-    with open(jobs_path) as f:
-        jobs = json.load(f)
-    client = SchemaRegistryClient({"url": registry})
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
-    ctx = SerializationContext(topic, MessageField.VALUE)
-    errors = []
-
-    def delivered(err, _msg):
-        if err is not None:
-            errors.append(str(err))
-
-    for job in jobs:
-        part = job.get("partition", 0)
-        if "raw" in job:
-            producer.produce(topic, value=bytes.fromhex(job["raw"]), partition=part, on_delivery=delivered)
-            print(json.dumps({"ids": None}))
-            continue
-        cls = message_class(job["files"], job["message"])
-        conf = {"auto.register.schemas": True, **job.get("conf", {})}
-        ser = ProtobufSerializer(cls, client, conf=conf)
-        ids = []
-        for row in job["rows"]:
-            payload = ser(json_format.ParseDict(row, cls()), ctx)
-            ids.append(int.from_bytes(payload[1:5], "big"))
-            producer.produce(topic, value=payload, partition=part, on_delivery=delivered)
-        producer.flush()
-        print(json.dumps({"ids": ids}))
-    producer.flush()
-    if errors:
-        sys.exit("delivery failed: " + "; ".join(errors))
+def handle(job, env):
+    if "raw" in job:
+        env.send(bytes.fromhex(job["raw"]))
+        return {"ids": None}
+    cls = message_class(job["files"], job["message"])
+    conf = {"auto.register.schemas": True, **job.get("conf", {})}
+    ser = ProtobufSerializer(cls, env.client, conf=conf)
+    ids = []
+    for row in job["rows"]:
+        payload = ser(json_format.ParseDict(row, cls()), env.value_ctx)
+        ids.append(schema_id(payload))
+        env.send(payload)
+    return {"ids": ids}
 
 
 if __name__ == "__main__":
-    main()
+    run(handle)

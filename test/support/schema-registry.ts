@@ -54,22 +54,7 @@ export async function produceAvro(
   topic: string,
   jobs: readonly RegistryJob[],
 ): Promise<(number[] | null)[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'kice-sr-'));
-  const file = join(dir, 'jobs.json');
-  writeFileSync(file, JSON.stringify(jobs));
-  const py = await venvPython();
-  const r = await run(py, [
-    join(REPO_ROOT, 'test/support/produce_registry.py'),
-    bootstrap,
-    registry,
-    topic,
-    file,
-  ]);
-  if (r.code !== 0) throw new Error(`produce_registry.py exited with ${r.code}:\n${r.stderr}`);
-  return r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => (JSON.parse(l) as { ids: number[] | null }).ids);
+  return produceIds('produce_registry.py', bootstrap, registry, topic, jobs);
 }
 
 /** Registers a schema under a subject over the registry's REST API (test setup); resolves with its id. */
@@ -78,10 +63,25 @@ export async function registerSchema(
   subject: string,
   schema: unknown,
 ): Promise<number> {
+  return register(registry, subject, { schema: JSON.stringify(schema) });
+}
+
+/** Registers `.proto` text under a subject (test setup), with references; resolves with its id. */
+export async function registerProto(
+  registry: string,
+  subject: string,
+  text: string,
+  references: readonly { name: string; subject: string; version: number }[] = [],
+): Promise<number> {
+  return register(registry, subject, { schema: text, schemaType: 'PROTOBUF', references });
+}
+
+/** POSTs one `/subjects/{subject}/versions` body; resolves with the id the registry gives. */
+async function register(registry: string, subject: string, payload: object): Promise<number> {
   const res = await fetch(`${registry}/subjects/${encodeURIComponent(subject)}/versions`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
-    body: JSON.stringify({ schema: JSON.stringify(schema) }),
+    body: JSON.stringify(payload),
   });
   const body = (await res.json()) as { id?: number };
   if (!res.ok || typeof body.id !== 'number')
@@ -111,41 +111,33 @@ export async function produceProtobuf(
   topic: string,
   jobs: readonly ProtobufJob[],
 ): Promise<(number[] | null)[]> {
+  return produceIds('produce_registry_protobuf.py', bootstrap, registry, topic, jobs);
+}
+
+/** Runs a test/support producer script on the jobs; resolves with each job's `ids` line. */
+async function produceIds(
+  script: string,
+  bootstrap: string,
+  registry: string,
+  topic: string,
+  jobs: readonly unknown[],
+): Promise<(number[] | null)[]> {
   const dir = mkdtempSync(join(tmpdir(), 'kice-sr-'));
   const file = join(dir, 'jobs.json');
   writeFileSync(file, JSON.stringify(jobs));
   const py = await venvPython();
   const r = await run(py, [
-    join(REPO_ROOT, 'test/support/produce_registry_protobuf.py'),
+    join(REPO_ROOT, 'test/support', script),
     bootstrap,
     registry,
     topic,
     file,
   ]);
-  if (r.code !== 0)
-    throw new Error(`produce_registry_protobuf.py exited with ${r.code}:\n${r.stderr}`);
+  if (r.code !== 0) throw new Error(`${script} exited with ${r.code}:\n${r.stderr}`);
   return r.stdout
     .trim()
     .split('\n')
     .map((l) => (JSON.parse(l) as { ids: number[] | null }).ids);
-}
-
-/** Registers `.proto` text under a subject (test setup), with references; resolves with its id. */
-export async function registerProto(
-  registry: string,
-  subject: string,
-  text: string,
-  references: readonly { name: string; subject: string; version: number }[] = [],
-): Promise<number> {
-  const res = await fetch(`${registry}/subjects/${encodeURIComponent(subject)}/versions`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
-    body: JSON.stringify({ schema: text, schemaType: 'PROTOBUF', references }),
-  });
-  const body = (await res.json()) as { id?: number };
-  if (!res.ok || typeof body.id !== 'number')
-    throw new Error(`register ${subject}: HTTP ${res.status} ${JSON.stringify(body)}`);
-  return body.id;
 }
 
 /** Deletes a subject's version soft, then permanently (`?permanent=true`), so that its id answers 404. */

@@ -383,7 +383,7 @@ message Key { int64 id = 1; string user = 2;${extra} }
     ]);
   });
 
-  it('config: key.format avro and json-schema need schemaRegistry, and type their own column', () => {
+  it('config: registry key formats need schemaRegistry, and type their own column; raw tables take them', () => {
     const text = (registry: string, extra = '') => `
 kafka: { brokers: [127.0.0.1:19092], groupId: g }
 catalog: { type: filesystem, warehouse: ./wh }
@@ -401,5 +401,11 @@ deadLetter: { topic: dlq }
     expect(() =>
       parseConfig(text('schemaRegistry: { url: "http://r:8081" }', ', columns: { k.id: long }')),
     ).toThrow('the key\'s schema sets the types of the key column "k" (key.format avro)');
+    const proto = text('', ', format: raw').replace('format: avro', 'format: protobuf');
+    expect(() => parseConfig(proto)).toThrow(
+      'tables[0].key.format: key.format protobuf needs the top-level schemaRegistry setting',
+    );
+    const raw = parseConfig(`schemaRegistry: { url: "http://r:8081" }\n${proto}`).tables[0];
+    expect([raw?.format, raw?.key]).toEqual(['raw', { format: 'protobuf', column: 'k' }]);
   });
 });

@@ -1,10 +1,12 @@
 /**
- * Keys in registry formats end to end (`key.format: avro | json-schema`): records whose
- * keys and values confluent-kafka's serializers wrote (key schemas registered under
+ * Keys in registry formats end to end (`key.format: avro | json-schema | protobuf`): records
+ * whose keys and values confluent-kafka's serializers wrote (key schemas registered under
  * `<topic>-key`) land through `kice run --once` on the real broker and registry in tables
  * PyIceberg reads exactly: an Avro record key on Avro values, a JSON Schema key on plain
- * JSON values, a primitive Avro key on JSON Schema values. Each key schema evolves between
- * the two runs (a new field; int → long) and the key columns keep their field IDs; keys that
+ * JSON values, a primitive Avro key on JSON Schema values, a Protobuf message key (the
+ * second message of its file) on plain JSON values, and an Avro key on `format: raw`
+ * values. Each key schema evolves between the two runs (a new field; int → long) and the
+ * key columns keep their field IDs; keys that
  * cannot be read (bad frame, unknown id, a type the key schema does not allow) are dead
  * letters whose reason names the key.
  */
@@ -29,9 +31,17 @@ import { startRegistry } from '../support/schema-registry.ts';
 const RUN = randomBytes(4).toString('hex');
 const GROUP = `kice-e2e-regkeys-${RUN}`;
 const DLQ = `${GROUP}-dlq`;
-const TOPIC = { a: `${GROUP}-a`, b: `${GROUP}-b`, c: `${GROUP}-c` };
+const TOPIC = {
+  a: `${GROUP}-a`,
+  b: `${GROUP}-b`,
+  c: `${GROUP}-c`,
+  d: `${GROUP}-d`,
+  e: `${GROUP}-e`,
+};
 
-type Serde = { format: 'avro' | 'json-schema' | 'json'; schema?: unknown };
+type Serde =
+  | { format: 'avro' | 'json-schema' | 'json' | 'raw'; schema?: unknown }
+  | { format: 'protobuf'; files: Record<string, string>; message: string };
 interface Job {
   key: Serde;
   value: Serde;
@@ -79,7 +89,7 @@ afterAll(async () => {
 });
 
 describe('registry key formats', () => {
-  it('decodes Avro and JSON Schema keys into key columns that evolve with the key schema', async () => {
+  it('decodes Avro, JSON Schema and Protobuf keys (also on raw values) into key columns that evolve with the key schema', async () => {
     const warehouse = join(dir, 'warehouse');
     const config = await writeConfig(dir, {
       kafka: { brokers, groupId: GROUP },
@@ -94,6 +104,8 @@ describe('registry key formats', () => {
           format: 'json-schema',
           key: { format: 'avro', column: 'id' },
         },
+        { topic: TOPIC.d, table: 'e2e.keys_d', key: { format: 'protobuf', column: 'k' } },
+        { topic: TOPIC.e, table: 'e2e.keys_e', format: 'raw', key: { format: 'avro' } },
       ],
       deadLetter: { topic: DLQ },
     });
@@ -171,11 +183,53 @@ describe('registry key formats', () => {
         ],
       },
     ]);
+    // D: a Protobuf key (k.Key, message indexes [1]), plain JSON value.
+    const keyD = (extra = '') => ({
+      format: 'protobuf' as const,
+      files: {
+        'key_d.proto': `syntax = "proto3";
+package kd${RUN};
+message Pad { string p = 1; }
+message Key { int64 id = 1; string user = 2;${extra} }
+`,
+      },
+      message: `kd${RUN}.Key`,
+    });
+    const [idsD1] = await produce(TOPIC.d, [
+      {
+        key: keyD(),
+        value: json,
+        rows: [
+          { key: { id: 1, user: 'ann' }, value: { v: 1 } },
+          { key: { id: 2 }, value: { v: 2 } },
+        ],
+      },
+    ]);
+    // A frame of that id and indexes whose field 1 is length-delimited, not a varint.
+    const badD = frameHex(idsD1?.[0] as number, '\u0002\u0002\u000a\u0001A');
+    await produce(TOPIC.d, [
+      { key: keyD(), value: json, rows: [{ key: { $rawhex: badD }, value: { v: 3 } }] },
+    ]);
+    // E: raw values, an Avro record key.
+    const keyE = { format: 'avro' as const, schema: { ...keyA(), name: `KeyE${RUN}` } };
+    await produce(TOPIC.e, [
+      {
+        key: keyE,
+        value: { format: 'raw' },
+        rows: [
+          { key: { id: 1 }, value: 'first' },
+          { key: null, value: 'second' },
+          { key: { $rawhex: frameHex(7654321, '\u0002') }, value: 'third' },
+        ],
+      },
+    ]);
     await runOnce(config);
     const first = {
       a: await latestMetadata(warehouse, 'e2e.keys_a'),
       b: await latestMetadata(warehouse, 'e2e.keys_b'),
       c: await latestMetadata(warehouse, 'e2e.keys_c'),
+      d: await latestMetadata(warehouse, 'e2e.keys_d'),
+      e: await latestMetadata(warehouse, 'e2e.keys_e'),
     };
     const byN = (rows: Record<string, unknown>[], f: string) =>
       [...rows].sort((x, y) => (Number(x[f]) < Number(y[f]) ? -1 : 1));
@@ -190,6 +244,18 @@ describe('registry key formats', () => {
     expect(byN(await pyicebergRows(first.c), 'amount')).toEqual([
       { amount: 1.5, id: 10 },
       { amount: 2.5, id: 20 },
+    ]);
+    expect(byN(await pyicebergRows(first.d), 'v')).toEqual([
+      { v: 1n, k: { id: 1n, user: 'ann' } },
+      { v: 2n, k: { id: 2n, user: '' } },
+    ]);
+    const rawRows = async (m: string) =>
+      (await pyicebergRows(m))
+        .map((r) => ({ ...r, value: Buffer.from(r.value as Uint8Array).toString('utf8') }))
+        .sort((x, y) => (x.value < y.value ? -1 : 1));
+    expect(await rawRows(first.e)).toEqual([
+      { value: 'first', _key: { id: 1n } },
+      { value: 'second', _key: null },
     ]);
 
     // The key schemas evolve: a new optional field (A, B), int → long (C).
@@ -221,11 +287,26 @@ describe('registry key formats', () => {
         ],
       },
     ]);
+    await produce(TOPIC.d, [
+      {
+        key: keyD(' optional string region = 3;'),
+        value: json,
+        rows: [
+          { key: { id: 4, user: 'bo', region: 'eu' }, value: { v: 4 } },
+          { key: { id: 5, user: 'cy' }, value: { v: 5 } },
+        ],
+      },
+    ]);
+    await produce(TOPIC.e, [
+      { key: keyE, value: { format: 'raw' }, rows: [{ key: { id: 4 }, value: 'fourth' }] },
+    ]);
     await runOnce(config);
     const meta = {
       a: await latestMetadata(warehouse, 'e2e.keys_a'),
       b: await latestMetadata(warehouse, 'e2e.keys_b'),
       c: await latestMetadata(warehouse, 'e2e.keys_c'),
+      d: await latestMetadata(warehouse, 'e2e.keys_d'),
+      e: await latestMetadata(warehouse, 'e2e.keys_e'),
     };
     expect(byN(await pyicebergRows(meta.a), 'n')).toEqual([
       { n: 1n, s: 'one', _key: { id: 1n, region: null } },
@@ -245,6 +326,18 @@ describe('registry key formats', () => {
       { amount: 3.5, id: 5000000000n },
       { amount: 4.5, id: null },
     ]);
+    // An optional proto3 field not set is null; the first version's keys read null for it.
+    expect(byN(await pyicebergRows(meta.d), 'v')).toEqual([
+      { v: 1n, k: { id: 1n, user: 'ann', region: null } },
+      { v: 2n, k: { id: 2n, user: '', region: null } },
+      { v: 4n, k: { id: 4n, user: 'bo', region: 'eu' } },
+      { v: 5n, k: { id: 5n, user: 'cy', region: null } },
+    ]);
+    expect(await rawRows(meta.e)).toEqual([
+      { value: 'first', _key: { id: 1n } },
+      { value: 'fourth', _key: { id: 4n } },
+      { value: 'second', _key: null },
+    ]);
 
     // The key columns kept their field IDs; C's key column was promoted in place.
     type F = { name: string; id: number; type: unknown };
@@ -261,6 +354,8 @@ describe('registry key formats', () => {
     expect(idsOf(a1, '_key').slice(0, 2)).toEqual(idsOf(a0, '_key'));
     const [b0, b1] = [await current(first.b), await current(meta.b)];
     expect(idsOf(b1, 'k').slice(0, 3)).toEqual(idsOf(b0, 'k'));
+    const [d0, d1] = [await current(first.d), await current(meta.d)];
+    expect(idsOf(d1, 'k').slice(0, 3)).toEqual(idsOf(d0, 'k'));
     const [c0, c1] = [await current(first.c), await current(meta.c)];
     expect(c1.find((f) => f.name === 'id')).toEqual({
       ...c0.find((f) => f.name === 'id'),
@@ -276,9 +371,11 @@ describe('registry key formats', () => {
         `${TOPIC.a}: key: not a Schema Registry frame: magic byte is 1, expected 0`,
         `${TOPIC.a}: key: unknown schema id 7654321: the registry answered 404 (No content with ID '7654321' was found. error_code 40403)`,
         `${TOPIC.b}: key: field "k.user": expected string, got number`,
+        `${TOPIC.d}: key: corrupt Protobuf payload: field "k.id" (number 1) has wire type 2, expected 0`,
+        `${TOPIC.e}: key: unknown schema id 7654321: the registry answered 404 (No content with ID '7654321' was found. error_code 40403)`,
       ].sort(),
     );
-    for (const k of ['a', 'b', 'c'] as const)
+    for (const k of ['a', 'b', 'c', 'd', 'e'] as const)
       expect(await recordedOffsets(meta[k], GROUP)).toEqual({
         [TOPIC[k]]: await endOffsets(brokers, TOPIC[k]),
       });

@@ -10,7 +10,8 @@
  *   <key.column>      string (key.format string: UTF-8 text) or, key.format json, the JSON
  *                     key's type inferred like a value's (object → struct, number → long…),
  *                     evolving like value columns; a null key is a null column;
- *                     key.format avro | json-schema: the Confluent-framed key's schema
+ *                     key.format avro | json-schema | protobuf: the Confluent-framed
+ *                     key's schema (Protobuf: the message its indexes choose)
  *                     (resolved by the coordinator, RecordMeta.keySchemas) mapped as the
  *                     column's type by registry/key-codecs.ts, evolving with each key
  *                     schema of the batch; a key that cannot be read refuses its record
@@ -30,13 +31,14 @@
 import { isUtf8 } from 'node:buffer';
 import type { IcebergType, NestedField, StructType } from '@kice/iceberg';
 import { KiceError } from '../errors.ts';
+import type { VariantOut } from '../registry/batch-driver.ts';
 import {
   isRegistryKeyFormat,
   type RegistryKeyFormat,
   type ResolvedSchema,
 } from '../registry/formats.ts';
 import { FRAME_HEADER_BYTES, readFrame } from '../registry/frame.ts';
-import { type KeyAppender, mapKeySchema } from '../registry/key-codecs.ts';
+import { type KeyAppender, keyVariantReader, mapKeySchema } from '../registry/key-codecs.ts';
 import { evolveSchema } from '../schema/evolve.ts';
 import type { RecordHeader } from '../source/types.ts';
 import { type AppendContext, appendObject, fieldCount } from './append.ts';
@@ -340,9 +342,10 @@ function frameId(bytes: Uint8Array, s: number, e: number): number {
 
 /**
  * The key column of a registry key format (registry/key-codecs.ts): the column's type
- * evolved with each key schema of the batch, in order of first appearance (new fields
- * optional with IDs from `cx.ids`, which moves past them), then each schema's appender
- * bound to the column's node. A key schema the column cannot take refuses its keys.
+ * evolved with each key writer of the batch (schema id, and for Protobuf the message the
+ * indexes choose), in order of first appearance (new fields optional with IDs from
+ * `cx.ids`, which moves past them), then each writer's appender bound to the column's
+ * node. A key writer the column cannot take refuses its keys.
  */
 function registryKeys(
   format: RegistryKeyFormat,
@@ -354,24 +357,52 @@ function registryKeys(
 ): RegistryKeys {
   const keys = meta.keys;
   const known = meta.keySchemas ?? { schemas: {}, unknown: {} };
-  const order: number[] = [];
+  const readVariant = keyVariantReader(format);
+  // Per key: its writer (index into `writers`; -1: not framed, unresolved, or no variant)
+  // and where its payload starts; a variant that cannot be read is the key's reason.
+  const n = keys === undefined ? 0 : Math.max(0, keys.offsets.length - 1);
+  const writerOf = new Int32Array(n).fill(-1);
+  const payloadAt = new Int32Array(n);
+  const badVariant = new Map<number, string>();
+  const writers: { id: number; variant: string }[] = [];
   if (keys !== undefined) {
-    const seen = new Set<number>();
-    for (let i = 0; i + 1 < keys.offsets.length; i++) {
+    const byWriter = new Map<string, number>();
+    const out: VariantOut = { variant: '' };
+    for (let i = 0; i < n; i++) {
       if (keys.nulls[i] === 1) continue;
-      const id = frameId(keys.bytes, keys.offsets[i] as number, keys.offsets[i + 1] as number);
-      if (id < 0 || seen.has(id) || known.schemas[id] === undefined) continue;
-      seen.add(id);
-      order.push(id);
+      const s = keys.offsets[i] as number;
+      const e = keys.offsets[i + 1] as number;
+      const id = frameId(keys.bytes, s, e);
+      if (id < 0 || known.schemas[id] === undefined) continue;
+      let at = s + FRAME_HEADER_BYTES;
+      out.variant = '';
+      if (readVariant !== undefined) {
+        try {
+          at = readVariant(keys.bytes, at, e, out);
+        } catch (err) {
+          badVariant.set(i, `key: ${(err as Error).message}`);
+          continue;
+        }
+      }
+      const w = `${id}\u0000${out.variant}`;
+      let k = byWriter.get(w);
+      if (k === undefined) {
+        k = writers.length;
+        byWriter.set(w, k);
+        writers.push({ id, variant: out.variant });
+      }
+      writerOf[i] = k;
+      payloadAt[i] = at;
     }
   }
   let struct: StructType = { type: 'struct', fields: have ? [have] : [] };
   let last = cx.ids.next - 1;
   const refused = new Map<number, string>();
-  const mappedById = new Map<number, ReturnType<typeof mapKeySchema>>();
-  for (const id of order) {
+  const mappedByWriter = new Map<number, ReturnType<typeof mapKeySchema>>();
+  for (let w = 0; w < writers.length; w++) {
+    const { id, variant } = writers[w] as (typeof writers)[number];
     try {
-      const m = mapKeySchema(format, known.schemas[id] as ResolvedSchema, column);
+      const m = mapKeySchema(format, known.schemas[id] as ResolvedSchema, column, variant);
       const e = evolveSchema({ ...struct, schemaId: 0 }, m.struct, last);
       // New key fields count against limits.maxColumns (where the decoder counts columns).
       const added = fieldCount({ type: 'struct', fields: e.schema.fields }) - fieldCount(struct);
@@ -386,19 +417,19 @@ function registryKeys(
         struct = { type: 'struct', fields: e.schema.fields };
         last = e.lastColumnId;
       }
-      mappedById.set(id, m);
+      mappedByWriter.set(w, m);
     } catch (err) {
-      refused.set(id, `key: schema id ${id}: ${(err as Error).message}`);
+      refused.set(w, `key: schema id ${id}: ${(err as Error).message}`);
     }
   }
   cx.ids.next = last + 1;
   const root = rootNode(struct);
   const appenders = new Map<number, KeyAppender>();
-  for (const [id, m] of mappedById) {
+  for (const [w, m] of mappedByWriter) {
     try {
-      appenders.set(id, m.appender(struct, root, cx, maxDepth));
+      appenders.set(w, m.appender(struct, root, cx, maxDepth));
     } catch (err) {
-      refused.set(id, `key: schema id ${id}: ${(err as Error).message}`);
+      refused.set(w, `key: schema id ${writers[w]?.id}: ${(err as Error).message}`);
     }
   }
   return {
@@ -414,13 +445,16 @@ function registryKeys(
           return `key: ${(err as Error).message}`;
         }
       }
-      const why = refused.get(id);
+      const w = writerOf[i] as number;
+      if (w < 0)
+        return (
+          badVariant.get(i) ?? `key: ${known.unknown[id] ?? `schema id ${id} was not resolved`}`
+        );
+      const why = refused.get(w);
       if (why !== undefined) return why;
-      const append = appenders.get(id);
-      if (append === undefined)
-        return `key: ${known.unknown[id] ?? `schema id ${id} was not resolved`}`;
+      const append = appenders.get(w) as KeyAppender;
       try {
-        append(k.bytes, s + FRAME_HEADER_BYTES, e);
+        append(k.bytes, payloadAt[i] as number, e);
       } catch (err) {
         return `key: ${(err as Error).message}`;
       }

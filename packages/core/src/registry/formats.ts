@@ -19,7 +19,7 @@ export function isRegistryFormat(f: string): f is RegistryFormat {
 
 /** The key formats read through the registry (`key.format`; registry/key-codecs.ts maps
  * and appends them): the value formats whose key codec exists. */
-export const REGISTRY_KEY_FORMATS = ['avro', 'json-schema'] as const;
+export const REGISTRY_KEY_FORMATS = ['avro', 'json-schema', 'protobuf'] as const;
 export type RegistryKeyFormat = (typeof REGISTRY_KEY_FORMATS)[number];
 
 export function isRegistryKeyFormat(f: string): f is RegistryKeyFormat {

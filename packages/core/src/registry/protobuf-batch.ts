@@ -7,68 +7,35 @@
  * The message indexes are the codec's variant: they choose the writer message within the
  * schema file, so the driver learns every (schema id, message) of the batch from frame
  * headers first and evolves the table schema with each, before any message is appended.
- * The short form [0] is read without allocating. Each writer message maps to an Iceberg
+ * Each writer message maps to an Iceberg
  * struct (registry/protobuf-schema.ts; indexes the file does not have are refused with
  * the reason), and its messages are appended straight into the column tree of the evolved
  * schema (decode/tree.ts) by an appender per writer message and table struct
  * (registry/protobuf-append.ts), no per-record object.
  *
  * Schema texts (with their references) come with the task, resolved on the coordinator
- * (registry/resolve.ts); per worker each schema is parsed once. Evolution is the Avro
- * one: new fields, nested ones too, become optional columns with fresh IDs; int → long and
+ * (registry/resolve.ts); per worker each schema is parsed once, and indexes are read, by
+ * registry/protobuf-writers.ts (shared with Protobuf keys). Evolution is the Avro one: new fields, nested ones too, become optional columns with fresh IDs; int → long and
  * float → double are promoted; a change Iceberg cannot make (string → int…) dead-letters
  * that version's records with the reason while other versions of the batch land.
  * Spec: https://iceberg.apache.org/spec/#schema-evolution
  */
-import { decodeRegistryFrames, type RegistryCodec, type VariantOut } from './batch-driver.ts';
-import type { RegistryBatchInput, RegistryBatchResult, ResolvedSchema } from './formats.ts';
+import { decodeRegistryFrames, type RegistryCodec } from './batch-driver.ts';
+import type { RegistryBatchInput, RegistryBatchResult } from './formats.ts';
 import { MessageAppender } from './protobuf-append.ts';
-import { type ProtoSchema, parseProtoSchema, protoToIceberg } from './protobuf-schema.ts';
-import { readMessageIndexes, WireReader } from './protobuf-wire.ts';
-
-/** Parsed schemas by text (+ references), per worker. */
-const parsed = new Map<string, ProtoSchema>();
-const MAX_PARSED = 256;
-
-function parse(s: ResolvedSchema): ProtoSchema {
-  const key = s.references.length === 0 ? s.schema : JSON.stringify([s.schema, s.references]);
-  let p = parsed.get(key);
-  if (p === undefined) {
-    p = parseProtoSchema(s);
-    if (parsed.size >= MAX_PARSED) parsed.clear();
-    parsed.set(key, p);
-  }
-  return p;
-}
-
-/** The variant of the short form [0] (and of an explicit [0]). */
-const FIRST = '0';
-let indexReader: WireReader | undefined;
-
-function readIndexes(bytes: Uint8Array, start: number, end: number, out: VariantOut): number {
-  if (start < end && bytes[start] === 0) {
-    out.variant = FIRST;
-    return start + 1;
-  }
-  if (indexReader?.buf !== bytes) indexReader = new WireReader(bytes);
-  const r = indexReader;
-  r.pos = start;
-  r.end = end;
-  out.variant = readMessageIndexes(r).join(',');
-  return r.pos;
-}
-
-const indexesOf = (variant: string): number[] => variant.split(',').map(Number);
+import { protoToIceberg } from './protobuf-schema.ts';
+import { WireReader } from './protobuf-wire.ts';
+import { indexesOf, parsedProtoSchema, readIndexes } from './protobuf-writers.ts';
 
 export const protobufCodec: RegistryCodec = {
   name: 'protobuf',
   readVariant: readIndexes,
   toIceberg(s, variant) {
-    const p = parse(s);
+    const p = parsedProtoSchema(s);
     return protoToIceberg(p, p.messageAt(indexesOf(variant)));
   },
   compileAppender(s, _table, variant) {
-    const p = parse(s);
+    const p = parsedProtoSchema(s);
     const type = p.root.lookupType(p.messageAt(indexesOf(variant)));
     return {
       bind(root) {

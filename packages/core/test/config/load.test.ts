@@ -295,7 +295,7 @@ deadLetter: { topic: dlq }
       'tables[0].metadata.column: a top-level column name (no ".", "[" or "]")',
     ]);
     expect(problems(table(', key: { format: xml }'))).toEqual([
-      'tables[0].key.format: must be one of "none", "string", "json", "avro", "json-schema", got "xml"',
+      'tables[0].key.format: must be one of "none", "string", "json", "avro", "json-schema", "protobuf", got "xml"',
     ]);
     expect(
       problems(

@@ -1,16 +1,19 @@
 /**
  * Record keys in registry formats (registry/key-codecs.ts through decode/record-meta.ts):
- * Confluent-framed Avro keys (encoded by avsc, an independent implementation) and JSON
- * Schema keys on Avro, JSON and JSON Schema value batches; the key column's type evolves
+ * Confluent-framed Avro keys (encoded by avsc, an independent implementation), JSON Schema
+ * keys and Protobuf keys (encoded by protobufjs's writer) on Avro, JSON, JSON Schema and raw
+ * value batches; the key column's type evolves
  * with the key schema (stable field IDs), null keys are null, and a key that cannot be
  * read refuses its record with a reason that names the key.
  */
 import { arrowValueToIceberg, type StructType } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import avro from 'avsc';
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { decodeJsonBatch } from '../../src/decode/json-decoder.ts';
+import { decodeRawBatch } from '../../src/decode/raw-decoder.ts';
 import type { KeySchemas, MetaSpec, RecordMeta } from '../../src/decode/record-meta.ts';
 import { decodeAvroBatch } from '../../src/registry/avro-batch.ts';
 import { decodeJsonSchemaBatch } from '../../src/registry/json-schema-batch.ts';
@@ -212,6 +215,141 @@ describe('registry keys', () => {
     expect(rowsOf(p.ipc, p.schema)).toEqual([{ id: 'abc', a: 1n }]);
   });
 
+  it('Protobuf message keys on JSON values: the message the indexes choose as a struct column, evolving with the key schema; bad keys refused', () => {
+    const proto = (extra = '') => `syntax = "proto3";
+package k;
+message Other { string x = 1; }
+message Key { int64 id = 1; string user = 2;${extra} }
+`;
+    const p1 = proto();
+    const p2 = proto(' optional string region = 3;');
+    const encKey = (text: string, v: Record<string, unknown>) => {
+      const T = protobuf.parse(text, { keepCase: true }).root.lookupType('k.Key');
+      return T.encode(T.fromObject(v)).finish();
+    };
+    // Message indexes [1] (count 1, index 1, zigzag varints): k.Key.
+    const KEY = Uint8Array.of(2, 2);
+    const key = (id: number, indexes: Uint8Array, body: Uint8Array) =>
+      frame(id, Buffer.concat([indexes, body]));
+    const spec: MetaSpec = { key: { column: 'key', format: 'protobuf' } };
+    const keys1 = [
+      key(41, KEY, encKey(p1, { id: 7, user: 'ann' })),
+      null,
+      key(41, KEY, Uint8Array.of(0x0a, 0x01, 0x41)),
+      key(41, Uint8Array.of(2, 10), encKey(p1, { id: 8 })),
+      key(41, Uint8Array.of(2), new Uint8Array(0)),
+      key(41, KEY, encKey(p1, { id: 9 })),
+    ];
+    const values = (n: number, from = 0) =>
+      Array.from({ length: n }, (_, i) => Buffer.from(`{"n":${from + i}}`));
+    const first = decodeJsonBatch({
+      ...packed(values(keys1.length)),
+      schema: { type: 'struct', fields: [] },
+      metadata: { spec, records: meta(keys1, texts({ 41: p1 })) },
+    });
+    expect(first.errors).toEqual([
+      {
+        index: 2,
+        reason:
+          'key: corrupt Protobuf payload: field "key.id" (number 1) has wire type 2, expected 0',
+      },
+      {
+        index: 3,
+        reason:
+          'key: schema id 41: message indexes [5]: index 5 is out of range, the file has 2 messages',
+      },
+      {
+        index: 4,
+        reason: 'key: not a Protobuf frame: message-index count 1 does not fit the 0 bytes left',
+      },
+    ]);
+    // The key column is made before the value's (JSON values are appended after the keys
+    // of the batch are mapped).
+    expect(first.schema).toEqual({
+      type: 'struct',
+      fields: [
+        { id: 4, name: 'n', required: false, type: 'long' },
+        {
+          id: 1,
+          name: 'key',
+          required: false,
+          type: {
+            type: 'struct',
+            fields: [
+              { id: 2, name: 'id', required: false, type: 'long' },
+              { id: 3, name: 'user', required: false, type: 'string' },
+            ],
+          },
+        },
+      ],
+    });
+    // Implicit presence (proto3): an absent scalar is its default, not null.
+    expect(rowsOf(first.ipc, first.schema)).toEqual([
+      { n: 0n, key: { id: 7n, user: 'ann' } },
+      { n: 1n, key: null },
+      { n: 5n, key: { id: 9n, user: '' } },
+    ]);
+    // A second version adds a field: it gets the next ID, keys of the first read null. The
+    // indexes [0] choose k.Other, whose field joins the column like another version's; a
+    // version changing a field's type is refused.
+    const p3 = 'syntax = "proto3"; package k; message Key { string id = 1; }';
+    const other = protobuf.parse(p1, { keepCase: true }).root.lookupType('k.Other');
+    const keys2 = [
+      key(42, KEY, encKey(p2, { id: 10, user: 'bo', region: 'eu' })),
+      key(41, Uint8Array.of(0), other.encode(other.fromObject({ x: 'hi' })).finish()),
+      key(43, Uint8Array.of(0), encKey(p3, { id: 'twelve' })),
+      key(41, KEY, encKey(p1, { id: 11, user: 'cy' })),
+    ];
+    const second = decodeJsonBatch({
+      ...packed(values(4, 6)),
+      schema: first.schema,
+      metadata: { spec, records: meta(keys2, texts({ 41: p1, 42: p2, 43: p3 })) },
+    });
+    expect(second.errors).toEqual([
+      { index: 2, reason: 'key: schema id 43: field "key.id": cannot change long to string' },
+    ]);
+    expect(second.schema.fields[1]?.type).toEqual({
+      type: 'struct',
+      fields: [
+        { id: 2, name: 'id', required: false, type: 'long' },
+        { id: 3, name: 'user', required: false, type: 'string' },
+        { id: 5, name: 'region', required: false, type: 'string' },
+        { id: 6, name: 'x', required: false, type: 'string' },
+      ],
+    });
+    expect(rowsOf(second.ipc, second.schema)).toEqual([
+      { n: 6n, key: { id: 10n, user: 'bo', region: 'eu', x: null } },
+      { n: 7n, key: { id: null, user: null, region: null, x: 'hi' } },
+      { n: 9n, key: { id: 11n, user: 'cy', region: null, x: null } },
+    ]);
+  });
+
+  it('format raw values with an Avro key: the bytes as they are beside the decoded key', () => {
+    const k = rec('K', [{ name: 'id', type: 'long' }]);
+    const keys = [frame(51, enc(k, { id: 3 })), frame(51, Uint8Array.of(0x80)), null];
+    const values = [Buffer.from([0, 1, 2]), Buffer.from('x'), Buffer.from('')];
+    const r = decodeRawBatch({
+      ...packed(values),
+      column: 'value',
+      schema: { type: 'struct', fields: [] },
+      metadata: {
+        spec: { key: { column: 'key', format: 'avro' } },
+        records: meta(keys, texts({ 51: k })),
+      },
+    });
+    expect(r.errors).toEqual([
+      { index: 1, reason: 'key: truncated Avro payload: 1 bytes end inside the datum' },
+    ]);
+    expect(r.schema.fields.map((f) => [f.name, f.type])).toEqual([
+      ['value', 'binary'],
+      ['key', { type: 'struct', fields: [{ id: 3, name: 'id', required: false, type: 'long' }] }],
+    ]);
+    expect(rowsOf(r.ipc, r.schema)).toEqual([
+      { value: Uint8Array.of(0, 1, 2), key: { id: 3n } },
+      { value: new Uint8Array(0), key: null },
+    ]);
+  });
+
   it('new key fields count against limits.maxColumns', () => {
     const key = rec('K', [
       { name: 'a', type: 'long' },
@@ -245,7 +383,7 @@ describe('registry keys', () => {
     ]);
   });
 
-  it('config: key.format avro and json-schema need schemaRegistry, and type their own column', () => {
+  it('config: registry key formats need schemaRegistry, and type their own column; raw tables take them', () => {
     const text = (registry: string, extra = '') => `
 kafka: { brokers: [127.0.0.1:19092], groupId: g }
 catalog: { type: filesystem, warehouse: ./wh }
@@ -263,5 +401,11 @@ deadLetter: { topic: dlq }
     expect(() =>
       parseConfig(text('schemaRegistry: { url: "http://r:8081" }', ', columns: { k.id: long }')),
     ).toThrow('the key\'s schema sets the types of the key column "k" (key.format avro)');
+    const proto = text('', ', format: raw').replace('format: avro', 'format: protobuf');
+    expect(() => parseConfig(proto)).toThrow(
+      'tables[0].key.format: key.format protobuf needs the top-level schemaRegistry setting',
+    );
+    const raw = parseConfig(`schemaRegistry: { url: "http://r:8081" }\n${proto}`).tables[0];
+    expect([raw?.format, raw?.key]).toEqual(['raw', { format: 'protobuf', column: 'k' }]);
   });
 });

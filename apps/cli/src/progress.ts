@@ -130,6 +130,13 @@ export class ProgressReporter {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     const s = this.sample();
+    if (!done && s.total === 0 && s.consumed === 0) {
+      // Stopped before any partition was read (e.g. start failed): no progress to report,
+      // and the error that follows stays the first thing on stderr.
+      if (this.tty && this.drawn) this.stream.write('\r\x1b[2K');
+      this.drawn = false;
+      return;
+    }
     const rate = this.rate(s);
     const figures = progressFigures(s, rate, done);
     if (this.tty) {

@@ -52,6 +52,44 @@ export interface SourceHandlers {
   onError(e: Error): void;
   /** A partition advanced without records (transaction markers, compaction gaps). */
   onProgress?(tp: TopicPartition, nextOffset: bigint): void;
+  /**
+   * The raw fetch path (source option `fetch: 'raw'`): one partition's fetched record
+   * batches as bytes, not yet parsed. A Source on that path calls this instead of onBatch
+   * and onProgress; the handler has the pool parse `data` (batches/parse.ts). Must not
+   * block; must not throw.
+   */
+  onRawFetch?(fetch: RawFetch): void;
+}
+
+/**
+ * One partition's share of a Fetch response on the raw path: whole record batches (magic
+ * v2, https://kafka.apache.org/documentation/#recordbatch) copied into shared memory as the
+ * broker sent them, with what parsing them needs. The main thread reads nothing per record:
+ * `nextOffset` comes from the batch headers (base offset + last offset delta + 1).
+ */
+export interface RawFetch {
+  readonly topic: string;
+  readonly partition: number;
+  /** The offset the fetch asked for (the partition's position then); records before it are dropped by the parser. */
+  readonly fetchOffset: bigint;
+  /** After the last whole batch in `data` (> fetchOffset: a RawFetch always advances). */
+  readonly nextOffset: bigint;
+  /** Whole batches only (a batch cut short at the end of the response is left out), SharedArrayBuffer-backed. */
+  readonly data: Uint8Array;
+  /** The response's aborted transactions for this partition (read_committed). */
+  readonly abortedTransactions: readonly {
+    readonly producerId: bigint;
+    readonly firstOffset: bigint;
+  }[];
+  readonly isolation: 'read_committed' | 'read_uncommitted';
+  /** The partition's high watermark and last stable offset in the response. */
+  readonly highWatermark: bigint;
+  readonly lastStableOffset: bigint;
+  /** Parse keys / headers too (the source options keepKeys / keepHeaders for this topic). */
+  readonly keepKeys: boolean;
+  readonly keepHeaders: boolean;
+  /** The partition's epoch when the fetch was sent (bumped on every seek and assignment). */
+  readonly epoch: number;
 }
 
 /**

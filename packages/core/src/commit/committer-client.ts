@@ -8,9 +8,15 @@
  *   engine a Committer of its own in that thread, over a MessageChannel of its own, so
  *   one engine's calls stay in order among themselves exactly as on a thread of its own
  *   while other engines' calls interleave with them.
+ *
+ * A thread that dies (an uncaught error, running out of its heap, exiting) fails every
+ * call pending on it and every later one with an error naming the cause, for each engine
+ * it serves: comlink alone would leave those calls waiting forever, and an 'error' event
+ * without a listener would take the whole process down.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import { KiceError } from '../errors.ts';
 import type {
   CommitterHostData,
   CommitterThreadData,
@@ -28,15 +34,50 @@ export interface CommitterClient {
 // data: a small young generation keeps its idle heap small.
 const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4 };
 
+/** Settles once `worker` dies on its own (not when `closing()` says it is being closed). */
+function deathOf(worker: Worker, closing: () => boolean): Promise<never> {
+  const died = new Promise<never>((_, reject) => {
+    let failed: KiceError | undefined;
+    worker.on('error', (e: Error) => {
+      failed = new KiceError('INTERNAL', `committer thread failed: ${e.message}`, { cause: e });
+      reject(failed);
+    });
+    worker.on('exit', (code) => {
+      if (failed || closing()) return;
+      reject(new KiceError('INTERNAL', `committer thread exited with code ${code}`));
+    });
+  });
+  died.catch(() => {}); // observed by every call through `guarded`
+  return died;
+}
+
+/** `api` with every call failing as soon as the thread dies (see the module comment). */
+function guarded<T>(api: Comlink.Remote<T>, died: Promise<never>): Comlink.Remote<T> {
+  return new Proxy(api, {
+    get(target, prop) {
+      const member = (target as Record<PropertyKey, unknown>)[prop];
+      if (typeof prop === 'symbol' || typeof member !== 'function') return member;
+      return (...args: unknown[]) =>
+        Promise.race([(member as (...a: unknown[]) => Promise<unknown>)(...args), died]);
+    },
+  });
+}
+
 /** Starts the committer thread from `file`: the bundled committer-thread module
  * (../workers/bundle.ts). */
 export function startCommitterThread(file: string, options: CommitterThreadData): CommitterClient {
   const worker = new Worker(file, { workerData: options, resourceLimits: RESOURCE_LIMITS });
-  const api = Comlink.wrap<Committer>(nodeEndpoint(worker));
+  let closing = false;
+  const remote = Comlink.wrap<Committer>(nodeEndpoint(worker));
+  const api = guarded(
+    remote,
+    deathOf(worker, () => closing),
+  );
   return {
     api,
     async close() {
-      api[Comlink.releaseProxy]();
+      closing = true;
+      remote[Comlink.releaseProxy]();
       await worker.terminate();
     },
   };
@@ -56,6 +97,8 @@ export interface CommitterHost {
 export function startCommitterHost(file: string): CommitterHost {
   const data: CommitterHostData = { host: true };
   const worker = new Worker(file, { workerData: data, resourceLimits: RESOURCE_LIMITS });
+  let closing = false;
+  const died = deathOf(worker, () => closing);
   let next = 0;
   return {
     threadId: worker.threadId,
@@ -64,16 +107,17 @@ export function startCommitterHost(file: string): CommitterHost {
       const message: OpenCommitterMessage = { open: next++, data: options, port: port2 };
       // Calls made on port1 before the thread listens on port2 wait in the channel.
       worker.postMessage(message, [port2]);
-      const api = Comlink.wrap<Committer>(nodeEndpoint(port1));
+      const remote = Comlink.wrap<Committer>(nodeEndpoint(port1));
       return {
-        api,
+        api: guarded(remote, died),
         async close() {
-          api[Comlink.releaseProxy]();
+          remote[Comlink.releaseProxy]();
           port1.close();
         },
       };
     },
     async close() {
+      closing = true;
       await worker.terminate();
     },
   };

@@ -41,7 +41,12 @@ export function kafkaClient(target: Brokers, clientId = 'kice-e2e'): kafkajs.Kaf
   });
 }
 
-/** Creates `topic` with `partitions` partitions (and topic configs, e.g. max.message.bytes). */
+/**
+ * Creates `topic` with `partitions` partitions (and topic configs, e.g. max.message.bytes),
+ * then waits until every partition has a leader. kafkajs's own `waitForLeaders` gives up on
+ * the first UNKNOWN_TOPIC_OR_PARTITION a loaded broker answers while the topic is being
+ * set up; the wait here retries every error for up to a minute.
+ */
 export async function createTopic(
   brokers: Brokers,
   topic: string,
@@ -52,7 +57,7 @@ export async function createTopic(
   await admin.connect();
   try {
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: [
         {
           topic,
@@ -62,6 +67,19 @@ export async function createTopic(
         },
       ],
     });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        const led = topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0;
+        if (led === partitions) return;
+        if (Date.now() > deadline)
+          throw new Error(`topic ${topic}: ${led} of ${partitions} partitions have a leader`);
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
   } finally {
     await admin.disconnect();
   }

@@ -32,6 +32,8 @@ export default defineConfig({
           include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
           exclude: ['**/*.integration.test.ts', '**/node_modules/**'],
           testTimeout: 60_000,
+          // The build the engine's threads start from (scripts/build.mjs).
+          globalSetup: ['test/support/build-global-setup.ts'],
         },
       },
       {
@@ -42,8 +44,9 @@ export default defineConfig({
           testTimeout: 900_000,
           hookTimeout: 900_000,
           fileParallelism: false,
-          // Stops the shared Spark server (started by the first test that uses it).
-          globalSetup: ['test/support/spark-global-setup.ts'],
+          // The build kice and the engine's threads start from (scripts/build.mjs); at the
+          // end, stops the shared Spark server (started by the first test that uses it).
+          globalSetup: ['test/support/build-global-setup.ts', 'test/support/spark-global-setup.ts'],
         },
       },
     ],

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo, set-up included: installs Node packages (pinned pnpm), then runs `kice demo`:
+# The demo, set-up included: installs Node packages (pinned pnpm), builds (scripts/build.mjs),
+# then runs `kice demo`:
 # a local Apache Kafka broker (jars from Maven Central, cached), generated events streaming
 # into a local-folder Iceberg warehouse with live progress, then results.
 # Options pass through: scripts/demo.sh --seconds 120 --rate 8000   (--seconds 0: until Ctrl-C)
@@ -12,4 +13,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/pnpm.sh install --frozen-lockfile --reporter=silent
+node scripts/build.mjs --quiet # the JavaScript kice and its threads start from (scripts/build.mjs)
 exec apps/cli/bin/kice.mjs demo "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, set-up included: installs Node packages (pnpm, pinned), the
-# Python readers (project-local .venv), then runs lint, typecheck and every vitest
-# project (unit + integration/interop). Ends with one plain line: "N passed, N failed".
+# The whole test suite, set-up included: installs Node packages (pnpm, pinned), builds the
+# JavaScript kice starts from (scripts/build.mjs), the Python readers (project-local .venv),
+# then runs lint, typecheck and every vitest project (unit + integration/interop). Ends with
+# one plain line: "N passed, N failed".
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -9,6 +10,8 @@ pnpm() { bash "$root/scripts/pnpm.sh" "$@"; }
 
 echo "== install (pnpm, frozen lockfile)"
 pnpm install --frozen-lockfile --reporter=append-only || { echo "0 passed, 1 failed"; exit 1; }
+echo "== build (scripts/build.mjs)"
+node scripts/build.mjs || { echo "0 passed, 1 failed"; exit 1; }
 echo "== python readers (.venv)"
 KICE_PYTHON="$(bash test/infra/python-env.sh)" || { echo "0 passed, 1 failed"; exit 1; }
 export KICE_PYTHON

@@ -7,62 +7,32 @@
 // semi-spaces; old generation capped. Measured (2M-event backlog, 32 MiB budget, 2
 // workers): peak RSS 536 → 475 MB (arenas, heap caps), 422 → 344 MiB (mmap threshold).
 // Launchers that run `node kice.mjs` take flags and environment from it.
-// The kice binary. In the installed package (npm) it runs the built JavaScript in
-// ../dist. In the repository the CLI and the engine are TypeScript sources: they are
-// bundled once into plain JavaScript with esbuild (rebuilt when the sources change,
-// ~0.3 s) and loaded from there, so no TypeScript loader runs at all (tsx costs ~3 s and
-// ~100 MB at start).
-import { createHash } from 'node:crypto';
+// The kice binary. In the installed package (npm) it runs the JavaScript tsc built into
+// ../dist. In the repository it runs the CLI bundle the build (`pnpm build`,
+// scripts/build.mjs) wrote to packages/core/bundles/ — the engine's threads start from the
+// bundles beside it — after checking that the build is current (scripts/bundles.mjs:
+// every source it was made from unchanged, a few ms). A missing or stale build is an error
+// naming the command to run: nothing is built or written at run time, and no TypeScript
+// loader or bundler runs at all.
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const app = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { main } = existsSync(join(app, 'src/main.ts'))
-  ? await import(pathToFileURL(await bundleSources()).href)
+  ? await import(pathToFileURL(await repositoryBuild()).href)
   : await import(pathToFileURL(join(app, 'dist/main.js')).href);
 process.exitCode = await main(process.argv.slice(2));
 
-/** The repository's CLI sources bundled to one ESM file; resolves with its path. */
-async function bundleSources() {
+/** The repository's CLI bundle, once the build is known to be current; exits 1 if not. */
+async function repositoryBuild() {
   const root = resolve(app, '../..');
-  const core = join(root, 'packages/core');
   process.env.KICE_REPO_ROOT ??= root;
-  process.env.KICE_CORE_ROOT ??= core;
-  // esbuild is a (development) dependency of @kice/core; the bundle lives in its folder so
-  // that every third-party import resolves from @kice/core's node_modules.
-  const { build, stop } = createRequire(join(core, 'package.json'))('esbuild');
-  const result = await build({
-    entryPoints: [join(app, 'src/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    write: false,
-    outfile: 'main.mjs',
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'externals',
-        setup(b) {
-          b.onResolve({ filter: /^[^./]/ }, (args) =>
-            args.path.startsWith('@kice/') ? undefined : { path: args.path, external: true },
-          );
-        },
-      },
-    ],
-  });
-  stop(); // no esbuild service process left running beside kice
-  const code = result.outputFiles[0].contents;
-  const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
-  const file = join(core, '.cache/cli', hash, 'main.mjs');
-  if (!existsSync(file)) {
-    await mkdir(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, code);
-    await rename(tmp, file);
+  const bundles = await import(pathToFileURL(join(root, 'scripts/bundles.mjs')).href);
+  const reason = bundles.staleReason();
+  if (reason !== undefined) {
+    process.stderr.write(`${bundles.staleMessage(reason)}\n`);
+    process.exit(1);
   }
-  return file;
+  return join(bundles.BUNDLE_DIR, 'cli.mjs');
 }

@@ -2,7 +2,8 @@
  * `createEngine(config)`: the embeddable kice engine. Wires the kafkajs Source, the Piscina
  * pool (decode + flush), the committer thread and the dead-letter sink around the
  * coordinator. Start checks every input topic and prepares the dead-letter topic (creates
- * it if allowed, reads its size limit) before anything is consumed.
+ * it if allowed, reads its size limit) before anything is consumed; the threads start
+ * first and load while it does and while the group is joined (a failed start ends them).
  *
  *   const engine = createEngine(config);
  *   engine.on('commit', (c) => …);
@@ -303,6 +304,44 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
     events.emit('status', s);
   };
 
+  /**
+   * Starts the engine's threads (its own, or its committer on the runtime's thread and the
+   * runtime's pool) and sets `pool` and `committer` as soon as they exist, so that stop()
+   * releases them; nothing is made once stop() has begun (`ifStopped` throws).
+   */
+  const startThreads = async (
+    committerData: Parameters<typeof startCommitterThread>[1],
+    ifStopped: () => void,
+  ): Promise<void> => {
+    if (lease) {
+      const shared = await lease.pool();
+      const own = await lease.committer(committerData);
+      if (stopped) await own.close();
+      ifStopped();
+      pool = shared;
+      committer = own;
+      return;
+    }
+    const bundle = await workerBundle();
+    ifStopped();
+    pool = new Piscina({
+      filename: pathToFileURL(bundle.poolTasks).href,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 60 * 60_000,
+      resourceLimits: {
+        maxYoungGenerationSizeMb: 16,
+        // A flush holds at most the in-flight budget; a cap close to it makes V8 collect
+        // garbage early instead of growing each worker's heap toward its 2 GB default.
+        maxOldGenerationSizeMb: Math.max(
+          128,
+          Math.ceil((config.memory.maxInFlightBytes * 2) / 2 ** 20),
+        ),
+      },
+    });
+    committer = startCommitterThread(bundle.committerThread, committerData);
+  };
+
   const engine: Engine = {
     name,
     async start() {
@@ -317,50 +356,46 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
           );
       };
       ifStopped();
-      const existing = new Set(await source.listTopics());
-      const missing = config.tables.flatMap((t, i) =>
-        t.topic !== undefined && !existing.has(t.topic)
-          ? [
-              `tables[${i}].topic: topic "${t.topic}" does not exist on ${config.kafka.brokers.join(',')}`,
-            ]
-          : [],
-      );
-      if (missing.length > 0) throw new ConfigError(missing);
-      // Through the source's admin client (connected by the topic check above).
-      await deadLetters.prepare(source.clusterAdmin);
-      ifStopped();
       const committerData = {
         catalog: config.catalog,
         groupId: config.kafka.groupId,
         storage: config.storage,
       };
-      if (lease) {
-        const shared = await lease.pool();
-        const own = await lease.committer(committerData);
-        if (stopped) await own.close();
+      // The threads start first and load their code while the topics are checked, the
+      // dead-letter topic is prepared and the group is joined (coordinator.start). What is
+      // asked of them before they are ready waits in their queues (Piscina's task queue,
+      // the committer's message port); the assignment's start offsets still come from the
+      // committer (the table's recorded offsets), so nothing is fetched, decoded or
+      // committed before it answers.
+      const threadsStarted = startThreads(committerData, ifStopped);
+      threadsStarted.catch(() => {}); // awaited below; a failure before that is not unhandled
+      try {
         ifStopped();
-        pool = shared;
-        committer = own;
-      } else {
-        const bundle = await workerBundle();
+        const existing = new Set(await source.listTopics());
+        const missing = config.tables.flatMap((t, i) =>
+          t.topic !== undefined && !existing.has(t.topic)
+            ? [
+                `tables[${i}].topic: topic "${t.topic}" does not exist on ${config.kafka.brokers.join(',')}`,
+              ]
+            : [],
+        );
+        if (missing.length > 0) throw new ConfigError(missing);
+        // Through the source's admin client (connected by the topic check above).
+        await deadLetters.prepare(source.clusterAdmin);
         ifStopped();
-        pool = new Piscina({
-          filename: pathToFileURL(bundle.poolTasks).href,
-          minThreads: threads,
-          maxThreads: threads,
-          idleTimeout: 60 * 60_000,
-          resourceLimits: {
-            maxYoungGenerationSizeMb: 16,
-            // A flush holds at most the in-flight budget; a cap close to it makes V8 collect
-            // garbage early instead of growing each worker's heap toward its 2 GB default.
-            maxOldGenerationSizeMb: Math.max(
-              128,
-              Math.ceil((config.memory.maxInFlightBytes * 2) / 2 ** 20),
-            ),
-          },
-        });
-        committer = startCommitterThread(bundle.committerThread, committerData);
+        await threadsStarted;
+        ifStopped();
+      } catch (e) {
+        // No thread outlives a failed start: a stop() under way releases them itself.
+        await threadsStarted.catch(() => {});
+        if (!stopped) {
+          await Promise.allSettled([lease ? undefined : pool?.destroy(), committer?.close()]);
+          pool = undefined;
+          committer = undefined;
+        }
+        throw e;
       }
+      if (!pool || !committer) throw new KiceError('INTERNAL', 'engine threads not started');
       coordinator = new Coordinator({
         config,
         source,

@@ -13,7 +13,6 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 /** What the test S3 server accepts (it does not check signatures). */
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
@@ -58,6 +57,8 @@ export async function startS3RestStack(
   log(`S3 endpoint ${endpoint}`);
 
   const bucket = `kice-demo-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  // Loaded here, not with the CLI: the SDK costs every start ~150 ms of CPU.
+  const { CreateBucketCommand, S3Client } = await import('@aws-sdk/client-s3');
   const client = new S3Client({
     endpoint,
     region: REGION,

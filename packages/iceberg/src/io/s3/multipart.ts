@@ -25,24 +25,19 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
  */
 import { createHash } from 'node:crypto';
-import {
-  AbortMultipartUploadCommand,
-  type CompletedPart,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  type CreateMultipartUploadCommandOutput,
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
-  ListMultipartUploadsCommand,
-  type ListMultipartUploadsCommandOutput,
-  UploadPartCommand,
-  type UploadPartCommandOutput,
+import type {
+  CompletedPart,
+  CreateMultipartUploadCommandOutput,
+  HeadObjectCommandOutput,
+  ListMultipartUploadsCommandOutput,
+  UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { AlreadyExistsError } from '../../errors.ts';
 import type { OutputStream } from '../file-io.ts';
 import { s3Error } from './errors.ts';
 import type { S3Requester } from './requester.ts';
 import { errorCodeOf, httpStatusOf, isRetryableS3Error, RetriesExhausted } from './retry.ts';
+import { s3Sdk } from './sdk.ts';
 
 /** The ETag S3 gives an object completed from parts with these ETags (quoted hex MD5s). */
 export function multipartEtag(partEtags: readonly string[]): string {
@@ -87,7 +82,7 @@ export function multipartOutput(
         uri,
         () => {
           attempts++;
-          return new CreateMultipartUploadCommand({ Bucket: bucket, Key: key });
+          return new (s3Sdk().CreateMultipartUploadCommand)({ Bucket: bucket, Key: key });
         },
         (r: CreateMultipartUploadCommandOutput) => {
           if (!r.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
@@ -105,7 +100,7 @@ export function multipartOutput(
     const page = await req.send(
       'ListMultipartUploads',
       uri,
-      () => new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }),
+      () => new (s3Sdk().ListMultipartUploadsCommand)({ Bucket: bucket, Prefix: key }),
       (r: ListMultipartUploadsCommandOutput) => r.Uploads ?? [],
     );
     for (const u of page) {
@@ -114,7 +109,7 @@ export function multipartOutput(
       await req.send(
         'AbortMultipartUpload',
         uri,
-        () => new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }),
+        () => new (s3Sdk().AbortMultipartUploadCommand)({ Bucket: bucket, Key: key, UploadId: id }),
         () => undefined,
       );
     }
@@ -125,7 +120,7 @@ export function multipartOutput(
     const want = multipartEtag(sorted.map((p) => p.ETag ?? ''));
     try {
       const head = await req.sendRaw(
-        () => new HeadObjectCommand({ Bucket: bucket, Key: key }),
+        () => new (s3Sdk().HeadObjectCommand)({ Bucket: bucket, Key: key }),
         (r: HeadObjectCommandOutput) => r.ETag,
       );
       return head === want;
@@ -141,7 +136,7 @@ export function multipartOutput(
       await req.sendRaw(
         () => {
           attempts++;
-          return new CompleteMultipartUploadCommand({
+          return new (s3Sdk().CompleteMultipartUploadCommand)({
             Bucket: bucket,
             Key: key,
             UploadId: id,
@@ -174,7 +169,7 @@ export function multipartOutput(
         `UploadPart ${partNumber}`,
         uri,
         () =>
-          new UploadPartCommand({
+          new (s3Sdk().UploadPartCommand)({
             Bucket: bucket,
             Key: key,
             UploadId: id,
@@ -204,7 +199,7 @@ export function multipartOutput(
       await req.send(
         'AbortMultipartUpload',
         uri,
-        () => new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }),
+        () => new (s3Sdk().AbortMultipartUploadCommand)({ Bucket: bucket, Key: key, UploadId: id }),
         () => undefined,
       );
     await abortStrays(id);

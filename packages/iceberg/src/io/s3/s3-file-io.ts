@@ -16,16 +16,11 @@
  * - Every request is retried per ./retry.ts (the SDK's own retries are off so one policy
  *   decides); a final failure is an IcebergError naming s3://bucket/key and S3's code.
  */
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
+import type {
+  GetObjectCommandOutput,
+  ListObjectsV2CommandOutput,
   S3Client,
-  type S3ClientConfig,
+  S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { AlreadyExistsError, IcebergError } from '../../errors.ts';
 import type { FileIO, OutputStream, WriteOptions } from '../file-io.ts';
@@ -46,6 +41,7 @@ import {
   isRetryableS3Error,
   RetriesExhausted,
 } from './retry.ts';
+import { s3Sdk } from './sdk.ts';
 import { formatS3Uri, parseS3Uri } from './uri.ts';
 
 export function s3ClientConfig(opts: S3FileIOOptions): S3ClientConfig {
@@ -90,12 +86,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export class S3FileIO implements FileIO {
-  readonly client: S3Client;
+  private made: S3Client | undefined;
+  private requester: S3Requester | undefined;
+  private readonly clientConfig: S3ClientConfig;
+  private readonly retry: S3FileIOOptions['retry'];
   readonly partSize: number;
   readonly partsInFlight: number;
   private readonly listPageSize: number | undefined;
   private readonly deleteBatch: number;
-  private readonly req: S3Requester;
 
   constructor(opts: S3FileIOOptions = {}, client?: S3Client) {
     this.partSize = opts.partSizeBytes ?? DEFAULT_PART_SIZE;
@@ -118,8 +116,20 @@ export class S3FileIO implements FileIO {
       );
     this.listPageSize = opts.listPageSize;
     this.deleteBatch = Math.max(1, Math.min(DELETE_BATCH, opts.deleteBatchSize ?? DELETE_BATCH));
-    this.client = client ?? new S3Client(s3ClientConfig(opts));
-    this.req = new S3Requester(this.client, { ...DEFAULT_RETRY_POLICY, ...opts.retry });
+    this.made = client;
+    this.clientConfig = s3ClientConfig(opts);
+    this.retry = opts.retry;
+  }
+
+  /** The S3 client, made at first use (loading the SDK then: ./sdk.ts). */
+  get client(): S3Client {
+    this.made ??= new (s3Sdk().S3Client)(this.clientConfig);
+    return this.made;
+  }
+
+  private get req(): S3Requester {
+    this.requester ??= new S3Requester(this.client, { ...DEFAULT_RETRY_POLICY, ...this.retry });
+    return this.requester;
   }
 
   async read(path: string): Promise<Uint8Array> {
@@ -127,7 +137,7 @@ export class S3FileIO implements FileIO {
     return this.req.send(
       'GetObject',
       path,
-      () => new GetObjectCommand({ Bucket: bucket, Key: key }),
+      () => new (s3Sdk().GetObjectCommand)({ Bucket: bucket, Key: key }),
       (r: GetObjectCommandOutput) => bodyBytes(r),
     );
   }
@@ -138,7 +148,7 @@ export class S3FileIO implements FileIO {
     try {
       return await this.req.sendRaw(
         () =>
-          new GetObjectCommand({
+          new (s3Sdk().GetObjectCommand)({
             Bucket: bucket,
             Key: key,
             Range: `bytes=${offset}-${offset + length - 1}`,
@@ -185,7 +195,7 @@ export class S3FileIO implements FileIO {
   ): Promise<void> {
     const uri = formatS3Uri({ bucket, key });
     const make = () =>
-      new PutObjectCommand({
+      new (s3Sdk().PutObjectCommand)({
         Bucket: bucket,
         Key: key,
         Body: data,
@@ -217,7 +227,7 @@ export class S3FileIO implements FileIO {
     const { bucket, key } = parseS3Uri(path);
     try {
       await this.req.sendRaw(
-        () => new HeadObjectCommand({ Bucket: bucket, Key: key }),
+        () => new (s3Sdk().HeadObjectCommand)({ Bucket: bucket, Key: key }),
         () => undefined,
       );
       return true;
@@ -252,7 +262,7 @@ export class S3FileIO implements FileIO {
           'DeleteObjects',
           first,
           () =>
-            new DeleteObjectsCommand({
+            new (s3Sdk().DeleteObjectsCommand)({
               Bucket: bucket,
               Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
             }),
@@ -287,7 +297,7 @@ export class S3FileIO implements FileIO {
         'ListObjectsV2',
         prefix,
         () =>
-          new ListObjectsV2Command({
+          new (s3Sdk().ListObjectsV2Command)({
             Bucket: bucket,
             Prefix: key,
             ...(this.listPageSize === undefined ? {} : { MaxKeys: this.listPageSize }),
@@ -304,7 +314,7 @@ export class S3FileIO implements FileIO {
 
   /** Closes the client's sockets. */
   destroy(): void {
-    this.client.destroy();
+    this.made?.destroy();
   }
 }
 

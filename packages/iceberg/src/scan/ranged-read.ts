@@ -144,7 +144,7 @@ export async function readParquetRanged(
   }
 }
 
-interface Fetched {
+export interface Fetched {
   readonly start: number;
   readonly bytes: Uint8Array;
 }
@@ -154,7 +154,12 @@ interface Fetched {
  * `slice(start, end).arrayBuffer()`. Slices inside a prefetched range are served from it;
  * anything else (a reader asking for a range the footer did not predict) is read through.
  */
-function rangeBlob(io: FileIO, path: string, size: number, fetched: readonly Fetched[]): Blob {
+export function rangeBlob(
+  io: FileIO,
+  path: string,
+  size: number,
+  fetched: readonly Fetched[],
+): Blob {
   const slice = (start: number, end: number) => ({
     async arrayBuffer(): Promise<ArrayBuffer> {
       const hit = fetched.find((f) => f.start <= start && end <= f.start + f.bytes.length);

@@ -371,10 +371,9 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
     );
   const names = columns.map((c) => c.join('.'));
   const file = await parquetWasm().ParquetFile.fromFile(rangeBlob(io, path, size, fetched));
+  let pending: Promise<Fetched[]> | undefined;
   try {
-    let pending: Promise<Fetched[]> | undefined = fetch(
-      chunkRanges((groups[0] as { index: number }).index),
-    );
+    pending = fetch(chunkRanges((groups[0] as { index: number }).index));
     for (let k = 0; k < groups.length; k++) {
       const g = groups[k] as { index: number; first: number };
       const chunks = await (pending as Promise<Fetched[]>);
@@ -397,6 +396,8 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
       }
     }
   } finally {
+    // Closed early: a prefetch still in flight is not awaited (nor reported).
+    pending?.catch(() => undefined);
     file.free();
   }
 }

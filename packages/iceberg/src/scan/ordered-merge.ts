@@ -1,8 +1,9 @@
 /**
  * Runs up to `concurrency` async generators at once and yields their items in source order
- * (all of source 0, then all of source 1, …). Each running source may run ahead of the
- * consumer by at most `ahead` items, so memory stays bounded by
- * concurrency × (ahead + 1) items. The next source starts when a running one finishes.
+ * (all of source 0, then all of source 1, …). Sources k .. k + concurrency - 1 run while
+ * the consumer takes the items of source k; source k + concurrency starts once source k is
+ * used up. Each running source runs ahead of the consumer by at most `ahead` items, so at
+ * most concurrency × (ahead + 1) items are held at any time.
  * When the consumer stops early (break, return, a thrown error), running sources are
  * closed (their `finally` blocks run) and no new one starts. A source's error is thrown to
  * the consumer when the consumer reaches that source.
@@ -91,19 +92,12 @@ export async function* orderedMerge<T>(
         q.end();
       } catch (e) {
         q.fail(e);
-      } finally {
-        if (!closed && next < sources.length) start();
       }
     })();
   };
-  for (let i = 0; i < Math.max(1, concurrency) && next < sources.length; ) {
-    start();
-    i++;
-  }
+  while (next < Math.min(sources.length, Math.max(1, concurrency))) start();
   try {
     for (let k = 0; k < sources.length; k++) {
-      // A source starts when an earlier one finishes; it must exist by the time it is due.
-      while (!queues[k]) start();
       const q = queues[k] as Queue<T>;
       for (;;) {
         const r = await q.take();
@@ -111,6 +105,7 @@ export async function* orderedMerge<T>(
         yield r.value;
       }
       queues[k] = undefined as unknown as Queue<T>;
+      if (next < sources.length) start();
     }
   } finally {
     closed = true;

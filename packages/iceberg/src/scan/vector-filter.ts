@@ -158,6 +158,8 @@ interface Comparator {
 }
 
 const enc = new TextEncoder();
+/** Typed arrays use the platform's byte order; the 64-bit fast path reads 32-bit halves. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Iceberg's float order (Java Double.compare) for two non-NaN-checked numbers. */
 function floatOrder(a: number, b: number): number {
@@ -198,10 +200,24 @@ function comparator(col: Column, readType: PrimitiveType, literal: unknown): Com
     (arrow.DataType.isInt(t) && t.bitWidth === 64 && t.isSigned) ||
     (arrow.DataType.isTimestamp(t) && t.unit === arrow.TimeUnit.MICROSECOND) ||
     (arrow.DataType.isTime(t) && t.unit === arrow.TimeUnit.MICROSECOND);
-  if (wide && (typeof literal === 'bigint' || Number.isInteger(literal))) {
+  if (wide && LITTLE_ENDIAN && (typeof literal === 'bigint' || Number.isInteger(literal))) {
+    // Compared as (signed high, unsigned low) 32-bit halves: no BigInt per row.
     const values = d.values as BigInt64Array;
-    const x = BigInt(literal as bigint | number);
-    return { cmp: (i) => ((values[i] as bigint) < x ? -1 : (values[i] as bigint) > x ? 1 : 0) };
+    const halves = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+    const big = BigInt(literal as bigint | number);
+    const x = BigInt.asIntN(64, big);
+    // Beyond the 64-bit range: every value is on one side of the literal.
+    if (x !== big) return { cmp: big < 0n ? () => 1 : () => -1 };
+    const xh = Number(x >> 32n);
+    const xl = Number(BigInt.asUintN(32, x));
+    return {
+      cmp: (i) => {
+        const h = halves[2 * i + 1] as number;
+        if (h !== xh) return h < xh ? -1 : 1;
+        const l = (halves[2 * i] as number) >>> 0;
+        return l < xl ? -1 : l > xl ? 1 : 0;
+      },
+    };
   }
   if (arrow.DataType.isUtf8(t) && typeof literal === 'string') {
     const offsets = d.valueOffsets as Int32Array;

@@ -46,6 +46,7 @@ const schema: Schema = schemaFromJson({
     { id: 8, name: 'ts', required: false, type: 'timestamptz' },
     { id: 9, name: 'dec', required: false, type: 'decimal(9, 2)' },
     { id: 10, name: 'flag', required: false, type: 'boolean' },
+    { id: 13, name: 'n', required: false, type: 'long' },
     {
       id: 11,
       name: 'tags',
@@ -55,6 +56,17 @@ const schema: Schema = schemaFromJson({
   ],
 });
 
+const LONGS = [
+  -(2n ** 63n),
+  -1n,
+  0n,
+  1n,
+  2n ** 32n,
+  -(2n ** 32n),
+  2n ** 63n - 1n,
+  null,
+  4294967295n,
+];
 const FLOATS = [0.5, -0, 0, Number.NaN, 1.5, null, -2.25, 3];
 const STRINGS = ['a', 'b', 'é', '\u{1F600}', '\uFFFD', null, 'm', 'zz', ''];
 
@@ -68,6 +80,7 @@ const ROWS = Array.from({ length: 40 }, (_, i) => ({
   ts: i % 11 === 10 ? null : 1_700_000_000_000_000n + BigInt(i) * 1_000_000n,
   dec: i % 9 === 8 ? null : BigInt(i * 37 - 400),
   flag: i % 3 === 2 ? null : i % 2 === 0,
+  n: LONGS[i % LONGS.length],
   tags: i % 8 === 1 ? null : [`t${i % 2}`, null],
 }));
 
@@ -133,6 +146,13 @@ const FILTERS: [string, Expr][] = [
   ['f = 0', eq('f', 0)],
   ['f >= 0', gtEq('f', 0)],
   ['f != 3', notEq('f', 3)],
+  ['n < 0 (64-bit halves: sign)', lt('n', 0n)],
+  ['n = -1', eq('n', -1n)],
+  ['n > 2^32 - 1 (high half)', gt('n', 2n ** 32n - 1n)],
+  ['n <= 4294967295 (low half unsigned)', ltEq('n', 4294967295n)],
+  ['n >= 2^63 (beyond the long range)', gtEq('n', 2n ** 63n)],
+  ['n > -2^64 (beyond the long range)', gt('n', -(2n ** 64n))],
+  ['n in (-2^63, 2^63 - 1)', isIn('n', [-(2n ** 63n), 2n ** 63n - 1n])],
   ['d = 19001', eq('d', 19001)],
   ['d > 19001', gt('d', 19001)],
   ['ts >= 1700000025000000', gtEq('ts', 1_700_000_025_000_000n)],

@@ -12,7 +12,9 @@
  *    column statistics cannot match the filter are skipped (./row-group-stats.ts), and for
  *    each remaining row group only the column chunks of the projected and filtered columns
  *    are read (ranges coalesced, the next row group's prefetched while one is decoded) and
- *    decoded by parquet-wasm (`ParquetFile.read({ rowGroups: [i], columns })`).
+ *    decoded by parquet-wasm (`ParquetFile.read({ rowGroups: [i], columns })`). With a
+ *    filter, a row group's filter columns are read and evaluated first, and its other
+ *    output columns are read only when some row matched (late materialization).
  * 3. Per decoded batch: the filter is evaluated on the Arrow columns into a selection
  *    mask (./vector-filter.ts), rows deleted by position delete files are cleared from it,
  *    the kept rows are gathered (../arrow/take.ts) and converted to the read schema by field
@@ -82,6 +84,9 @@ export interface ColdScanStats {
   rowGroupsTotal: number;
   rowGroupsSkipped: number;
   rowGroupsRead: number;
+  /** Row groups read whose filter columns matched no row: their other columns were not
+   * read. */
+  rowGroupsLateSkipped: number;
   /** Rows decoded from the row groups read. */
   rowsDecoded: number;
   rowsReturned: number;
@@ -123,7 +128,7 @@ export async function coldScan(table: Table, options: ColdScanOptions = {}): Pro
     ...(options.asOfTimestampMs !== undefined ? { asOfTimestampMs: options.asOfTimestampMs } : {}),
     ...(options.filter ? { filter: options.filter } : {}),
   });
-  const schema = readSchema(plan.schema, options.select);
+  const schema = selectSchema(plan.schema, options.select);
   const arrowSchema = arrowSchemaFor(schema);
   const stats: ColdScanStats = {
     filesPlanned: plan.tasks.length,
@@ -131,6 +136,7 @@ export async function coldScan(table: Table, options: ColdScanOptions = {}): Pro
     rowGroupsTotal: 0,
     rowGroupsSkipped: 0,
     rowGroupsRead: 0,
+    rowGroupsLateSkipped: 0,
     rowsDecoded: 0,
     rowsReturned: 0,
     bytesRead: 0,
@@ -204,7 +210,7 @@ export async function scanTable(table: Table, options: ColdScanOptions = {}): Pr
  * The read schema for `select`: top-level columns in select order; a dotted name keeps
  * only that field of its struct (several names of one struct merge, in schema order).
  */
-export function readSchema(schema: Schema, select: readonly string[] | undefined): Schema {
+export function selectSchema(schema: Schema, select: readonly string[] | undefined): Schema {
   if (!select) return schema;
   const chosen = new Set<number>();
   const tops: string[] = [];
@@ -320,11 +326,20 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
   if (groups.length === 0) return;
   const deleted = [...(await ctx.deletes.positions(path, task.deletes))].sort((a, b) => a - b);
   const columns = fileColumns(meta, ctx.neededIds);
+  // Late materialization: with a filter, its columns are read and evaluated first; the
+  // other output columns of a row group are read only when some row of it matches.
+  const filterColumns = ctx.filter.op === 'true' ? [] : fileColumns(meta, boundIds(ctx.filter));
+  const outputColumns = fileColumns(meta, outputIds(ctx.schema));
+  const late = filterColumns.length > 0 && outputColumns.some((c) => !under(c, filterColumns));
 
-  const emit = (batch: ColumnBatch, firstRow: number): arrow.RecordBatch | undefined => {
+  /** The selection mask of a decoded batch whose first row is file row `firstRow`. */
+  const select = (batch: ColumnBatch, firstRow: number): Uint8Array => {
     stats.rowsDecoded += batch.length;
     const mask = evalBatch(ctx.filter, batch);
     clearDeleted(mask, deleted, firstRow);
+    return mask;
+  };
+  const output = (batch: ColumnBatch, mask: Uint8Array): arrow.RecordBatch | undefined => {
     const idx = maskIndices(mask);
     if (idx.length === 0) return undefined;
     const kept: ColumnBatch =
@@ -343,7 +358,8 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
     for (const g of groups) {
       stats.rowGroupsRead++;
       const n = meta.rowGroups[g.index]?.numRows ?? 0;
-      const out = emit({ length: n, fields: [], children: [] }, g.first);
+      const batch = { length: n, fields: [], children: [] };
+      const out = output(batch, select(batch, g.first));
       if (out) yield out;
     }
     return;
@@ -362,38 +378,68 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
   // (small, next to the footer) before it opens the file.
   const indexes = meta.rowGroups.flatMap((rg) => rg.columns.flatMap((c) => c.indexes));
   fetched.push(...(await fetch(coalesce(indexes, COALESCE_GAP))));
-  const chunkRanges = (index: number): ByteRange[] =>
+  /** Chunk ranges of row group `index` under `cols` and not under `skip`. */
+  const chunkRanges = (
+    index: number,
+    cols: readonly string[][],
+    skip: readonly string[][] = [],
+  ): ByteRange[] =>
     coalesce(
       (meta.rowGroups[index]?.columns ?? [])
-        .filter((c) => under(c.path, columns))
+        .filter((c) => under(c.path, cols) && !under(c.path, skip))
         .map((c) => ({ start: c.start, length: c.length })),
       COALESCE_GAP,
     );
-  const names = columns.map((c) => c.join('.'));
+  const names = (cols: readonly string[][]) => cols.map((c) => c.join('.'));
+  const firstPass = late ? filterColumns : columns;
   const file = await parquetWasm().ParquetFile.fromFile(rangeBlob(io, path, size, fetched));
+  const decode = async (index: number, cols: readonly string[][]): Promise<ColumnBatch[]> => {
+    const wasmTable = await file.read({ rowGroups: [index], columns: names(cols) });
+    return arrow.tableFromIPC(wasmTable.intoIPCStream()).batches.map((b) => ({
+      length: b.numRows,
+      fields: b.schema.fields,
+      children: b.data.children,
+    }));
+  };
   let pending: Promise<Fetched[]> | undefined;
   try {
-    pending = fetch(chunkRanges((groups[0] as { index: number }).index));
+    pending = fetch(chunkRanges((groups[0] as { index: number }).index, firstPass));
     for (let k = 0; k < groups.length; k++) {
       const g = groups[k] as { index: number; first: number };
       const chunks = await (pending as Promise<Fetched[]>);
       const nextGroup = groups[k + 1];
-      pending = nextGroup ? fetch(chunkRanges(nextGroup.index)) : undefined;
+      pending = nextGroup ? fetch(chunkRanges(nextGroup.index, firstPass)) : undefined;
       fetched.push(...chunks);
       stats.rowGroupsRead++;
-      const wasmTable = await file.read({ rowGroups: [g.index], columns: names });
-      const decoded = arrow.tableFromIPC(wasmTable.intoIPCStream());
+      const batches = await decode(g.index, firstPass);
+      let row = g.first;
+      if (!late) {
+        for (const b of batches) {
+          const out = output(b, select(b, row));
+          row += b.length;
+          if (out) yield out;
+        }
+      } else {
+        // One mask for the row group, then the output columns where it has a match.
+        const mask = new Uint8Array(meta.rowGroups[g.index]?.numRows ?? 0);
+        for (const b of batches) {
+          mask.set(select(b, row), row - g.first);
+          row += b.length;
+        }
+        if (mask.includes(1)) {
+          const more = await fetch(chunkRanges(g.index, outputColumns, filterColumns));
+          fetched.push(...more);
+          let at = 0;
+          for (const b of await decode(g.index, outputColumns)) {
+            const out = output(b, mask.subarray(at, at + b.length));
+            at += b.length;
+            if (out) yield out;
+          }
+          for (const c of more) fetched.splice(fetched.indexOf(c), 1);
+        } else stats.rowGroupsLateSkipped++;
+      }
       // This row group's chunks are no longer needed once decoded.
       for (const c of chunks) fetched.splice(fetched.indexOf(c), 1);
-      let row = g.first;
-      for (const b of decoded.batches) {
-        const out = emit(
-          { length: b.numRows, fields: b.schema.fields, children: b.data.children },
-          row,
-        );
-        row += b.numRows;
-        if (out) yield out;
-      }
     }
   } finally {
     // Closed early: a prefetch still in flight is not awaited (nor reported).

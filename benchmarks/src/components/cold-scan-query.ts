@@ -7,6 +7,7 @@
  * Usage: cold-scan-query.ts <warehouse URI> <{"filter": Expr, "select"?: [...]}> <0|1 ids>
  * (bigint literals in the filter are strings ending in "n").
  */
+import { readFileSync } from 'node:fs';
 import { coldScan, type Expr, FilesystemCatalog, LocalFileIO } from '@kice/iceberg';
 
 const [warehouse, spec, wantIds] = process.argv.slice(2);
@@ -45,7 +46,8 @@ process.stdout.write(
     seconds,
     firstSeconds: first.seconds,
     rows,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    // VmHWM, not resourceUsage().maxRSS: Linux carries maxRSS over fork + exec.
+    peakRssMb: Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024,
     ...(wantIds === '1' ? { ids: ids.sort() } : {}),
     rowGroupsRead: stats.rowGroupsRead,
     rowGroupsTotal: stats.rowGroupsTotal,

@@ -181,7 +181,7 @@ interface ChildReport {
 const KICE_CHILD = join(REPO_ROOT, 'benchmarks/src/components/cold-scan-query.ts');
 
 const DUCKDB_CHILD = `
-import json, resource, sys, time
+import json, sys, time
 import duckdb, duckdb_ext
 con = duckdb.connect()
 duckdb_ext.init(con)
@@ -195,8 +195,10 @@ first = time.perf_counter() - t0
 t0 = time.perf_counter()
 table = con.execute(sql).fetch_arrow_table()
 seconds = time.perf_counter() - t0
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork + exec from the parent.
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
 out = {"seconds": seconds, "firstSeconds": first, "rows": table.num_rows,
-       "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+       "peakRssMb": int(hwm) / 1024}
 if want_ids:
     out["ids"] = sorted(str(v) for v in table.column("id").to_pylist())
 print(json.dumps(out))
@@ -288,7 +290,7 @@ export async function benchColdScan(
       `    kice ${k.seconds.toFixed(3)} s, ${k.peakRssMb.toFixed(0)} MB; duckdb ${d.seconds.toFixed(3)} s, ${d.peakRssMb.toFixed(0)} MB; rows ${k.rows}/${d.rows}`,
     );
   }
-  await rm(dir, { recursive: true, force: true });
+  if (!process.env.KICE_BENCH_KEEP) await rm(dir, { recursive: true, force: true });
   return {
     tableRows: rows,
     files,

@@ -62,14 +62,23 @@ function same(a: IcebergType, b: IcebergType): boolean {
   return typeof a === 'string' && a === b;
 }
 
+/** Whether data of Arrow type `a` can be relabelled as `b` (same buffers, same meaning):
+ * not LargeUtf8 as Utf8 (64-bit offsets), nor a date in ms as one in days. */
+function sameBuffers(a: arrow.DataType, b: arrow.DataType): boolean {
+  if (a.typeId !== b.typeId) return false;
+  if (arrow.DataType.isDate(a) && arrow.DataType.isDate(b)) return a.unit === b.unit;
+  return true;
+}
+
 function convert(field: arrow.Field, d: arrow.Data, to: IcebergType): arrow.Data {
   const from = icebergTypeOfArrowField(field);
   const type = arrowTypeFor(to);
   if (typeof to === 'string' && typeof from === 'string') {
     const layoutSame =
-      same(from, to) ||
-      (to.startsWith('decimal') && from.startsWith('decimal')) ||
-      (to === 'uuid' && from === 'fixed[16]');
+      (same(from, to) ||
+        (to.startsWith('decimal') && from.startsWith('decimal')) ||
+        (to === 'uuid' && from === 'fixed[16]')) &&
+      sameBuffers(field.type as arrow.DataType, type);
     if (layoutSame) return d.clone(type);
     if (d.offset === 0 && to === 'long' && from === 'int') {
       const src = d.values as Int32Array;

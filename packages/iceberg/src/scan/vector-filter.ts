@@ -122,32 +122,67 @@ export function evalBatch(b: Bound, batch: ColumnBatch): Uint8Array {
     return out;
   }
   const c = b as { op: CompareOp; type: PrimitiveType; value: unknown };
-  const { cmp, isNaN: nan } = comparator(col, c.type, c.value);
   const op = c.op;
+  const outcome = OUTCOME[op];
+  const valid = col.valid;
+  const halves = int64Halves(col, c.value);
+  if (halves) {
+    // The common case (long / timestamp columns) in one tight loop.
+    const { words, xh, xl } = halves;
+    const [below, equal, above] = outcome;
+    for (let i = 0; i < n; i++) {
+      if (valid && valid[i] === 0) continue;
+      const h = words[2 * i + 1] as number;
+      if (h !== xh) out[i] = h < xh ? below : above;
+      else {
+        const l = (words[2 * i] as number) >>> 0;
+        out[i] = l < xl ? below : l > xl ? above : equal;
+      }
+    }
+    return out;
+  }
+  const { cmp, isNaN: nan } = comparator(col, c.type, c.value);
   const literalNaN = typeof c.value === 'number' && Number.isNaN(c.value);
   for (let i = 0; i < n; i++) {
-    if (col.valid && col.valid[i] === 0) continue;
+    if (valid && valid[i] === 0) continue;
     if (literalNaN || nan?.(i)) out[i] = op === 'notEq' ? 1 : 0;
-    else out[i] = test(op, cmp(i)) ? 1 : 0;
+    else out[i] = outcome[cmp(i) + 1] as number;
   }
   return out;
 }
 
-function test(op: CompareOp, c: number): boolean {
-  switch (op) {
-    case 'eq':
-      return c === 0;
-    case 'notEq':
-      return c !== 0;
-    case 'lt':
-      return c < 0;
-    case 'ltEq':
-      return c <= 0;
-    case 'gt':
-      return c > 0;
-    case 'gtEq':
-      return c >= 0;
-  }
+/** Per comparison: the mask value when the row's value is below, equal to, above the literal. */
+const OUTCOME: Record<CompareOp, readonly [number, number, number]> = {
+  eq: [0, 1, 0],
+  notEq: [1, 0, 1],
+  lt: [1, 0, 0],
+  ltEq: [1, 1, 0],
+  gt: [0, 0, 1],
+  gtEq: [0, 1, 1],
+};
+
+/** A 64-bit column (long, µs timestamp or time) as 32-bit words, and the literal split the
+ * same way; undefined when the column is another type or the literal is not a 64-bit
+ * integer. */
+function int64Halves(
+  col: Column,
+  literal: unknown,
+): { words: Int32Array; xh: number; xl: number } | undefined {
+  const t = col.field.type as arrow.DataType;
+  const wide =
+    (arrow.DataType.isInt(t) && t.bitWidth === 64 && t.isSigned) ||
+    (arrow.DataType.isTimestamp(t) && t.unit === arrow.TimeUnit.MICROSECOND) ||
+    (arrow.DataType.isTime(t) && t.unit === arrow.TimeUnit.MICROSECOND);
+  if (!wide || !LITTLE_ENDIAN) return undefined;
+  if (typeof literal !== 'bigint' && !Number.isInteger(literal)) return undefined;
+  const x = BigInt(literal as bigint | number);
+  if (BigInt.asIntN(64, x) !== x) return undefined;
+  const values = col.data.values as BigInt64Array;
+  return {
+    words: new Int32Array(values.buffer, values.byteOffset, values.length * 2),
+    xh: Number(x >> 32n),
+    xl: Number(BigInt.asUintN(32, x)),
+  };
 }
 
 interface Comparator {

@@ -262,16 +262,22 @@ interface FileContext {
   readonly deletes: PositionDeleteReader;
 }
 
+/** `io` with the bytes of its ranged reads added to `stats.bytesRead`. */
 function countingIO(io: FileIO, stats: ColdScanStats): FileIO {
   return {
-    ...io,
     read: (p) => io.read(p),
     readRange: async (p, o, l) => {
       const bytes = await io.readRange(p, o, l);
       stats.bytesRead += bytes.length;
       return bytes;
     },
-  } as FileIO;
+    write: (p, d, o) => io.write(p, d, o),
+    create: (p) => io.create(p),
+    exists: (p) => io.exists(p),
+    delete: (p) => io.delete(p),
+    deleteMany: (ps) => io.deleteMany(ps),
+    list: (p) => io.list(p),
+  };
 }
 
 /** Paths (as parquet-wasm column names) of the file's schema elements with these ids. */

@@ -200,6 +200,18 @@ describe('coldScan returns exactly the rows the row evaluator selects', () => {
     expect(scan.stats.rowGroupsRead).toBe(2);
   });
 
+  test('an empty select counts the matching rows; limit 0 reads nothing', async () => {
+    const { table } = await setup;
+    const scan = await coldScan(table, { filter: lt('id', 10n), select: [] });
+    const t = await collectTable(scan.arrowSchema, scan.batches());
+    expect(t.schema.fields).toEqual([]);
+    expect(t.numRows).toBe(10);
+    const none = await coldScan(table, { limit: 0 });
+    const n = await collectTable(none.arrowSchema, none.batches());
+    expect(n.numRows).toBe(0);
+    expect(none.stats.filesOpened).toBe(0);
+  });
+
   test('bad arguments are refused by name', async () => {
     const { table } = await setup;
     await expect(coldScan(table, { select: ['s.zz'] })).rejects.toThrow(

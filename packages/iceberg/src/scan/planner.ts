@@ -42,8 +42,8 @@ export interface ScanOptions {
   readonly snapshotId?: bigint;
   readonly asOfTimestampMs?: number;
   readonly filter?: Expr;
-  /** Top-level column names to return (default all). Only their column chunks (and those
-   * of columns the filter needs) are read from the data files. */
+  /** Column names to return (default all; dotted for a field inside a struct). Only their
+   * column chunks (and those of columns the filter needs) are read from the data files. */
   readonly select?: readonly string[];
 }
 

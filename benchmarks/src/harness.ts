@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CodecResult } from './components/codec.ts';
+import type { ColdScanResult } from './components/cold-scan.ts';
 import type { CommitLatencyResult } from './components/commit-latency.ts';
 import type { RecordBatchResult } from './components/record-batches.ts';
 import { PARTITIONS, prepareTopic } from './data.ts';
@@ -92,6 +93,8 @@ export interface BenchResult {
     commitLatency: CommitLatencyResult;
     /** Absent in results saved before it was measured. */
     recordBatches?: RecordBatchResult;
+    /** Absent in results saved before it was measured. */
+    coldScan?: ColdScanResult;
   } | null;
   readonly scaling: ScalingResult | null;
   /** 1 vs 2 processes in one group, and commit contention on one table (docs/SCALING.md). */

@@ -14,6 +14,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchCodec } from './components/codec.ts';
+import { benchColdScan } from './components/cold-scan.ts';
 import { benchCommitLatency } from './components/commit-latency.ts';
 import { benchRecordBatches } from './components/record-batches.ts';
 import {
@@ -168,7 +169,14 @@ async function main(): Promise<number> {
     );
     log('components: Kafka record-batch parsing per codec…');
     const recordBatches = await benchRecordBatches(venvPython(), quick ? 1 : 3);
-    result = { ...result, components: { codec, commitLatency, recordBatches } };
+    const coldRows = quick ? 1_000_000 : 10_000_000;
+    log(`components: filtered scans of a ${coldRows}-row table, kice coldScan vs DuckDB…`);
+    const coldScan = await benchColdScan(venvPython(), {
+      rows: coldRows,
+      dir: join(REPO_ROOT, '.state/bench', `cold-scan-${Date.now()}`),
+      log,
+    });
+    result = { ...result, components: { codec, commitLatency, recordBatches, coldScan } };
   }
   if (want('scaling', values['no-scaling'] ?? false)) {
     result = { ...result, scaling: await scaling(quick, base, { broker: values.broker }) };

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatColdScan } from './components/cold-scan.ts';
 import { describeContention } from './components/commit-contention.ts';
 import type { CommitLatencyPoint, CommitLatencyResult } from './components/commit-latency.ts';
 import { formatRecordBatches } from './components/record-batches.ts';
@@ -87,6 +88,7 @@ export function formatResult(r: BenchResult): string {
       );
     }
     if (r.components.recordBatches) lines.push(formatRecordBatches(r.components.recordBatches));
+    if (r.components.coldScan) lines.push(...formatColdScan(r.components.coldScan));
     lines.push(...formatCommitLatency(r.components.commitLatency));
   }
   if (r.scaling) {

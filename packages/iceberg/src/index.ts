@@ -54,12 +54,22 @@ export {
 } from './io/s3/retry.ts';
 export { S3FileIO, s3ClientConfig } from './io/s3/s3-file-io.ts';
 export { formatS3Uri, isS3Uri, parseS3Uri } from './io/s3/uri.ts';
+// scan
+export {
+  type ColdScan,
+  type ColdScanOptions,
+  type ColdScanStats,
+  coldScan,
+  collectTable,
+  scanBatches,
+  scanTable,
+  selectSchema,
+} from './scan/cold-scan.ts';
 export {
   DELETE_FILE_PATH_ID,
   DELETE_POS_ID,
   POSITION_DELETE_SCHEMA,
 } from './scan/deletes.ts';
-// scan
 export * from './scan/expressions.ts';
 export { type FileScanTask, planFiles, type ScanOptions, type ScanPlan } from './scan/planner.ts';
 export { arrowTableToRows, readParquet } from './scan/read-parquet.ts';

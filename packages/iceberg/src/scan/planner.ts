@@ -42,8 +42,8 @@ export interface ScanOptions {
   readonly snapshotId?: bigint;
   readonly asOfTimestampMs?: number;
   readonly filter?: Expr;
-  /** Top-level column names to return (default all). Only their column chunks (and those
-   * of columns the filter needs) are read from the data files. */
+  /** Column names to return (default all; dotted for a field inside a struct). Only their
+   * column chunks (and those of columns the filter needs) are read from the data files. */
   readonly select?: readonly string[];
 }
 
@@ -92,10 +92,21 @@ export function selectSnapshot(table: Table, options: ScanOptions): Snapshot | u
   return currentSnapshot(m) ?? undefined;
 }
 
+/**
+ * A bound as stored in a manifest. Bounds written before a type promotion keep the older
+ * type's binary form (spec: "Schema evolution", single-value serialization): a 4-byte int
+ * bound of a column now long, a 4-byte float bound of a column now double.
+ */
+function boundFromBytes(type: PrimitiveType, bytes: Uint8Array): unknown {
+  if (type === 'long' && bytes.length === 4) return BigInt(fromBytes('int', bytes) as number);
+  if (type === 'double' && bytes.length === 4) return fromBytes('float', bytes);
+  return fromBytes(type, bytes);
+}
+
 function summaryStats(type: PrimitiveType, s: FieldSummary): ColumnStats {
   return {
-    ...(s.lowerBound ? { lower: fromBytes(type, s.lowerBound) } : {}),
-    ...(s.upperBound ? { upper: fromBytes(type, s.upperBound) } : {}),
+    ...(s.lowerBound ? { lower: boundFromBytes(type, s.lowerBound) } : {}),
+    ...(s.upperBound ? { upper: boundFromBytes(type, s.upperBound) } : {}),
     mayHaveNull: s.containsNull,
     allNull: s.containsNull && !s.lowerBound && !s.containsNan,
   };
@@ -113,8 +124,8 @@ function fileStats(
     const lo = f.lowerBounds?.get(id);
     const hi = f.upperBounds?.get(id);
     return {
-      ...(lo ? { lower: fromBytes(type, lo) } : {}),
-      ...(hi ? { upper: fromBytes(type, hi) } : {}),
+      ...(lo ? { lower: boundFromBytes(type, lo) } : {}),
+      ...(hi ? { upper: boundFromBytes(type, hi) } : {}),
       ...(nulls !== undefined ? { mayHaveNull: nulls > 0 } : {}),
       ...(nulls !== undefined && values !== undefined
         ? { allNull: values > 0 && nulls === values }

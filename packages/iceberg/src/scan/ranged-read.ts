@@ -144,25 +144,49 @@ export async function readParquetRanged(
   }
 }
 
-interface Fetched {
+export interface Fetched {
   readonly start: number;
   readonly bytes: Uint8Array;
 }
 
 /**
  * The file as the Blob that parquet-wasm's async reader reads: it only uses `size` and
- * `slice(start, end).arrayBuffer()`. Slices inside a prefetched range are served from it;
+ * `slice(start, end).arrayBuffer()`. Slices covered by prefetched ranges are served from
+ * them (a slice may span adjacent ranges, e.g. a chunk that ends inside the footer tail);
  * anything else (a reader asking for a range the footer did not predict) is read through.
  */
-function rangeBlob(io: FileIO, path: string, size: number, fetched: readonly Fetched[]): Blob {
+export function rangeBlob(
+  io: FileIO,
+  path: string,
+  size: number,
+  fetched: readonly Fetched[],
+): Blob {
   const slice = (start: number, end: number) => ({
     async arrayBuffer(): Promise<ArrayBuffer> {
-      const hit = fetched.find((f) => f.start <= start && end <= f.start + f.bytes.length);
-      const bytes = hit
-        ? hit.bytes.subarray(start - hit.start, end - hit.start)
-        : await io.readRange(path, start, end - start);
+      const bytes =
+        fromFetched(fetched, start, end) ?? (await io.readRange(path, start, end - start));
       return bytes.slice().buffer as ArrayBuffer;
     },
   });
   return { size, slice } as unknown as Blob;
+}
+
+/** Bytes start..end assembled from the fetched ranges, or undefined when they leave a gap. */
+function fromFetched(
+  fetched: readonly Fetched[],
+  start: number,
+  end: number,
+): Uint8Array | undefined {
+  const hit = fetched.find((f) => f.start <= start && end <= f.start + f.bytes.length);
+  if (hit) return hit.bytes.subarray(start - hit.start, end - hit.start);
+  const out = new Uint8Array(end - start);
+  let at = start;
+  while (at < end) {
+    const f = fetched.find((x) => x.start <= at && at < x.start + x.bytes.length);
+    if (!f) return undefined;
+    const upto = Math.min(end, f.start + f.bytes.length);
+    out.set(f.bytes.subarray(at - f.start, upto - f.start), at - start);
+    at = upto;
+  }
+  return out;
 }

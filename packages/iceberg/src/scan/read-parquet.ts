@@ -91,7 +91,7 @@ function mismatch(from: IcebergType, to: IcebergType): never {
  * Converts a value read with the file's type into the read schema's type: nested fields are
  * matched by ID (missing → null), primitives promoted as schema evolution allows.
  */
-function project(from: IcebergType, to: IcebergType, v: unknown): unknown {
+export function project(from: IcebergType, to: IcebergType, v: unknown): unknown {
   if (v === null || v === undefined) return null;
   if (typeof to === 'string') {
     if (typeof from !== 'string') return mismatch(from, to);

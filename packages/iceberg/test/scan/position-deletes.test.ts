@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { icebergRowsToArrow } from '../../src/arrow/values.ts';
 import type { Table } from '../../src/catalog/catalog.ts';
+import { type ColdScanOptions, coldScan, collectTable } from '../../src/scan/cold-scan.ts';
 import { DELETE_FILE_PATH_ID, POSITION_DELETE_SCHEMA } from '../../src/scan/deletes.ts';
 import { eq, gtEq } from '../../src/scan/expressions.ts';
 import { planFiles } from '../../src/scan/planner.ts';
+import { arrowTableToRows } from '../../src/scan/read-parquet.ts';
 import { scanRows } from '../../src/scan/table-scan.ts';
 import type { DataFile, ManifestFile } from '../../src/spec/manifest.ts';
 import { writeManifest } from '../../src/spec/manifest-file.ts';
@@ -15,6 +17,7 @@ import { newSnapshotId } from '../../src/transaction/append.ts';
 import { fastAppend } from '../../src/transaction/fast-append.ts';
 import { writeDataFile } from '../../src/writer/data-file-writer.ts';
 import { appendWith, newTable, rows } from '../transaction/tables.ts';
+import { append } from './cold-scan-support.ts';
 
 /** Writes a position delete file (rows sorted by path, then position, as the spec asks). */
 async function positionDeleteFile(
@@ -191,5 +194,36 @@ describe('scan with position delete files', () => {
     };
     table = await commitDeletes(table, [{ file: { ...eqDelete, equalityIds: [1] } }]);
     await expect(scanRows(table)).rejects.toThrow(/equality delete files are not supported yet/);
+  });
+});
+
+describe('cold scan with position delete files', () => {
+  it('drops deleted positions across row groups, on the late-materialized path too', async () => {
+    const { table: empty } = await newTable();
+    const a = await append(empty, rows(0, 100), 10);
+    const file = a.files[0]?.filePath as string;
+    const deleted = [0, 9, 10, 55, 99];
+    const del = await positionDeleteFile(
+      a.table,
+      'del-rg.parquet',
+      deleted.map((pos) => ({ path: file, pos })),
+    );
+    const table = await commitDeletes(a.table, [{ file: del }]);
+    const kept = (from: number) =>
+      Array.from({ length: 100 - from }, (_, i) => i + from).filter((i) => !deleted.includes(i));
+    const idsOf = async (options: ColdScanOptions) => {
+      const scan = await coldScan(table, options);
+      const t = await collectTable(scan.arrowSchema, scan.batches());
+      return { ids: ids(arrowTableToRows(scan.schema, t)), stats: scan.stats };
+    };
+    expect((await idsOf({})).ids).toEqual(kept(0));
+    // Filter on id, output id: one pass. Row groups 0..4 skipped by statistics.
+    const onePass = await idsOf({ filter: gtEq('id', 50n), select: ['id'] });
+    expect(onePass.ids).toEqual(kept(50));
+    expect(onePass.stats).toMatchObject({ rowGroupsRead: 5, rowGroupsSkipped: 5 });
+    // Filter on cat, output id: id read after the mask (which has the deletes cleared).
+    const late = await idsOf({ filter: eq('cat', 'a'), select: ['id'] });
+    expect(late.ids).toEqual(kept(0));
+    expect(late.stats.rowGroupsRead).toBe(10);
   });
 });

@@ -92,7 +92,7 @@ describe('Parquet footer parser', () => {
     const meta = parseFileMetaData(bytes.subarray(bytes.length - 8 - len, bytes.length - 8));
     expect(meta.numRows).toBe(ALL_TYPES_ROWS.length);
     const st = meta.schema.find((e) => e.name === 'st');
-    expect(st).toEqual({ name: 'st', numChildren: 2, fieldId: 15 });
+    expect(st).toEqual({ name: 'st', numChildren: 2, fieldId: 15, repetition: 1 });
     const paths = meta.rowGroups[0]?.columns.map((c) => c.path.join('.'));
     expect(paths).toContain('st.x');
     expect(paths).toContain('st.y');

@@ -3,17 +3,18 @@
  * column tree, without `JSON.parse` building an object (and a string per key and value)
  * first. Measured, `JSON.parse` was ~60% of decode time.
  *
- * It handles the steady state only: an object whose keys are all known columns, whose
- * values are null, booleans, numbers, plain strings (no escapes, valid UTF-8), arrays of
- * list columns or nested objects of known struct columns, each fitting its column without
- * a promotion. Anything
- * else — an unknown key (a new column), a promotion (int → long, long → double before the
- * first commit), a duplicate key, an escape, a map, a value that does not fit,
- * malformed JSON — makes it give up (`false`). The caller then truncates the columns back
- * to the record's start and runs the general path (`JSON.parse` + append.ts), which decides
- * everything the fast path left alone, with the same error messages. So the fast path only
- * ever takes records on which both paths agree; test/decode/scan.test.ts checks that on
- * random and hostile records.
+ * It handles the steady state only: an object whose keys are all known columns (or hold
+ * null, which makes no column), whose values are null, booleans, numbers, strings (escapes
+ * decoded here, valid UTF-8), arrays of list columns, objects of known struct columns or
+ * of map columns, each fitting its column without a promotion. Anything else — an unknown
+ * key with a value (a new column), a promotion (int → long, long → double before the
+ * first commit), a duplicate key, a map key that is an array index (JSON.parse's object
+ * lists those first), a lone surrogate escape, a value that does not fit, malformed JSON —
+ * makes it give up (`false`). The caller then truncates the columns back to the record's
+ * start and runs the general path (`JSON.parse` + append.ts), which decides everything
+ * the fast path left alone, with the same error messages. So the fast path only ever
+ * takes records on which both paths agree; test/decode/scan.test.ts, scan-strings.test.ts
+ * and scan-maps.test.ts check that on random and hostile records.
  *
  * JSON grammar: https://www.rfc-editor.org/rfc/rfc8259 (whitespace is space, tab, LF, CR).
  */
@@ -582,6 +583,16 @@ function keysOf(key: Node, first: number): Set<string> {
   return out;
 }
 
+/** Moves past a `null` literal at c.i; false when there is none. */
+function skipNull(c: Cursor): boolean {
+  const b = c.b;
+  const i = c.i;
+  if (i + 4 > c.end || b[i] !== 0x6e || b[i + 1] !== 0x75 || b[i + 2] !== 0x6c || b[i + 3] !== 0x6c)
+    return false;
+  c.i = i + 4;
+  return true;
+}
+
 const TRUE = encoder.encode('true');
 const FALSE = encoder.encode('false');
 const NULL = encoder.encode('null');
@@ -628,16 +639,21 @@ function object(c: Cursor, n: StructNode, cx: AppendContext): boolean {
     for (;;) {
       if (x !== QUOTE || !scanString(c)) return false;
       const k = childFor(all, str, strFrom, strTo, pos);
-      if (k < 0) return false; // a new column: the general path adds it
-      const child = n.children[k] as Node;
-      if (child.seenAt === stamp) return false; // duplicate key: JSON.parse keeps the last
-      child.seenAt = stamp;
-      seen++;
-      pos = k + 1;
       if (skipWs(c) !== COLON) return false;
       c.i++;
       if (skipWs(c) < 0) return false;
-      if (!value(c, child, cx)) return false;
+      if (k < 0) {
+        // An unknown key: a new column, which the general path adds — unless its value is
+        // null, which makes no column (the general path skips it too).
+        if (!skipNull(c)) return false;
+      } else {
+        const child = n.children[k] as Node;
+        if (child.seenAt === stamp) return false; // duplicate key: JSON.parse keeps the last
+        child.seenAt = stamp;
+        seen++;
+        pos = k + 1;
+        if (!value(c, child, cx)) return false;
+      }
       x = skipWs(c);
       if (x === COMMA) {
         c.i++;

@@ -31,7 +31,13 @@ function fmt(x: number | null | undefined, digits = 0): string {
 
 /** The systems table plus ratios, components and scaling, as printed text. */
 /** How the report names a value format. */
-const FORMAT_LABELS: Record<string, string> = { json: 'JSON', avro: 'Avro', protobuf: 'Protobuf' };
+const FORMAT_LABELS: Record<string, string> = {
+  json: 'JSON',
+  'json-escaped': 'JSON (escaped strings)',
+  'json-map': 'JSON (map column)',
+  avro: 'Avro',
+  protobuf: 'Protobuf',
+};
 
 export function formatResult(r: BenchResult): string {
   const lines: string[] = [];

@@ -8,7 +8,9 @@
  * The Avro entry encodes the same events with avsc (an independent encoder, not kice's
  * code) under EVENT_AVRO_SCHEMA and frames them in the Confluent wire format, as a
  * Schema Registry serializer would; the Protobuf entry encodes them as a message of the
- * same shape (protobuf-events.ts) in Confluent's Protobuf framing.
+ * same shape (protobuf-events.ts) in Confluent's Protobuf framing. The json-escaped and
+ * json-map entries are the event with escaped strings and with a map column
+ * (json-shapes.ts).
  */
 import { type StructType, writeParquet } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
@@ -17,6 +19,7 @@ import { decodeJsonBatch } from '../../../packages/core/src/decode/json-decoder.
 import { decodeRegistryBatch } from '../../../packages/core/src/registry/batch.ts';
 import { eventBytes, makeEvent } from '../data.ts';
 import { round } from '../systems/common.ts';
+import { escapedEventBytes, mapEventBytes, mapEventSchema } from './json-shapes.ts';
 import { EVENT_PROTO, eventProtobuf } from './protobuf-events.ts';
 
 /** One format's decode rate. */
@@ -135,6 +138,22 @@ export const DECODE_FORMATS: readonly DecodeEntry[] = [
       const { bytes, offsets } = packBatch(rows);
       // First call infers the schema; steady state decodes against it, as workers do.
       const schema = decodeJsonBatch({ bytes, offsets, schema: empty }).schema;
+      return { bytes: bytes.byteLength, decode: () => decodeJsonBatch({ bytes, offsets, schema }) };
+    },
+  },
+  {
+    format: 'json-escaped',
+    prepare(rows) {
+      const { bytes, offsets } = pack(Array.from({ length: rows }, (_, i) => escapedEventBytes(i)));
+      const schema = decodeJsonBatch({ bytes, offsets, schema: empty }).schema;
+      return { bytes: bytes.byteLength, decode: () => decodeJsonBatch({ bytes, offsets, schema }) };
+    },
+  },
+  {
+    format: 'json-map',
+    prepare(rows) {
+      const { bytes, offsets } = pack(Array.from({ length: rows }, (_, i) => mapEventBytes(i)));
+      const schema = mapEventSchema(bytes, offsets);
       return { bytes: bytes.byteLength, decode: () => decodeJsonBatch({ bytes, offsets, schema }) };
     },
   },

@@ -162,7 +162,7 @@ export async function finishDecode(
   limits: DecodeLimits,
   log: DebugLog,
 ): Promise<Decoded> {
-  let result = unpackDecodeResult((await started) as Uint8Array);
+  let result = unpackDecodeResult(await started);
   let release: (() => void) | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
@@ -211,7 +211,7 @@ export async function finishDecode(
             }),
           );
         }
-        result = unpackDecodeResult((await pool.run(task(t, b, limits, false))) as Uint8Array);
+        result = unpackDecodeResult(await pool.run(task(t, b, limits, false)));
       }
     }
   } finally {

@@ -392,9 +392,9 @@ export class TableFlusher {
       // The table's own storage settings (vended credentials) when its catalog gave some.
       storage: t.state.storage ?? d.config.storage,
     };
-    // The IPC buffers are transferred to the worker, not cloned.
-    const transferList = [...new Set(ipcs.map((b) => b.buffer as ArrayBuffer))];
-    const r = (await d.pool.run(task, { transferList })) as FlushTaskResult;
+    // The IPC bytes are in SharedArrayBuffers (workers/tasks.ts packDecodeResult): the
+    // worker reads them in place, nothing is transferred or copied.
+    const r = (await d.pool.run(task)) as FlushTaskResult;
     if (!r.ok) throw fromPlainError(r.error);
     return r.files;
   }

@@ -1,14 +1,13 @@
 /**
  * Piscina tasks (stateless): `decode` turns a partition batch of values (JSON, raw bytes or
- * a registry format) into one
- * Arrow RecordBatch (IPC bytes, moved back, not copied); `flush` turns a table's buffered
- * batches into Parquet data files written straight to the warehouse and returns their
- * DataFile descriptors. Errors never cross the boundary as exceptions: results are
- * `{ ok: false, error }` in plain data (../errors.ts toPlainError).
+ * a registry format) into one Arrow RecordBatch (IPC bytes in a SharedArrayBuffer,
+ * workers/tasks.ts packDecodeResult); `flush` turns a table's buffered batches (read in
+ * place from that shared memory) into Parquet data files written straight to the
+ * warehouse and returns their DataFile descriptors. Errors never cross the boundary as
+ * exceptions: results are `{ ok: false, error }` in plain data (../errors.ts toPlainError).
  */
 import { icebergRowsToArrow, UNPARTITIONED_SPEC, writePartitioned } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
-import { Piscina } from 'piscina';
 import { decodeJsonBatch } from '../decode/json-decoder.ts';
 import { decodeRawBatch } from '../decode/raw-decoder.ts';
 import { toPlainError } from '../errors.ts';
@@ -121,7 +120,7 @@ async function deadLetters(task: DeadLetterTask): Promise<FlushTaskResult> {
 }
 
 export default async function run(task: DecodeTask | FlushTask | DeadLetterTask): Promise<unknown> {
-  if (task.kind === 'decode') return Piscina.move(packDecodeResult(decode(task)));
+  if (task.kind === 'decode') return packDecodeResult(decode(task));
   if (task.kind === 'deadLetters') return deadLetters(task);
   return flush(task);
 }

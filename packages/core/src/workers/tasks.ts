@@ -1,6 +1,6 @@
 /**
- * The Piscina task shapes shared by the coordinator and the pool, and the packing of a
- * decode result into one transferable buffer. Kept apart from pool-tasks.ts so that the
+ * The Piscina task shapes shared by the coordinator and the pool, and the hand-off of a
+ * decode result (its Arrow IPC in shared memory). Kept apart from pool-tasks.ts so that the
  * coordinator's thread does not load the decoder, apache-arrow or parquet-wasm.
  */
 import type {
@@ -88,22 +88,21 @@ export type FlushTaskResult =
   | { readonly ok: false; readonly error: PlainError };
 
 /**
- * Piscina moves (transfers) only a top-level buffer, so a decode result travels as ONE
- * buffer: [u32 meta length][meta JSON][Arrow IPC]. `unpackDecodeResult` reads it back.
+ * A decode result as it leaves the worker: the metadata as plain (structured-cloned) data
+ * and the Arrow IPC in a SharedArrayBuffer of exactly the IPC's size, written once here.
+ * The main thread then holds only a reference to that memory (the table buffer keeps it
+ * until a flush, and counts its exact size), and the flush worker reads the same memory in
+ * place: nothing is transferred (a SharedArrayBuffer cannot be in a transferList) and
+ * nothing is copied again on the way to Parquet. Freed once no thread refers to it.
  */
-export function packDecodeResult(r: DecodeTaskResult): Uint8Array {
-  const { ipc, ...meta } = r.ok ? r : { ...r, ipc: new Uint8Array(0) };
-  const json = new TextEncoder().encode(JSON.stringify(meta));
-  const out = new Uint8Array(4 + json.byteLength + ipc.byteLength);
-  new DataView(out.buffer).setUint32(0, json.byteLength, true);
-  out.set(json, 4);
-  out.set(ipc, 4 + json.byteLength);
-  return out;
+export function packDecodeResult(r: DecodeTaskResult): DecodeTaskResult {
+  if (!r.ok) return r;
+  const ipc = new Uint8Array(new SharedArrayBuffer(r.ipc.byteLength));
+  ipc.set(r.ipc);
+  return { ...r, ipc };
 }
 
-export function unpackDecodeResult(buf: Uint8Array): DecodeTaskResult {
-  const len = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(0, true);
-  const meta = JSON.parse(new TextDecoder().decode(buf.subarray(4, 4 + len)));
-  if (!meta.ok) return meta as DecodeTaskResult;
-  return { ...meta, ipc: buf.subarray(4 + len) } as DecodeTaskResult;
+/** The decode result a pool `decode` task returned (packDecodeResult's output). */
+export function unpackDecodeResult(message: unknown): DecodeTaskResult {
+  return message as DecodeTaskResult;
 }

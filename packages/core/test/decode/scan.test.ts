@@ -149,6 +149,7 @@ function record(r: () => number, i: number): string {
   const kept = fields.filter(() => r() > 0.05);
   if (r() < 0.05) kept.push([`new${Math.floor(r() * 3)}`, val()]);
   if (r() < 0.03) kept.push(['name', '"dup"']);
+  if (r() < 0.1) kept.push([pick(r, ['never', 'new1']), 'null']); // an explicit null, no column
   if (r() < 0.02) kept.push(['na\\u006de', '"escaped key"']);
   let s = `${ws()}{${kept.map(([k, v]) => `${ws()}"${k}"${ws()}:${ws()}${v}${ws()}`).join(',')}}${ws()}`;
   const y = r();
@@ -313,7 +314,10 @@ describe('decoder fast path', () => {
     expect(take('{"id":4,"pts":[null]}')).toBe(false); // a required element
     expect(take('{"id":4,"tags":[1]}')).toBe(false); // an element that does not fit
     expect(take('{"id":5,"zzz":1}')).toBe(false); // a new column
-    expect(take('{"id":6,"name":"a\\nb"}')).toBe(false); // an escape
+    expect(take('{"id":5,"zzz":null,"geo":{"code":1,"zz":null}}')).toBe(true); // no column
+    expect(take('{"id":5,"zzz":null,"zzz":1}')).toBe(false); // a new column after all
+    expect(take('{"id":6,"name":"a\\nb"}')).toBe(true); // an escape (scan-strings.test.ts)
+    expect(take('{"id":6,"name":"\\ud800"}')).toBe(false); // a lone surrogate
     expect(take('{"id":7,"n":3000000000}')).toBe(false); // int → long promotion
     expect(take('{"id":8,"id":9}')).toBe(false); // duplicate key
     expect(take('{"id":10} x')).toBe(false);

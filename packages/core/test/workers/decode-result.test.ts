@@ -57,7 +57,10 @@ describe('decode result hand-off', () => {
   });
 
   it('keeps a failed result as it is', () => {
-    const failed = { ok: false as const, error: { name: 'KiceError', message: 'boom' } };
+    const failed = {
+      ok: false as const,
+      error: { name: 'KiceError', message: 'boom', code: 'INTERNAL', retryable: false },
+    };
     expect(packDecodeResult(failed)).toBe(failed);
   });
 

@@ -28,6 +28,7 @@ import { PartitionLane } from './pipeline/partition-lane.ts';
 import { type PreparedBatch, prepareBatch } from './pipeline/prepare-batch.ts';
 import { TableRegistry, type TableRuntime } from './pipeline/routing.ts';
 import { resolveStart } from './pipeline/start-offsets.ts';
+import { rowOffsetsOf } from './pipeline/table-buffer.ts';
 import { TableFlusher } from './pipeline/table-flusher.ts';
 import { registryClient, type SchemaRegistryClient } from './registry/client.ts';
 import { isRegistryFormat, isRegistryKeyFormat } from './registry/formats.ts';
@@ -470,6 +471,7 @@ export class Coordinator extends EventEmitter {
       to: range.to,
       ipc: result.rows > 0 ? result.ipc : null,
       rows: result.rows,
+      ...optional('rowOffsets', rowOffsetsOf(batch.recordOffsets, errors, result.rows)),
       ...(dead.length > 0 ? { deadLetters: dead, deadLetterBytes: deadBytes } : {}),
     });
     this.budget.reserve(ipcBytes + deadBytes); // held by the buffer until flushed or dropped
@@ -579,6 +581,29 @@ export class Coordinator extends EventEmitter {
   // ------------------------------------------------------------------ queries
 
   /**
+   * What engine.query and engine.get read (./query): a table's runtime (its hot buffer),
+   * the partitions of it this process owns, and the in-flight budget a key index counts
+   * against. Synchronous, like every commit acknowledgement on this thread.
+   */
+  hotAccess(
+    table: string,
+  ):
+    | { runtime: TableRuntime; owned: { topic: string; partition: number; start: bigint }[] }
+    | undefined {
+    const runtime = [...this.registry.all()].find((t) => t.name === table);
+    if (!runtime) return undefined;
+    const owned = [...this.lanes.values()]
+      .filter((l) => l.table === runtime && !l.revoked)
+      .map((l) => ({ topic: l.topic, partition: l.partition, start: l.start }));
+    return { runtime, owned };
+  }
+
+  /** The in-flight budget (a key index reserves its memory in it). */
+  get memory(): InFlightBudget {
+    return this.budget;
+  }
+
+  /**
    * Per-partition positions: start (where this owner began), expected (fetched up to) and
    * committed (durable in the table).
    */
@@ -617,6 +642,10 @@ export class Coordinator extends EventEmitter {
   get error(): Error | undefined {
     return this.fatal;
   }
+}
+
+function optional<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 }
 
 function asError(e: unknown): Error {

@@ -18,9 +18,11 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import type { Catalog } from '@kice/iceberg';
 import { pino } from 'pino';
 import pinoPretty from 'pino-pretty';
 import { Piscina } from 'piscina';
+import { createCatalog } from './catalog/create-catalog.ts';
 import type { TableDescription } from './commit/committer.ts';
 import { startCommitterThread } from './commit/committer-client.ts';
 import { ConfigError } from './config/load.ts';
@@ -33,12 +35,18 @@ import { EndOffsetCache } from './metrics/end-offsets.ts';
 import { EngineMetricsRegistry } from './metrics/engine-metrics.ts';
 import { DeadLetterSink } from './pipeline/dead-letters.ts';
 import { topicsWanting } from './pipeline/routing.ts';
+import { coldGet, hotRow, KeyIndex, keyValue, type RecordKey } from './query/key-index.ts';
+import { loadTable, type QueryOptions, type QueryResult, runQuery } from './query/query.ts';
 import { attachEngine, type EngineLease } from './runtime/attach.ts';
 import type { Runtime } from './runtime/runtime.ts';
 import type { KafkaClientOptions } from './source/client.ts';
 import { KafkajsSource } from './source/kafkajs-source.ts';
 import { createDeadLetterProducer } from './source/producer.ts';
+import { createFileIO, sharedFileIO } from './storage/file-io.ts';
+import { tableStorage } from './storage/table-storage.ts';
 import { workerBundle } from './workers/bundle.ts';
+
+export type { QueryOptions, QueryResult, RecordKey };
 
 export interface EngineOptions {
   /**
@@ -120,6 +128,19 @@ export interface Engine {
    */
   lag(): Promise<PartitionReport[]>;
   describeTable(table: string, options?: { snapshots?: number }): Promise<TableReport | undefined>;
+  /**
+   * One consistent view of a table: its current snapshot S (cold, through @kice/iceberg's
+   * scan) plus the rows this process holds past S's offsets for the partitions it owns
+   * (hot); `result.hot.partitions` names them (docs/embedding.md, "Querying"). With
+   * `asOf`, that snapshot only (cold). Unknown table or column: KiceError QUERY_INVALID.
+   */
+  query(table: string, options?: QueryOptions): Promise<QueryResult>;
+  /**
+   * The latest row for a record key (the table's key column, `tables[].key`): from the hot
+   * buffer's key index (its memory counted in the in-flight budget), else from the
+   * current snapshot (equality filter, pruned by bounds); undefined when neither has it.
+   */
+  get(table: string, key: RecordKey): Promise<Record<string, unknown> | undefined>;
   on(event: 'commit', listener: (e: CommitEvent) => void): this;
   on(event: 'deadLetter', listener: (count: number) => void): this;
   on(event: 'error', listener: (e: Error) => void): this;
@@ -296,6 +317,27 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
     ends,
   );
 
+  // Queries read the catalog from this thread (the committer thread keeps its own).
+  let queryCatalog: Catalog | undefined;
+  const catalogForQueries = (): Catalog => {
+    const storage = config.storage;
+    queryCatalog ??= createCatalog(config.catalog, createFileIO(storage), {
+      ...(storage ? { ioFactory: (props) => sharedFileIO(tableStorage(storage, props)) } : {}),
+    });
+    return queryCatalog;
+  };
+  const keyIndexes = new Map<string, KeyIndex>();
+  const queryable = (table: string): Coordinator => {
+    if (!coordinator)
+      throw new KiceError('QUERY_INVALID', `query ${table}: the engine is not started`);
+    if (stopped) throw new KiceError('QUERY_INVALID', `query ${table}: the engine is stopping`);
+    return coordinator;
+  };
+  const capture = (c: Coordinator) => (table: string) => {
+    const a = c.hotAccess(table);
+    return a && { view: a.runtime.buffer.view(), owned: a.owned, observed: a.runtime.observed };
+  };
+
   let lastReady = false;
   const emitStatus = (): void => {
     const s = engine.status();
@@ -427,6 +469,7 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
     async stop() {
       stopped ??= (async () => {
         emitStatus();
+        for (const index of keyIndexes.values()) index.clear();
         // No consumer restarts from now on, and a short budget for the last offset commit.
         source.prepareStop();
         try {
@@ -559,6 +602,51 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       if (!described) return undefined;
       const partitions = (await engine.lag()).filter((p) => p.table === table);
       return { ...described, partitions };
+    },
+    async query(table, opts = {}) {
+      const c = queryable(table);
+      return runQuery(
+        { catalog: catalogForQueries, groupId: config.kafka.groupId, capture: capture(c) },
+        table,
+        opts,
+      );
+    },
+    async get(table, key) {
+      const c = queryable(table);
+      const a = c.hotAccess(table);
+      if (!a)
+        throw new KiceError(
+          'QUERY_INVALID',
+          `get: unknown table "${table}" (no configured topic routes to it)`,
+        );
+      const keyCfg = a.runtime.config.key;
+      if (keyCfg.format === 'none')
+        throw new KiceError(
+          'QUERY_INVALID',
+          `get ${table}: the table has no key column (set tables[].key.format to keep the record key)`,
+        );
+      const column = keyCfg.column;
+      // The view, captured now; S, read after it (as in a query: nothing falls between).
+      const view = a.runtime.buffer.view();
+      let index = keyIndexes.get(table);
+      if (!index) {
+        index = new KeyIndex(column, c.memory);
+        keyIndexes.set(table, index);
+      }
+      index.sync(view);
+      const t = await loadTable(catalogForQueries(), table);
+      const m = t?.metadata;
+      const schema = m?.schemas.find((s) => s.schemaId === m.currentSchemaId) ?? a.runtime.observed;
+      const value = keyValue(schema, column, key);
+      const hit = index.lookup(value);
+      // A hot row S already holds is the same row as S's, and the newest: it wins.
+      if (hit) return hotRow(hit, schema);
+      if (!t || m?.currentSnapshotId == null) return undefined;
+      return coldGet(t, m.currentSnapshotId, column, value).catch((e: unknown) => {
+        if (e instanceof Error && (e as { code?: string }).code === 'INVALID_ARGUMENT')
+          throw new KiceError('QUERY_INVALID', `get ${table}: ${e.message}`, { cause: e });
+        throw e;
+      });
     },
     on(event: string, listener: (...args: never[]) => void) {
       events.on(event, listener as (...args: unknown[]) => void);

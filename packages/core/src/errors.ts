@@ -11,7 +11,9 @@ export type KiceErrorCode =
   | 'COMMIT_FAILED'
   | 'KAFKA'
   | 'WORKER'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  /** A query's table, column, snapshot or option is not valid (engine.query, engine.get). */
+  | 'QUERY_INVALID';
 
 export class KiceError extends Error {
   readonly code: KiceErrorCode;

@@ -16,6 +16,7 @@ export {
   icebergTypeOfArrowField,
   UUID_EXTENSION,
 } from './arrow/schema.ts';
+export { maskIndices, takeData } from './arrow/take.ts';
 export { arrowValueToIceberg, icebergRowsToArrow } from './arrow/values.ts';
 // catalog
 export * from './catalog/catalog.ts';
@@ -72,8 +73,10 @@ export {
 } from './scan/deletes.ts';
 export * from './scan/expressions.ts';
 export { type FileScanTask, planFiles, type ScanOptions, type ScanPlan } from './scan/planner.ts';
+export { toReadBatch } from './scan/read-batch.ts';
 export { arrowTableToRows, readParquet } from './scan/read-parquet.ts';
 export { type Row, scanRows } from './scan/table-scan.ts';
+export { type ColumnBatch, evalBatch } from './scan/vector-filter.ts';
 export { parseJson, stringifyJson } from './spec/json.ts';
 export type * from './spec/manifest.ts';
 export { readManifest, writeManifest } from './spec/manifest-file.ts';

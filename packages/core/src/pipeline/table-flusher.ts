@@ -12,7 +12,9 @@
  * - A commit refused by offset continuity deletes its data files and re-seeks every
  *   partition of the table to the table's recorded offset (or, never committed, to where
  *   this owner started), dropping what is buffered.
- * - Buffered bytes are released from the memory budget whatever happens.
+ * - Buffered bytes are released from the memory budget whatever happens, when the flush
+ *   ends: drained batches stay readable by queries (TableBuffer.view) until then, after
+ *   the commit that covers them is visible.
  * - With `deadLetter.table`: the drained ranges' dead letters are written as a Parquet file
  *   of the dead-letter table BEFORE the table's commit, and that commit names the file in
  *   its snapshot (`kice.dead-letters`), atomically with the offsets; a refused commit
@@ -230,6 +232,7 @@ export class TableFlusher {
           // in the memory budget, so a backlog of bad records pauses consumption instead
           // of growing without bound.
           const kept = batches.filter((b) => owned(tpKey(b.topic, b.partition)));
+          t.buffer.settle(batches);
           t.buffer.requeue(kept);
           release = bytes - kept.reduce((a, b) => a + (b.deadLetterBytes ?? 0), 0);
           const first = !this.waitingForTable.has(t.name);
@@ -362,6 +365,8 @@ export class TableFlusher {
         });
       }
     } finally {
+      // Out of the query view only now: the commit (if any) is visible in the catalog.
+      t.buffer.settle(batches);
       d.budget.release(release);
     }
   }

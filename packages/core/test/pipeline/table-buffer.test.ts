@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TableBuffer } from '../../src/pipeline/table-buffer.ts';
+import { rowOffsetsOf, TableBuffer } from '../../src/pipeline/table-buffer.ts';
 
 const ipc = (n: number) => new Uint8Array(n);
 
@@ -69,5 +69,32 @@ describe('TableBuffer contiguity', () => {
     expect(b.drain().ranges).toEqual([{ topic: 't', partition: 0, from: 0n, to: 8n }]);
     b.push({ topic: 't', partition: 0, from: 8n, to: 9n, ipc: null, rows: 0 });
     expect(() => b.requeue(d.batches)).toThrow('does not start at the buffered end');
+  });
+
+  it('keeps drained batches in view until the flush settles them', () => {
+    const b = new TableBuffer();
+    const a0 = { topic: 't', partition: 0, from: 0n, to: 5n, ipc: ipc(100), rows: 5 };
+    const a1 = { topic: 't', partition: 1, from: 0n, to: 2n, ipc: ipc(30), rows: 2 };
+    b.push(a0);
+    b.push(a1);
+    const d = b.drain();
+    const c0 = { topic: 't', partition: 0, from: 5n, to: 8n, ipc: ipc(10), rows: 3 };
+    b.push(c0);
+    expect(b.view()).toEqual([a0, a1, c0]);
+    expect(b.bufferedBytes).toBe(10);
+    // A revoked partition leaves the view, flushing or buffered.
+    b.dropPartitions(new Set(['t:1']));
+    expect(b.view()).toEqual([a0, c0]);
+    b.settle(d.batches);
+    expect(b.view()).toEqual([c0]);
+  });
+});
+
+describe('rowOffsetsOf', () => {
+  it("gives the rows' offsets: the records' less the failed ones", () => {
+    const offsets = BigInt64Array.of(10n, 11n, 13n, 14n);
+    expect([...(rowOffsetsOf(offsets, [{ index: 1 }], 3) ?? [])]).toEqual([10n, 13n, 14n]);
+    expect(rowOffsetsOf(offsets, [{ index: 1 }], 2)).toBeUndefined();
+    expect(rowOffsetsOf(offsets, [], 0)).toBeUndefined();
   });
 });

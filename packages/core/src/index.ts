@@ -37,6 +37,9 @@ export {
   type LoggerTarget,
   logFormat,
   type PartitionReport,
+  type QueryOptions,
+  type QueryResult,
+  type RecordKey,
   type TableReport,
 } from './engine.ts';
 export { KiceError, type KiceErrorCode } from './errors.ts';

@@ -12,9 +12,9 @@
  *    key (files and row groups pruned by bounds); the matching row of the newest data
  *    file (highest sequence number), last in file order, wins.
  *
- * Keys compare by value: a string, bytes (read as UTF-8 for a string key column), or an
- * object for a struct key (JSON keys), whose fields compare as their Iceberg values
- * (integers as integers whether given as number or bigint).
+ * Keys compare by value (`keyValue`): a string, the key's bytes, or an object for a struct
+ * key (JSON keys), whose fields compare as their Iceberg values (integers as integers
+ * whether given as number or bigint).
  */
 import {
   and,
@@ -128,11 +128,21 @@ export class KeyIndex {
   }
 }
 
-/** The key as the key column holds it: bytes as UTF-8 text for a string column. */
+/**
+ * The key as the key column holds it. Bytes are the Kafka key as produced: UTF-8 text for
+ * a string column, else (a JSON key) parsed as JSON. A string for a column of another type
+ * (a JSON number key, say) is parsed as JSON too; an object is a struct key as it is.
+ */
 export function keyValue(schema: Schema, column: string, key: RecordKey): unknown {
   const field = schema.fields.find((f) => f.name === column);
-  if (key instanceof Uint8Array && field?.type === 'string') return utf8.decode(key);
-  return key;
+  const text = key instanceof Uint8Array ? utf8.decode(key) : key;
+  if (typeof text !== 'string' || field?.type === 'string') return text;
+  if (!(key instanceof Uint8Array) && field === undefined) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 /** One hot row as a plain object of the table's columns (Iceberg values). */

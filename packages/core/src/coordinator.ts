@@ -471,7 +471,7 @@ export class Coordinator extends EventEmitter {
       to: range.to,
       ipc: result.rows > 0 ? result.ipc : null,
       rows: result.rows,
-      ...optional('rowOffsets', rowOffsetsOf(batch.recordOffsets, errors, result.rows)),
+      rowOffsets: rowOffsetsOf(batch.recordOffsets, errors, result.rows),
       ...(dead.length > 0 ? { deadLetters: dead, deadLetterBytes: deadBytes } : {}),
     });
     this.budget.reserve(ipcBytes + deadBytes); // held by the buffer until flushed or dropped
@@ -642,10 +642,6 @@ export class Coordinator extends EventEmitter {
   get error(): Error | undefined {
     return this.fatal;
   }
-}
-
-function optional<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
-  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 }
 
 function asError(e: unknown): Error {

@@ -33,7 +33,7 @@ export interface BufferedBatch {
   readonly deadLetterBytes?: number;
   /** Kafka offset of each row of `ipc`, in row order (the batch's records less the
    * dead-lettered ones); absent when unknown (rows then share the batch's range). */
-  readonly rowOffsets?: BigInt64Array;
+  readonly rowOffsets?: BigInt64Array | undefined;
 }
 
 /** The Kafka offsets of a decoded batch's rows: the records' offsets without the failed

@@ -23,6 +23,7 @@ import { Piscina } from 'piscina';
 import type { TableDescription } from './commit/committer.ts';
 import { startCommitterThread } from './commit/committer-client.ts';
 import { ConfigError } from './config/load.ts';
+import { threadLimits } from './config/memory-plan.ts';
 import type { KiceConfig } from './config/schema.ts';
 import { REDACTED, redact } from './config/secrets.ts';
 import { tlsOptions } from './config/tls.ts';
@@ -344,22 +345,17 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       } else {
         const bundle = await workerBundle();
         ifStopped();
+        const limits = threadLimits(config.memory);
         pool = new Piscina({
           filename: pathToFileURL(bundle.poolTasks).href,
           minThreads: threads,
           maxThreads: threads,
           idleTimeout: 60 * 60_000,
-          resourceLimits: {
-            maxYoungGenerationSizeMb: 16,
-            // A flush holds at most the in-flight budget; a cap close to it makes V8 collect
-            // garbage early instead of growing each worker's heap toward its 2 GB default.
-            maxOldGenerationSizeMb: Math.max(
-              128,
-              Math.ceil((config.memory.maxInFlightBytes * 2) / 2 ** 20),
-            ),
-          },
+          // A cap makes V8 collect garbage early instead of growing each worker's heap
+          // toward its default (config/memory-plan.ts).
+          resourceLimits: limits.worker,
         });
-        committer = startCommitterThread(bundle.committerThread, committerData);
+        committer = startCommitterThread(bundle.committerThread, committerData, limits.committer);
       }
       coordinator = new Coordinator({
         config,

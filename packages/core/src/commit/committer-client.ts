@@ -11,6 +11,8 @@
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import { type ThreadLimits, threadLimits } from '../config/memory-plan.ts';
+import { DEFAULT_MAX_IN_FLIGHT } from '../config/schema.ts';
 import type {
   CommitterHostData,
   CommitterThreadData,
@@ -24,14 +26,23 @@ export interface CommitterClient {
   close(): Promise<void>;
 }
 
+/** The committer thread's V8 heap caps (config/memory-plan.ts threadLimits). */
+export type CommitterLimits = ThreadLimits['committer'];
+
 // The committer handles metadata (manifests, manifest lists, table metadata JSON), never
 // data: a small young generation keeps its idle heap small.
-const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4 };
+const RESOURCE_LIMITS: CommitterLimits = threadLimits({
+  maxInFlightBytes: DEFAULT_MAX_IN_FLIGHT,
+}).committer;
 
 /** Starts the committer thread from `file`: the bundled committer-thread module
  * (../workers/bundle.ts). */
-export function startCommitterThread(file: string, options: CommitterThreadData): CommitterClient {
-  const worker = new Worker(file, { workerData: options, resourceLimits: RESOURCE_LIMITS });
+export function startCommitterThread(
+  file: string,
+  options: CommitterThreadData,
+  resourceLimits: CommitterLimits = RESOURCE_LIMITS,
+): CommitterClient {
+  const worker = new Worker(file, { workerData: options, resourceLimits });
   const api = Comlink.wrap<Committer>(nodeEndpoint(worker));
   return {
     api,

@@ -27,7 +27,7 @@ import { threadLimits } from './config/memory-plan.ts';
 import type { KiceConfig } from './config/schema.ts';
 import { REDACTED, redact } from './config/secrets.ts';
 import { tlsOptions } from './config/tls.ts';
-import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
+import { Coordinator, type EngineMetrics, type Logger, rowGroupBytes } from './coordinator.ts';
 import { KiceError } from './errors.ts';
 import { EndOffsetCache } from './metrics/end-offsets.ts';
 import { EngineMetricsRegistry } from './metrics/engine-metrics.ts';
@@ -380,7 +380,21 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       await coordinator.start();
       ifStopped();
       log.info(
-        { engine: name, threads, tables: config.tables.length, sharedRuntime: lease !== undefined },
+        {
+          engine: name,
+          threads,
+          tables: config.tables.length,
+          sharedRuntime: lease !== undefined,
+          // What memory.limit (or the budget alone) made of the memory settings.
+          memory: {
+            ...(config.memory.limit === undefined ? {} : { limit: config.memory.limit }),
+            maxInFlightBytes: config.memory.maxInFlightBytes,
+            rowGroupBytes: rowGroupBytes(config),
+            ...(lease
+              ? {}
+              : { workerHeapMb: threadLimits(config.memory).worker.maxOldGenerationSizeMb }),
+          },
+        },
         'kice engine started',
       );
     },

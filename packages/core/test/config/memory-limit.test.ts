@@ -42,37 +42,37 @@ describe('memory.limit', () => {
     const c = parseConfig(yaml(`memory: { limit: ${512 * MiB} }\nworkers: { threads: 2 }\n`), {
       baseDir: '/base',
     });
-    // (512 − 192 − 2 × (56 + 12 + 3 × 4)) MiB / 2.5
-    expect(c.memory).toEqual({ limit: 512 * MiB, maxInFlightBytes: 64 * MiB });
+    // (512 − 216 − 2 × (64 + 12 + 3 × 4)) MiB / 2.5
+    expect(c.memory).toEqual({ limit: 512 * MiB, maxInFlightBytes: 48 * MiB });
     expect(rowGroupBytes(c)).toBe(4 * MiB);
     const g = parseConfig(yaml(`memory: { limit: ${GiB} }\nworkers: { threads: 2 }\n`), {
       baseDir: '/base',
     });
-    // (1024 − 192 − 2 × (56 + 12 + 3 × 8)) MiB / 2.5
-    expect(g.memory.maxInFlightBytes).toBe(Math.floor((648 * MiB) / 2.5));
+    // (1024 − 216 − 2 × (64 + 12 + 3 × 8)) MiB / 2.5
+    expect(g.memory.maxInFlightBytes).toBe(Math.floor((608 * MiB) / 2.5));
     expect(rowGroupBytes(g)).toBe(8 * MiB);
     // More workers leave less for the budget.
     const four = parseConfig(yaml(`memory: { limit: ${GiB} }\nworkers: { threads: 4 }\n`), {
       baseDir: '/base',
     });
-    expect(four.memory.maxInFlightBytes).toBe(Math.floor((464 * MiB) / 2.5));
+    expect(four.memory.maxInFlightBytes).toBe(Math.floor((408 * MiB) / 2.5));
   });
 
   it('refuses a limit too small for the worker count, naming the minimum for that many workers', () => {
     expect(problems(yaml(`memory: { limit: ${300 * MiB} }\nworkers: { threads: 2 }\n`))).toEqual([
-      'memory.limit: 300 MiB is too small for 2 workers (workers.threads): at least 387 MiB (405798912)',
+      'memory.limit: 300 MiB is too small for 2 workers (workers.threads): at least 429 MiB (449839104)',
     ]);
     expect(
-      parseConfig(yaml(`memory: { limit: ${320 * MiB} }\nworkers: { threads: 1 }\n`), {
+      parseConfig(yaml(`memory: { limit: ${360 * MiB} }\nworkers: { threads: 1 }\n`), {
         baseDir: '/base',
       }).memory.maxInFlightBytes,
     ).toBeGreaterThanOrEqual(16 * MiB);
     expect(problems(yaml(`memory: { limit: ${256 * MiB} }\nworkers: { threads: 1 }\n`))).toEqual([
-      'memory.limit: 256 MiB is too small for 1 worker (workers.threads): at least 308 MiB (322961408)',
+      'memory.limit: 256 MiB is too small for 1 worker (workers.threads): at least 340 MiB (356515840)',
     ]);
-    expect(minimumLimit(2)).toBe(387 * MiB);
-    expect(budgetFor(387 * MiB, 2, rowGroupBytesFor(387 * MiB))).toBeGreaterThanOrEqual(16 * MiB);
-    expect(budgetFor(386 * MiB, 2, rowGroupBytesFor(386 * MiB))).toBeLessThan(16 * MiB);
+    expect(minimumLimit(2)).toBe(429 * MiB);
+    expect(budgetFor(429 * MiB, 2, rowGroupBytesFor(429 * MiB))).toBeGreaterThanOrEqual(16 * MiB);
+    expect(budgetFor(428 * MiB, 2, rowGroupBytesFor(428 * MiB))).toBeLessThan(16 * MiB);
   });
 
   it('takes an explicit maxInFlightBytes that fits, and refuses one that does not, naming both settings', () => {
@@ -86,11 +86,11 @@ describe('memory.limit', () => {
     expect(
       problems(
         yaml(
-          `memory: { limit: ${512 * MiB}, maxInFlightBytes: ${128 * MiB} }\nworkers: { threads: 2 }\n`,
+          `memory: { limit: ${512 * MiB}, maxInFlightBytes: ${64 * MiB} }\nworkers: { threads: 2 }\n`,
         ),
       ),
     ).toEqual([
-      'memory.maxInFlightBytes: 128 MiB does not fit in memory.limit 512 MiB with 2 workers (workers.threads): at most 67108864; lower it, raise memory.limit, or leave memory.maxInFlightBytes out to derive it',
+      'memory.maxInFlightBytes: 64 MiB does not fit in memory.limit 512 MiB with 2 workers (workers.threads): at most 50331648; lower it, raise memory.limit, or leave memory.maxInFlightBytes out to derive it',
     ]);
   });
 
@@ -101,8 +101,8 @@ describe('memory.limit', () => {
       ),
       { baseDir: '/base' },
     );
-    // (512 − 192 − 2 × (56 + 12 + 3 × 16)) MiB / 2.5
-    expect(c.memory.maxInFlightBytes).toBe(Math.floor((88 * MiB) / 2.5));
+    // (512 − 216 − 2 × (64 + 12 + 3 × 16)) MiB / 2.5
+    expect(c.memory.maxInFlightBytes).toBe(Math.floor((48 * MiB) / 2.5));
     expect(rowGroupBytes(c)).toBe(16 * MiB);
     expect(
       problems(
@@ -111,7 +111,7 @@ describe('memory.limit', () => {
         ),
       ),
     ).toEqual([
-      'memory.limit: 512 MiB is too small for 2 workers (workers.threads): at least 752 MiB (788529152) with parquet.rowGroupBytes 67108864',
+      'memory.limit: 512 MiB is too small for 2 workers (workers.threads): at least 792 MiB (830472192) with parquet.rowGroupBytes 67108864',
     ]);
   });
 

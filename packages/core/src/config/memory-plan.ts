@@ -25,15 +25,16 @@
 
 const MiB = 2 ** 20;
 
-/** Main thread, Node/V8, kafkajs, committer thread: ~150 MiB measured, with margin for
- * the run-to-run spread of peak RSS (±30 MiB: when V8 gets to collect ArrayBuffers). */
+/** Main thread, Node/V8, kafkajs, committer thread. This and WORKER_BASE are fitted
+ * together to peak RSS with 2 workers (not measured apart), with margin for the
+ * run-to-run spread (±30 MiB: when V8 gets to collect dead ArrayBuffers). */
 export const PROCESS_BASE = 216 * MiB;
-/** One worker isolate without its parquet-wasm memory: ~45 MiB measured, with margin. */
+/** One worker isolate without its parquet-wasm memory (heap measured 20–30 MiB). */
 export const WORKER_BASE = 64 * MiB;
 /** parquet-wasm's memory, code and first pages (measured 12 MiB + 2.7 × row group). */
 export const WASM_BASE = 12 * MiB;
 export const WASM_PER_ROW_GROUP_BYTE = 3;
-/** Resident bytes per in-flight byte (measured 1.9–2.5). */
+/** Resident bytes per in-flight byte (peak RSS grew ~1.7 per budget byte; margin). */
 export const IN_FLIGHT_COST = 2.5;
 /** The smallest budget a limit must leave: below it flushes get too small to be useful. */
 export const MIN_BUDGET = 16 * MiB;

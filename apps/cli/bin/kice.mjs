@@ -18,14 +18,6 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-
-// The heap flags on the shebang sized this (the main) thread's heap when it started. V8's
-// flags are process-wide and would override the heap caps kice gives each worker thread
-// (worker_threads resourceLimits, derived from memory.limit or the in-flight budget): clear
-// them, so that the threads started from now on get their own caps.
-setFlagsFromString('--max-old-space-size=0');
-setFlagsFromString('--max-semi-space-size=0');
 
 const app = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { main } = existsSync(join(app, 'src/main.ts'))

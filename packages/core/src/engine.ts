@@ -34,6 +34,7 @@ import { EngineMetricsRegistry } from './metrics/engine-metrics.ts';
 import { DeadLetterSink } from './pipeline/dead-letters.ts';
 import { topicsWanting } from './pipeline/routing.ts';
 import { attachEngine, type EngineLease } from './runtime/attach.ts';
+import { clearHeapSizeFlags } from './runtime/heap-flags.ts';
 import type { Runtime } from './runtime/runtime.ts';
 import type { KafkaClientOptions } from './source/client.ts';
 import { KafkajsSource } from './source/kafkajs-source.ts';
@@ -346,6 +347,7 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
         const bundle = await workerBundle();
         ifStopped();
         const limits = threadLimits(config.memory);
+        if (config.memory.limit !== undefined) clearHeapSizeFlags();
         pool = new Piscina({
           filename: pathToFileURL(bundle.poolTasks).href,
           minThreads: threads,

@@ -26,10 +26,11 @@ import { createCatalog } from './catalog/create-catalog.ts';
 import type { TableDescription } from './commit/committer.ts';
 import { startCommitterThread } from './commit/committer-client.ts';
 import { ConfigError } from './config/load.ts';
+import { threadLimits } from './config/memory-plan.ts';
 import type { KiceConfig } from './config/schema.ts';
 import { REDACTED, redact } from './config/secrets.ts';
 import { tlsOptions } from './config/tls.ts';
-import { Coordinator, type EngineMetrics, type Logger } from './coordinator.ts';
+import { Coordinator, type EngineMetrics, type Logger, rowGroupBytes } from './coordinator.ts';
 import { KiceError } from './errors.ts';
 import { EndOffsetCache } from './metrics/end-offsets.ts';
 import { EngineMetricsRegistry } from './metrics/engine-metrics.ts';
@@ -38,6 +39,7 @@ import { topicsWanting } from './pipeline/routing.ts';
 import { coldGet, hotRow, KeyIndex, keyValue, type RecordKey } from './query/key-index.ts';
 import { loadTable, type QueryOptions, type QueryResult, runQuery } from './query/query.ts';
 import { attachEngine, type EngineLease } from './runtime/attach.ts';
+import { clearHeapSizeFlags } from './runtime/heap-flags.ts';
 import type { Runtime } from './runtime/runtime.ts';
 import type { KafkaClientOptions } from './source/client.ts';
 import { KafkajsSource } from './source/kafkajs-source.ts';
@@ -366,22 +368,18 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
     }
     const bundle = await workerBundle();
     ifStopped();
+    const limits = threadLimits(config.memory);
+    if (config.memory.limit !== undefined) clearHeapSizeFlags();
     pool = new Piscina({
       filename: pathToFileURL(bundle.poolTasks).href,
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 60 * 60_000,
-      resourceLimits: {
-        maxYoungGenerationSizeMb: 16,
-        // A flush holds at most the in-flight budget; a cap close to it makes V8 collect
-        // garbage early instead of growing each worker's heap toward its 2 GB default.
-        maxOldGenerationSizeMb: Math.max(
-          128,
-          Math.ceil((config.memory.maxInFlightBytes * 2) / 2 ** 20),
-        ),
-      },
+      // A cap makes V8 collect garbage early instead of growing each worker's heap
+      // toward its default (config/memory-plan.ts).
+      resourceLimits: limits.worker,
     });
-    committer = startCommitterThread(bundle.committerThread, committerData);
+    committer = startCommitterThread(bundle.committerThread, committerData, limits.committer);
   };
 
   const engine: Engine = {
@@ -461,7 +459,21 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       await coordinator.start();
       ifStopped();
       log.info(
-        { engine: name, threads, tables: config.tables.length, sharedRuntime: lease !== undefined },
+        {
+          engine: name,
+          threads,
+          tables: config.tables.length,
+          sharedRuntime: lease !== undefined,
+          // What memory.limit (or the budget alone) made of the memory settings.
+          memory: {
+            ...(config.memory.limit === undefined ? {} : { limit: config.memory.limit }),
+            maxInFlightBytes: config.memory.maxInFlightBytes,
+            rowGroupBytes: rowGroupBytes(config),
+            ...(lease
+              ? {}
+              : { workerHeapMb: threadLimits(config.memory).worker.maxOldGenerationSizeMb }),
+          },
+        },
         'kice engine started',
       );
     },

@@ -16,6 +16,8 @@
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import { type ThreadLimits, threadLimits } from '../config/memory-plan.ts';
+import { DEFAULT_MAX_IN_FLIGHT } from '../config/schema.ts';
 import { KiceError } from '../errors.ts';
 import type {
   CommitterHostData,
@@ -30,9 +32,14 @@ export interface CommitterClient {
   close(): Promise<void>;
 }
 
+/** The committer thread's V8 heap caps (config/memory-plan.ts threadLimits). */
+export type CommitterLimits = ThreadLimits['committer'];
+
 // The committer handles metadata (manifests, manifest lists, table metadata JSON), never
 // data: a small young generation keeps its idle heap small.
-const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4 };
+const RESOURCE_LIMITS: CommitterLimits = threadLimits({
+  maxInFlightBytes: DEFAULT_MAX_IN_FLIGHT,
+}).committer;
 
 /** Settles once `worker` dies on its own (not when `closing()` says it is being closed). */
 function deathOf(worker: Worker, closing: () => boolean): Promise<never> {
@@ -65,8 +72,12 @@ function guarded<T>(api: Comlink.Remote<T>, died: Promise<never>): Comlink.Remot
 
 /** Starts the committer thread from `file`: the bundled committer-thread module
  * (../workers/bundle.ts). */
-export function startCommitterThread(file: string, options: CommitterThreadData): CommitterClient {
-  const worker = new Worker(file, { workerData: options, resourceLimits: RESOURCE_LIMITS });
+export function startCommitterThread(
+  file: string,
+  options: CommitterThreadData,
+  resourceLimits: CommitterLimits = RESOURCE_LIMITS,
+): CommitterClient {
+  const worker = new Worker(file, { workerData: options, resourceLimits });
   let closing = false;
   const remote = Comlink.wrap<Committer>(nodeEndpoint(worker));
   const api = guarded(

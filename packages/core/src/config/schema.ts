@@ -3,6 +3,7 @@
  * at the boundary (zod) into a frozen, fully defaulted object. Every problem is reported
  * with its path (`tables[1].table: …`), all at once. Documented in docs/config.md.
  */
+import { availableParallelism } from 'node:os';
 import { parsePrimitive } from '@kice/iceberg';
 import { z } from 'zod';
 import { schemaRegistrySchema } from '../registry/config.ts';
@@ -13,9 +14,13 @@ import {
   REGISTRY_KEY_FORMATS,
 } from '../registry/formats.ts';
 import { isLoopback, parseListen } from './http-listen.ts';
+import { planMemoryLimit } from './memory-plan.ts';
 import { parsePartitionBy } from './partition-by.ts';
 
 const positiveInt = z.number().int().positive();
+
+/** memory.maxInFlightBytes without memory.limit. */
+export const DEFAULT_MAX_IN_FLIGHT = 256 * 1024 * 1024;
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 const IDENT_TEMPLATE = /^[A-Za-z_{][A-Za-z0-9_{}]*(\.[A-Za-z_{][A-Za-z0-9_{}]*)+$/;
@@ -517,11 +522,15 @@ export const configSchema = z
       .default({ maxRecordBytes: 1024 * 1024, maxNestingDepth: 32, maxColumns: 1000 }),
     memory: z
       .object({
-        /** Cap on fetched + decoding + buffered + flushing bytes; past it partitions pause. */
-        maxInFlightBytes: positiveInt.default(256 * 1024 * 1024),
+        /** A cap on the whole process (bytes of resident memory): the budget, row-group
+         * sizes and thread heap caps are derived from it (./memory-plan.ts). */
+        limit: positiveInt.optional(),
+        /** Cap on fetched + decoding + buffered + flushing bytes; past it partitions pause.
+         * Default: derived from memory.limit when set, else 256 MiB. */
+        maxInFlightBytes: positiveInt.optional(),
       })
       .strict()
-      .default({ maxInFlightBytes: 256 * 1024 * 1024 }),
+      .default({}),
     parquet: z
       .object({
         compression: z
@@ -529,7 +538,8 @@ export const configSchema = z
           .default('snappy'),
         rowGroupSize: positiveInt.default(1_000_000),
         /**
-         * Cap on a row group's Arrow bytes; default maxInFlightBytes / 8 (at most 128 MiB).
+         * Cap on a row group's Arrow bytes; default maxInFlightBytes / 8 (at most 128 MiB),
+         * under memory.limit limit / 128 (1–16 MiB).
          * The Parquet encoder holds one row group in memory that is never returned.
          */
         rowGroupBytes: positiveInt.optional(),
@@ -581,6 +591,40 @@ export const configSchema = z
         });
       }
     });
+    if (c.memory.limit !== undefined) {
+      const plan = planMemoryLimit({
+        limit: c.memory.limit,
+        workers: c.workers.threads ?? availableParallelism(),
+        ...(c.memory.maxInFlightBytes === undefined
+          ? {}
+          : { maxInFlightBytes: c.memory.maxInFlightBytes }),
+        ...(c.parquet.rowGroupBytes === undefined
+          ? {}
+          : { rowGroupBytes: c.parquet.rowGroupBytes }),
+      });
+      if (!plan.ok) ctx.addIssue({ code: 'custom', message: plan.message, path: plan.path });
+    }
+  })
+  .transform((c) => {
+    const { limit, maxInFlightBytes } = c.memory;
+    // Valid here (superRefine above): a limit's plan fits.
+    const plan =
+      limit === undefined
+        ? undefined
+        : planMemoryLimit({
+            limit,
+            workers: c.workers.threads ?? availableParallelism(),
+            ...(maxInFlightBytes === undefined ? {} : { maxInFlightBytes }),
+            ...(c.parquet.rowGroupBytes === undefined
+              ? {}
+              : { rowGroupBytes: c.parquet.rowGroupBytes }),
+          });
+    const memory: { limit?: number; maxInFlightBytes: number } = {
+      ...(limit === undefined ? {} : { limit }),
+      maxInFlightBytes:
+        plan?.ok === true ? plan.maxInFlightBytes : (maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT),
+    };
+    return { ...c, memory };
   });
 
 export type KiceConfigInput = z.input<typeof configSchema>;

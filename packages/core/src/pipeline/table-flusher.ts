@@ -27,11 +27,13 @@
  *   written, waiting at most END_OFFSETS_TIMEOUT_MS more; if they cannot be read, the commit goes ahead
  *   with the watermarks it carries. The watermark never changes what is committed.
  */
+
 import type { DataFile, StructType } from '@kice/iceberg';
 import { maxFieldId } from '@kice/iceberg';
 import type { TableState } from '../commit/committer.ts';
 import type { CommitterClient } from '../commit/committer-client.ts';
 import { splitTpKey, tpKey } from '../commit/offsets.ts';
+import { rowGroupBytesFor } from '../config/memory-plan.ts';
 import type { KiceConfig } from '../config/schema.ts';
 import { fromPlainError, KiceError } from '../errors.ts';
 import type { PipelineObserver } from '../metrics/observer.ts';
@@ -90,12 +92,12 @@ export interface TableFlusherDeps {
   readonly observer?: PipelineObserver;
 }
 
-/** `parquet.rowGroupBytes`, defaulting to an eighth of the in-flight budget (≤ 128 MiB). */
+/** `parquet.rowGroupBytes`; default: what memory.limit implies (config/memory-plan.ts), or
+ * else an eighth of the in-flight budget (≤ 128 MiB). */
 export function rowGroupBytes(config: KiceConfig): number {
-  return (
-    config.parquet.rowGroupBytes ??
-    Math.min(128 * 2 ** 20, Math.max(2 ** 20, Math.floor(config.memory.maxInFlightBytes / 8)))
-  );
+  if (config.parquet.rowGroupBytes !== undefined) return config.parquet.rowGroupBytes;
+  if (config.memory.limit !== undefined) return rowGroupBytesFor(config.memory.limit);
+  return Math.min(128 * 2 ** 20, Math.max(2 ** 20, Math.floor(config.memory.maxInFlightBytes / 8)));
 }
 
 /** Backoff of a failed dead-letter commit's retries. */

@@ -13,14 +13,11 @@
 import type { Piscina } from 'piscina';
 import type { CommitterClient } from '../commit/committer-client.ts';
 import { ConfigError } from '../config/load.ts';
-import type { KiceConfig } from '../config/schema.ts';
+import { DEFAULT_MAX_IN_FLIGHT, type KiceConfig } from '../config/schema.ts';
 import type { BudgetFactory } from '../pipeline/memory-budget.ts';
 import type { CommitterThreadData } from '../workers/committer-thread.ts';
 import { type Runtime, runtimeParts } from './runtime.ts';
 import type { BudgetMember } from './shared-budget.ts';
-
-/** The schema's default of memory.maxInFlightBytes (config/schema.ts). */
-const DEFAULT_MAX_IN_FLIGHT = 256 * 1024 * 1024;
 
 export interface EngineLease {
   readonly threads: number;
@@ -40,7 +37,11 @@ export function attachEngine(runtime: Runtime, name: string, config: KiceConfig)
     problems.push(
       'workers.threads: the shared runtime sizes the pool (createRuntime({ threads })); remove it from an engine that uses a runtime',
     );
-  if (config.memory.maxInFlightBytes !== DEFAULT_MAX_IN_FLIGHT)
+  if (config.memory.limit !== undefined)
+    problems.push(
+      'memory.limit: the shared runtime holds the memory of all its engines (createRuntime({ maxInFlightBytes, threads })); remove it from an engine that uses a runtime',
+    );
+  else if (config.memory.maxInFlightBytes !== DEFAULT_MAX_IN_FLIGHT)
     problems.push(
       'memory.maxInFlightBytes: the shared runtime holds the budget (createRuntime({ maxInFlightBytes })); remove it from an engine that uses a runtime',
     );

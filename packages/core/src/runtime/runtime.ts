@@ -24,6 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { type CommitterHost, startCommitterHost } from '../commit/committer-client.ts';
 import { ConfigError } from '../config/load.ts';
+import { threadLimits } from '../config/memory-plan.ts';
 import { workerBundle } from '../workers/bundle.ts';
 import { type SharedBudgetStats, SharedMemoryBudget } from './shared-budget.ts';
 
@@ -140,11 +141,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
           minThreads: threads,
           maxThreads: threads,
           idleTimeout: 60 * 60_000,
-          resourceLimits: {
-            maxYoungGenerationSizeMb: 16,
-            // As an engine's own pool (../engine.ts), from the shared budget.
-            maxOldGenerationSizeMb: Math.max(128, Math.ceil((maxInFlightBytes * 2) / 2 ** 20)),
-          },
+          // As an engine's own pool (../engine.ts), from the shared budget.
+          resourceLimits: threadLimits({ maxInFlightBytes }).worker,
         });
         return pool;
       })();

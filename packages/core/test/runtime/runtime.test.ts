@@ -71,6 +71,18 @@ describe('createRuntime', () => {
       'workers.threads',
       'memory.maxInFlightBytes',
     ]);
+    let limited: unknown;
+    try {
+      createEngine(config('g0', { memory: { limit: 2 ** 30 }, workers: { threads: 1 } }), {
+        runtime,
+      });
+    } catch (e) {
+      limited = e;
+    }
+    expect((limited as ConfigError).problems).toEqual([
+      'workers.threads: the shared runtime sizes the pool (createRuntime({ threads })); remove it from an engine that uses a runtime',
+      'memory.limit: the shared runtime holds the memory of all its engines (createRuntime({ maxInFlightBytes, threads })); remove it from an engine that uses a runtime',
+    ]);
     // Nothing was attached: the runtime closes.
     await runtime.close();
   });

@@ -7,7 +7,8 @@
  *   run, a doubled one a duplicate id; queries that read both a snapshot and hot rows must
  *   have happened (else the check proves nothing);
  * - time travel: asOf one of those snapshots returns exactly the rows PyIceberg reads at
- *   that snapshot;
+ *   that snapshot, and asOf its commit time the same snapshot; an unknown snapshot id is
+ *   a QUERY_INVALID error naming it;
  * - the budget: through the loop (queries and key lookups), in-flight bytes never pass
  *   memory.maxInFlightBytes plus one fetch (the documented overshoot);
  * - key lookup: several updates to one key, the latest wins from the hot buffer; after
@@ -183,6 +184,16 @@ describe('engine.query', () => {
       expect(py.map((row) => Number(row.id)).sort((a, b) => a - b)).toEqual(
         [...got].sort((a, b) => a - b),
       );
+      // asOf a time: the snapshot current then (S's own commit time gives S).
+      const described = await engine.describeTable(TABLE, { snapshots: 1000 });
+      const at = described?.snapshots.find((x) => x.snapshotId === sid)?.timestampMs as number;
+      const byTime = await engine.query(TABLE, { select: ['id'], asOf: { timestampMs: at } });
+      expect(byTime.snapshotId).toBe(sid);
+      expect((await byTime.toTable()).numRows).toBe(got.length);
+      await expect(engine.query(TABLE, { asOf: { snapshotId: '12345' } })).rejects.toMatchObject({
+        code: 'QUERY_INVALID',
+        message: expect.stringContaining('12345'),
+      });
     } finally {
       await engine.stop();
     }

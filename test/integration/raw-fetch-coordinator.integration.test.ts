@@ -19,7 +19,6 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import type { Piscina } from 'piscina';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Coordinator } from '../../packages/core/src/coordinator.ts';
 import { registerCodecs } from '../../packages/core/src/source/codecs.ts';
@@ -219,7 +218,7 @@ describe('coordinator: raw fetches of a real broker log', () => {
     const c = new Coordinator({
       config: b.config,
       source: b.source,
-      pool: b.pool as unknown as Piscina,
+      pool: b.pool,
       committer: b.client,
       deadLetters: b.sink,
       log: quietLog,

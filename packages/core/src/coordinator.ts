@@ -37,6 +37,7 @@ import { resolveStart } from './pipeline/start-offsets.ts';
 import { TableFlusher } from './pipeline/table-flusher.ts';
 import { registryClient, type SchemaRegistryClient } from './registry/client.ts';
 import { isRegistryFormat, isRegistryKeyFormat } from './registry/formats.ts';
+import type { ParsedRecords } from './source/batches/parse.ts';
 import type { RawFetch, Source, SourceBatch, TopicPartition } from './source/types.ts';
 import type { ParseTask, ParseTaskResult } from './workers/tasks.ts';
 
@@ -102,6 +103,12 @@ interface Started {
 
 /** Fetches in a row a record batch may fail its CRC check in before the engine stops. */
 const MAX_REFETCHES = 3;
+
+/** The shared memory a parse's records hold: values (with their batches' framing), the
+ * per-record arrays and the keys (source/batches/parse.ts). */
+function parsedBytes(r: ParsedRecords): number {
+  return r.bytes.buffer.byteLength + r.offsets.buffer.byteLength + (r.keys?.bytes.byteLength ?? 0);
+}
 
 function tpOf(lane: Lane): TopicPartition {
   return { topic: lane.topic, partition: lane.partition };
@@ -462,7 +469,7 @@ export class Coordinator extends EventEmitter {
     const parsing = this.deps.pool.run(task).then((r) => {
       const result = r as ParseTaskResult;
       const records = result.ok ? result.parsed.records : undefined;
-      held.resize(records ? records.bytes.buffer.byteLength : 0);
+      held.resize(records ? parsedBytes(records) : 0);
       if (!result.ok || !live() || result.parsed.nextOffset !== range.to) return { result };
       if (!records) {
         lane.noteTimestamps(range.to, Number.POSITIVE_INFINITY);

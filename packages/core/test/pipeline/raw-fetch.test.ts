@@ -10,6 +10,7 @@
 import type { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator } from '../../src/coordinator.ts';
+import { parseRecordBatches } from '../../src/source/batches/parse.ts';
 import { concatBytes, encodeBatch, marker, type TestRecord } from '../source/batches/encode.ts';
 import { type Bench, bench, quietLog, settleTick, until } from './harness.ts';
 
@@ -226,8 +227,15 @@ describe('coordinator: raw fetches', () => {
     const { b, c } = await started();
     b.pool.hold = true;
     const data = batchAt(0, 50);
-    b.source.deliverRaw(T0, 0n, data);
+    const fetch = b.source.deliverRaw(T0, 0n, data);
     expect(c.metrics.inFlightBytes).toBe(data.byteLength);
+    b.pool.release('parse', 0);
+    await until(() => b.pool.pending.some((p) => p.kind === 'decode'), 'the decode');
+    // The parsed records' shared memory: values (in their records sections) and arrays.
+    const parsed = parseRecordBatches(fetch).records;
+    expect(c.metrics.inFlightBytes).toBe(
+      (parsed?.bytes.buffer.byteLength ?? 0) + (parsed?.offsets.buffer.byteLength ?? 0),
+    );
     b.pool.hold = false;
     b.pool.releaseAll();
     await settleTick();

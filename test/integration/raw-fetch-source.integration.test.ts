@@ -4,9 +4,12 @@
  * delivers whole record batches through onRawFetch (never onBatch). Each RawFetch is
  * parsed with parseRecordBatches: every offset once, the exact values, keys and headers
  * kept per topic as asked; a rebalance between two members re-assigns partitions and each
- * offset is still delivered exactly once when onAssign seeks to what was delivered.
+ * offset is still delivered exactly once when onAssign seeks to what was delivered; and
+ * the same over the broker's SASL_SSL listener (TLS with the test CA, SCRAM-SHA-512): the
+ * fetcher's connections are kafkajs's, with the client's TLS and SASL settings.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRecordBatches } from '../../packages/core/src/source/batches/parse.ts';
 import { KafkajsSource } from '../../packages/core/src/source/kafkajs-source.ts';
@@ -17,7 +20,7 @@ import type {
   SourceHandlers,
   TopicPartition,
 } from '../../packages/core/src/source/types.ts';
-import { startKafka } from '../support/kafka.ts';
+import { startKafka, startKafkaSasl } from '../support/kafka.ts';
 import { createTopic, produce } from '../support/produce.ts';
 
 const RUN = randomBytes(4).toString('hex');
@@ -231,5 +234,47 @@ describe("the Source with fetch: 'raw'", () => {
         Array.from({ length: 500 }, (_, i) => ({ offset: BigInt(i), value: value(4 * i + p) })),
       );
     }
+  }, 180_000);
+
+  it('fetches over TLS + SASL (SCRAM-SHA-512) with the client settings unchanged', async () => {
+    const sasl = await startKafkaSasl();
+    const t = `rawsrc-${RUN}-sasl`;
+    await createTopic(brokers, t, 2);
+    await produce({
+      brokers,
+      topic: t,
+      partitions: 2,
+      first: 0,
+      count: 300,
+      batchSize: 25,
+      inFlight: 1,
+      record: (id) => ({ value: value(id) }),
+    });
+    const c = new RawCollector();
+    const source = new KafkajsSource({
+      brokers: [sasl.address],
+      ssl: { ca: readFileSync(sasl.caFile, 'utf8') },
+      sasl: { mechanism: 'scram-sha-512', username: sasl.username, password: sasl.password },
+      groupId: `rawsrc-${RUN}-sasl`,
+      topics: [t],
+      fetch: 'raw',
+      maxWaitTimeInMs: 200,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 500,
+      rebalanceTimeout: 10_000,
+    });
+    c.source = source;
+    sources.push(source);
+    await source.start(c);
+    await until(
+      () => c.shared.get(`${t}:0`) === 150n && c.shared.get(`${t}:1`) === 150n,
+      60_000,
+      'both partitions read over SASL_SSL',
+    );
+    expect(c.errors).toEqual([]);
+    for (const p of [0, 1])
+      expect(c.rows.get(`${t}:${p}`)).toEqual(
+        Array.from({ length: 150 }, (_, i) => ({ offset: BigInt(i), value: value(2 * i + p) })),
+      );
   }, 180_000);
 });

@@ -388,7 +388,13 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       await coordinator.start();
       ifStopped();
       log.info(
-        { engine: name, threads, tables: config.tables.length, sharedRuntime: lease !== undefined },
+        {
+          engine: name,
+          threads,
+          tables: config.tables.length,
+          sharedRuntime: lease !== undefined,
+          fetch: config.kafka.fetch,
+        },
         'kice engine started',
       );
     },

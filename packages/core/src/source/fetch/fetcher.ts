@@ -101,7 +101,8 @@ export class RawFetcher {
   assign(tps: readonly TopicPartition[]): void {
     this.positions.assign(tps);
     const topics = [...new Set(tps.map((t) => t.topic))];
-    if (topics.length === 0) return;
+    // Stopped: loading metadata would connect the cluster again (and keep the process alive).
+    if (topics.length === 0 || this.stopped) return;
     this.o.transport.track(topics).then(
       () => this.ensureLoops(),
       (e: unknown) => {
@@ -437,6 +438,7 @@ export class RawFetcher {
   /** OFFSET_OUT_OF_RANGE: to the log start when the records are gone, else wait. */
   private async outOfRange(topic: string, x: Sent): Promise<void> {
     const tp = { topic, partition: x.s.partition };
+    if (this.stopped) return;
     let bounds: { logStart: bigint; end: bigint };
     try {
       bounds = await this.o.transport.offsets(topic, x.s.partition);

@@ -1,25 +1,34 @@
 /**
- * The raw fetcher across a leader change, on a two-broker cluster of the test's own: broker
- * 1 from test/infra/kafka.sh (KRaft, broker + controller, port $KICE_RAW_LEADER_PORT,
- * default 29310, controller +1, SASL +2) and broker 2 (broker only, port + 10) started here
- * from the same jars, joining broker 1's controller. A topic replicated on both has one
- * partition led by broker 2 and one by broker 1; the fetcher reads part of it, broker 2 is
- * stopped (leadership of its partition moves to broker 1), and the fetcher must go on at
- * the new leader and deliver every offset exactly once, in order, bytes as produced.
+ * The raw fetcher on a two-broker cluster of the test's own: broker 1 from
+ * test/infra/kafka.sh (KRaft, broker + controller, port $KICE_RAW_LEADER_PORT, default
+ * 29310, controller +1, SASL +2) and broker 2 (broker only, port + 10) started here from
+ * the same jars, joining broker 1's controller.
+ * - A compacted topic (offset gaps, tombstones, batches the log cleaner rewrote) is read
+ *   exactly as its log segment files hold it (parsed with the same parser, which
+ *   record-batches.integration.test.ts checks against kafkajs), the position ending at the
+ *   log end. It needs the log cleaner's back-off shortened, a broker config the shared
+ *   broker must not see.
+ * - A leader change: a topic replicated on both has one partition led by broker 2 and one
+ *   by broker 1; the fetcher reads part of it, broker 2 is stopped (leadership of its
+ *   partition moves to broker 1), and the fetcher must go on at the new leader and deliver
+ *   every offset exactly once, in order, bytes as produced.
  * The shared broker is not touched.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRecordBatches } from '../../packages/core/src/source/batches/parse.ts';
 import type { FetchTransport } from '../../packages/core/src/source/fetch/transport.ts';
 import { ownBrokerEnv, startKafka, stopKafka } from '../support/kafka.ts';
-import { kafkaClient } from '../support/produce.ts';
+import { endOffsets, kafkaClient } from '../support/produce.ts';
 import { chained, type Harness, rawFetcher } from '../support/raw-fetch.ts';
-import { REPO_ROOT } from '../support/readers.ts';
+import { REPO_ROOT, runPython } from '../support/readers.ts';
 
 const run = promisify(execFile);
 const RUN = randomBytes(4).toString('hex');
@@ -33,7 +42,7 @@ const BROKER1 = {
 const DIR2 = join(STATE, 'broker2');
 let broker2: ChildProcess | undefined;
 let brokers: string[];
-let harness: Harness | undefined;
+const harnesses: Harness[] = [];
 
 function kafkaLibs(): string {
   const pom = readFileSync(join(REPO_ROOT, 'test/infra/kafka/pom.xml'), 'utf8');
@@ -136,12 +145,129 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await harness?.fetcher.stop();
+  await Promise.all(harnesses.map((h) => h.fetcher.stop()));
   await stopBroker2();
   await stopKafka(BROKER1);
 }, 120_000);
 
 const value = (p: number, i: number) => `p${p}-${i}-${'z'.repeat(i % 31)}`;
+
+/** Waits until the log cleaner has cleaned partition 0 of `t` (on broker 1) up to its active segment. */
+async function cleaned(t: string): Promise<void> {
+  const data = join(STATE, 'kafka/data');
+  await poll(
+    async () => {
+      const checkpoint = await readFile(join(data, 'cleaner-offset-checkpoint'), 'utf8');
+      const line = checkpoint.split('\n').find((l) => l.startsWith(`${t} 0 `));
+      const segments = (await readdir(join(data, `${t}-0`)))
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => BigInt(f.slice(0, -4)))
+        .sort((a, b) => (a < b ? -1 : 1));
+      return (
+        line !== undefined && BigInt(line.split(' ')[2] as string) >= (segments.at(-1) as bigint)
+      );
+    },
+    120_000,
+    `the log cleaner to clean ${t}`,
+  );
+}
+
+/** Offsets and values of partition 0 of `t` as broker 1's log segment files hold them now. */
+async function onDisk(t: string): Promise<{ offsets: bigint[]; values: (string | null)[] }> {
+  const dir = join(STATE, 'kafka/data', `${t}-0`);
+  const files = (await readdir(dir))
+    .filter((f) => f.endsWith('.log'))
+    .sort((a, b) => (BigInt(a.slice(0, -4)) < BigInt(b.slice(0, -4)) ? -1 : 1));
+  const data = Buffer.concat(await Promise.all(files.map((f) => readFile(join(dir, f)))));
+  const p = parseRecordBatches({
+    topic: t,
+    partition: 0,
+    data,
+    fetchOffset: 0n,
+    isolation: 'read_uncommitted',
+  });
+  const r = p.records;
+  const offsets: bigint[] = [];
+  const values: (string | null)[] = [];
+  for (let i = 0; r && i < r.count; i++) {
+    offsets.push(r.recordOffsets[i] as bigint);
+    values.push(
+      r.nulls[i] === 1
+        ? null
+        : Buffer.from(
+            r.bytes.subarray(r.offsets[i] as number, r.offsets[i + 1] as number),
+          ).toString(),
+    );
+  }
+  return { offsets, values };
+}
+
+describe('the raw fetcher on a compacted topic', () => {
+  it('reads offsets with gaps and tombstones as the log holds them, the position at the end', async () => {
+    const t = `raw-compact-${RUN}`;
+    const admin = kafkaClient(brokers).admin();
+    await admin.connect();
+    try {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: kafkajs.ConfigResourceTypes.BROKER,
+            name: '1',
+            configEntries: [{ name: 'log.cleaner.backoff.ms', value: '500' }],
+          },
+        ],
+      });
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: t,
+            replicaAssignment: [{ partition: 0, replicas: [1] }],
+            configEntries: [
+              { name: 'cleanup.policy', value: 'compact' },
+              { name: 'segment.ms', value: '1000' },
+              { name: 'min.cleanable.dirty.ratio', value: '0.01' },
+            ],
+          },
+        ],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const jobs = join(STATE, `compact-${RUN}.json`);
+    writeFileSync(
+      jobs,
+      JSON.stringify([{ topic: t, compression: 'lz4', count: 400, mode: 'compact' }]),
+    );
+    await runPython([
+      join(REPO_ROOT, 'test/support/produce_batches.py'),
+      brokers[0] as string,
+      jobs,
+    ]);
+    await cleaned(t);
+    const want = await onDisk(t);
+    const end = BigInt((await endOffsets(brokers, t))['0'] as string);
+    expect(end).toBe(401n);
+    // The cleaner removed records: the offsets have gaps.
+    expect(want.offsets.length).toBeLessThan(300);
+    const h = rawFetcher({ brokers }, { maxBytesPerPartition: 512, maxBytes: 1024 });
+    harnesses.push(h);
+    await h.fetcher.start();
+    const tp = { topic: t, partition: 0 };
+    h.fetcher.assign([tp]);
+    h.fetcher.seek(tp, 0n);
+    h.fetcher.resume([tp]);
+    await h.until(t, 0, end);
+    expect(h.fetcher.position(tp)).toBe(end);
+    const d = h.delivered.get(`${t}:0`);
+    expect(h.errors).toEqual([]);
+    expect(chained(d?.fetches ?? [])).toBe(true);
+    expect(d?.offsets).toEqual(want.offsets);
+    expect(d?.values).toEqual(want.values);
+    expect(d?.values.some((v) => v === null)).toBe(true);
+  }, 300_000);
+});
 
 describe('the raw fetcher across a leader change', () => {
   it('moves to the new leader and delivers every offset exactly once', async () => {
@@ -207,7 +333,7 @@ describe('the raw fetcher across a leader change', () => {
             }),
         },
       );
-      harness = h;
+      harnesses.push(h);
       await h.fetcher.start();
       const tps = [0, 1].map((partition) => ({ topic: t, partition }));
       h.fetcher.assign(tps);

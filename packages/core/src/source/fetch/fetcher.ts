@@ -295,6 +295,7 @@ export class RawFetcher {
           continue;
         }
         for (const x of sent) x.s.inFlight = false;
+        if (this.stopped) return;
         failures = 0;
         this.onResponse(res, sent);
       }

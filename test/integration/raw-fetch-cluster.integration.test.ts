@@ -118,6 +118,38 @@ async function stopBroker2(): Promise<void> {
   clearTimeout(timer);
 }
 
+type Admin = ReturnType<ReturnType<typeof kafkaClient>['admin']>;
+
+/**
+ * Creates topics and waits until every broker names a leader for each partition (kafkajs's
+ * own waitForLeaders gives up when broker 2 has not learnt of the topic yet).
+ */
+async function createTopics(
+  admin: Admin,
+  o: { topics: Parameters<Admin['createTopics']>[0]['topics'] },
+): Promise<void> {
+  await admin.createTopics({ waitForLeaders: false, topics: o.topics });
+  const names = o.topics.map((t) => t.topic);
+  for (const port of [PORT, PORT2]) {
+    const one = kafkaClient([`127.0.0.1:${port}`]).admin();
+    await one.connect();
+    try {
+      await poll(
+        async () => {
+          const m = await one.fetchTopicMetadata({ topics: names });
+          return m.topics.every(
+            (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+          );
+        },
+        60_000,
+        `leaders of ${names.join(', ')} known to 127.0.0.1:${port}`,
+      );
+    } finally {
+      await one.disconnect();
+    }
+  }
+}
+
 async function poll(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond().catch(() => false))) {
@@ -218,8 +250,7 @@ describe('the raw fetcher on a compacted topic', () => {
           },
         ],
       });
-      await admin.createTopics({
-        waitForLeaders: true,
+      await createTopics(admin, {
         topics: [
           {
             topic: t,
@@ -275,8 +306,7 @@ describe('the raw fetcher across a leader change', () => {
     const admin = kafkaClient(brokers).admin();
     await admin.connect();
     try {
-      await admin.createTopics({
-        waitForLeaders: true,
+      await createTopics(admin, {
         topics: [
           {
             topic: t,

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawFetcher } from '../../packages/core/src/source/fetch/fetcher.ts';
 import { startKafka } from '../support/kafka.ts';
-import { createTopic, endOffsets, produce } from '../support/produce.ts';
+import { createTopic, endOffsets, kafkaClient, produce } from '../support/produce.ts';
 import { chained, type Harness, rawFetcher } from '../support/raw-fetch.ts';
 import { REPO_ROOT, runPython } from '../support/readers.ts';
 
@@ -252,5 +252,57 @@ describe('the raw fetcher on the shared broker', () => {
       else expect(d?.fetches.every((f) => f.abortedTransactions.length === 0)).toBe(true);
       expect(h.errors).toEqual([]);
     }
+  }, 120_000);
+
+  it('OFFSET_OUT_OF_RANGE: before the log start it moves there warning of the lost range; past the end it waits', async () => {
+    const t = topic('range');
+    await createTopic(brokers, t, 1);
+    await fill(t, 1, 300);
+    const admin = kafkaClient(brokers).admin();
+    await admin.connect();
+    try {
+      await admin.fetchTopicMetadata({ topics: [t] }); // kafkajs needs it loaded first
+      await admin.deleteTopicRecords({ topic: t, partitions: [{ partition: 0, offset: '120' }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const h = start(rawFetcher({ brokers }));
+    await h.fetcher.start();
+    const tp = { topic: t, partition: 0 };
+    h.fetcher.assign([tp]);
+    h.fetcher.seek(tp, 5n);
+    h.fetcher.resume([tp]);
+    await h.until(t, 0, 300n);
+    const d = h.delivered.get(`${t}:0`);
+    expect(d?.fetches[0]?.fetchOffset).toBe(120n);
+    expect(d?.offsets).toEqual(range(120, 300));
+    expect(d?.values).toEqual(expectedValues(0, 1, 300, 120));
+    expect(h.warnings).toContain(
+      `raw fetch: offsets 5 to 119 of ${t}/0 are gone from the log (retention): continuing at the log start 120`,
+    );
+    // Past the end: a warning, the position kept, nothing delivered; then records arrive.
+    h.fetcher.seek(tp, 310n);
+    const past = `raw fetch: position 310 of ${t}/0 is past the log end 300; retrying later`;
+    const end = Date.now() + 30_000;
+    while (!h.warnings.includes(past) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(h.warnings).toContain(past);
+    expect(h.fetcher.position(tp)).toBe(310n);
+    expect(d?.fetches.length).toBe(d?.fetches.filter((f) => f.fetchOffset < 300n).length);
+    await produce({
+      brokers,
+      topic: t,
+      partitions: 1,
+      first: 300,
+      count: 20,
+      batchSize: 1,
+      inFlight: 1,
+      record: (id) => ({ value: value(id) }),
+    });
+    await h.until(t, 0, 320n);
+    const after = d?.fetches.filter((f) => f.fetchOffset >= 300n) ?? [];
+    expect(after[0]?.fetchOffset).toBe(310n);
+    expect(d?.offsets.slice(-10)).toEqual(range(310, 320));
+    expect(h.errors).toEqual([]);
   }, 120_000);
 });

@@ -83,6 +83,8 @@ export class RawFetcher {
   private wakeTime = Number.POSITIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
   private rotation = 0;
+  /** The position past the log end last warned about, per partition (one warning each). */
+  private readonly pastEnd = new Map<string, bigint>();
 
   constructor(options: RawFetcherOptions) {
     this.o = options;
@@ -294,6 +296,7 @@ export class RawFetcher {
           continue;
         }
         for (const x of sent) x.s.inFlight = false;
+        if (this.stopped) return;
         failures = 0;
         this.onResponse(res, sent);
       }
@@ -462,6 +465,9 @@ export class RawFetcher {
       s.retryAt = 0;
       this.ensureLoops();
     } else if (x.offset > bounds.end) {
+      const key = `${topic}:${x.s.partition}`;
+      if (this.pastEnd.get(key) === x.offset) return;
+      this.pastEnd.set(key, x.offset);
       this.log.warn(
         { ...tp, position: String(x.offset), end: String(bounds.end) },
         `raw fetch: position ${x.offset} of ${topic}/${x.s.partition} is past the log end ${bounds.end}; retrying later`,

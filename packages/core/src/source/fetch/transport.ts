@@ -17,8 +17,10 @@
  *   where encode() resolves to an object with `buf` (a Buffer) and `buffer` (the bytes):
  *   kafkajs's createRequest (protocol/request.js) writes the header and appends `buffer`;
  *   `response` is `{ decode(body), parse(decoded) }`, `body` being the bytes after the
- *   correlation id. A connection error, a closed connection and a request timeout reject
- *   with kafkajs's KafkaJSConnectionError / KafkaJSConnectionClosedError /
+ *   correlation id; a decoded `clientSideThrottleTime` (the broker's throttle_time_ms)
+ *   holds the connection's next requests back that long (KIP-219, as for kafkajs's
+ *   Fetch). A connection error, a closed connection and a request timeout reject with
+ *   kafkajs's KafkaJSConnectionError / KafkaJSConnectionClosedError /
  *   KafkaJSRequestTimeoutError (retry.ts calls them transient).
  */
 import { createRequire } from 'node:module';
@@ -130,9 +132,18 @@ function fetchRequest(r: FetchRequest) {
   };
 }
 
+/** kafkajs's connection throttles its next requests by `clientSideThrottleTime` (KIP-219). */
 const fetchResponse = {
-  decode: async (body: Buffer) => decodeFetchResponse(body),
-  parse: async (decoded: FetchResponse) => decoded,
+  decode: async (body: Buffer) => {
+    const decoded = decodeFetchResponse(body);
+    return { ...decoded, clientSideThrottleTime: decoded.throttleTimeMs };
+  },
+  parse: async (
+    decoded: FetchResponse & { clientSideThrottleTime: number },
+  ): Promise<FetchResponse> => {
+    const { clientSideThrottleTime: _, ...response } = decoded;
+    return response;
+  },
 };
 
 /** FetchTransport over a kafkajs Cluster. */

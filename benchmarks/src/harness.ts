@@ -36,6 +36,8 @@ export interface BenchOptions {
   readonly stateDir?: string;
   /** kice's and the Connect sink's commit interval; default kice's default, 10 s. */
   readonly commitIntervalMs?: number;
+  /** Settings of the `kice` run (default: none, kice's defaults). */
+  readonly kice?: KiceSettings;
   /** Settings of the `kice-best` run. */
   readonly kiceBest?: KiceSettings;
   /** tasks.max of the Connect sink; default the number of cores. */
@@ -157,7 +159,7 @@ export async function prepareContext(
 export async function runSystem(
   name: SystemName,
   ctx: RunContext,
-  opts: Pick<BenchOptions, 'kiceBest' | 'connectTasks' | 'cpuProfile'>,
+  opts: Pick<BenchOptions, 'kice' | 'kiceBest' | 'connectTasks' | 'cpuProfile'>,
 ): Promise<SystemResult> {
   switch (name) {
     case 'ceiling-kafkajs':
@@ -165,7 +167,7 @@ export async function runSystem(
     case 'ceiling-platformatic':
       return runCeiling('platformatic', ctx);
     case 'kice':
-      return runKice(ctx, { name: 'kice' });
+      return runKice(ctx, { name: 'kice', ...(opts.kice ? { settings: opts.kice } : {}) });
     case 'kice-best':
       return runKice(ctx, {
         name: 'kice-best',

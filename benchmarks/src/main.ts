@@ -9,7 +9,8 @@
  * --rest-uri URI (REST catalog for the contention run; default: start
  * test/infra/iceberg-rest.sh's) | --no-rest | --contention-interval-ms MS (each contention
  * writer commits once per MS instead of back to back) | --profile (CPU profiles of the kice-best
- * run) | --broker host:port | --no-save
+ * run) | --broker host:port | --no-save | --kice-fetch raw|kafkajs (kafka.fetch of the kice
+ * runs; default kice's default, raw)
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -116,6 +117,7 @@ async function main(): Promise<number> {
       'no-save': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       broker: { type: 'string' },
+      'kice-fetch': { type: 'string' },
     },
   });
   const quick = values.quick ?? false;
@@ -140,6 +142,12 @@ async function main(): Promise<number> {
     log('bad --contention-interval-ms: a whole number of milliseconds ≥ 0');
     return 2;
   }
+  const fetch = values['kice-fetch'];
+  if (fetch !== undefined && fetch !== 'raw' && fetch !== 'kafkajs') {
+    log('bad --kice-fetch: raw or kafkajs');
+    return 2;
+  }
+  const kiceBest: KiceSettings = fetch ? { ...KICE_BEST, kafka: { fetch } } : KICE_BEST;
   const want = (part: Part, off: boolean) => !off && (only === undefined || only.has(part));
   if (!want('systems', false)) systems = [];
   const t0 = performance.now();
@@ -147,7 +155,8 @@ async function main(): Promise<number> {
     events,
     systems,
     broker: values.broker,
-    kiceBest: KICE_BEST,
+    ...(fetch ? { kice: { kafka: { fetch } } } : {}),
+    kiceBest,
     cpuProfile: values.profile ?? false,
     log,
   });

@@ -24,7 +24,7 @@ export interface KiceSettings {
   readonly kafka?: Partial<
     Pick<
       NonNullable<KiceConfigInput['kafka']>,
-      'maxBytes' | 'maxBytesPerPartition' | 'minBytes' | 'maxWaitTimeInMs'
+      'maxBytes' | 'maxBytesPerPartition' | 'minBytes' | 'maxWaitTimeInMs' | 'fetch'
     >
   >;
   readonly workers?: { threads?: number };

@@ -6,6 +6,7 @@
  *
  *   Source batch → lane.claim → prepareBatch → decode (pool) → dead letters → table buffer
  *     → flush timer / size / memory → TableFlusher (Parquet, commit, Kafka offsets)
+ *   Source raw fetch → lane.claim → parse (pool) → the same from prepareBatch on
  *
  * Exactly-once rests on: start offsets from the table (./pipeline/start-offsets.ts); batches
  * applied per partition in order and contiguously (lane + table buffer); dead letters
@@ -17,13 +18,18 @@ import type { TableState } from './commit/committer.ts';
 import type { CommitterClient } from './commit/committer-client.ts';
 import { tpKey } from './commit/offsets.ts';
 import type { KiceConfig } from './config/schema.ts';
-import { KiceError } from './errors.ts';
+import { KiceError, toPlainError } from './errors.ts';
 import type { PipelineObserver } from './metrics/observer.ts';
 import { buildDeadLetterRows, type DeadLetterRow, rowBytes } from './pipeline/dead-letter-rows.ts';
 import type { DeadLetterSink } from './pipeline/dead-letters.ts';
 import { finishDecode, startDecode, type TaskPool } from './pipeline/decode-stage.ts';
 import { dueTables, FlushTimer } from './pipeline/flush-timer.ts';
-import { type BudgetFactory, type InFlightBudget, MemoryBudget } from './pipeline/memory-budget.ts';
+import {
+  type BudgetFactory,
+  type InFlightBudget,
+  MemoryBudget,
+  Reservation,
+} from './pipeline/memory-budget.ts';
 import { PartitionLane } from './pipeline/partition-lane.ts';
 import { type PreparedBatch, prepareBatch } from './pipeline/prepare-batch.ts';
 import { TableRegistry, type TableRuntime } from './pipeline/routing.ts';
@@ -32,7 +38,9 @@ import { rowOffsetsOf } from './pipeline/table-buffer.ts';
 import { TableFlusher } from './pipeline/table-flusher.ts';
 import { registryClient, type SchemaRegistryClient } from './registry/client.ts';
 import { isRegistryFormat, isRegistryKeyFormat } from './registry/formats.ts';
-import type { Source, SourceBatch, TopicPartition } from './source/types.ts';
+import type { ParsedRecords } from './source/batches/parse.ts';
+import type { RawFetch, Source, SourceBatch, TopicPartition } from './source/types.ts';
+import type { ParseTask, ParseTaskResult } from './workers/tasks.ts';
 
 export { tableNameFor } from './pipeline/routing.ts';
 export { rowGroupBytes } from './pipeline/table-flusher.ts';
@@ -87,6 +95,26 @@ export interface CoordinatorDeps {
 
 type Lane = PartitionLane<TableRuntime>;
 
+/** A claimed batch on its way: its values prepared and its decode started. */
+interface Started {
+  readonly batch: SourceBatch;
+  readonly prepared: PreparedBatch;
+  readonly decoding: Promise<unknown>;
+}
+
+/** Fetches in a row a record batch may fail its CRC check in before the engine stops. */
+const MAX_REFETCHES = 3;
+
+/** The shared memory a parse's records hold: values (with their batches' framing), the
+ * per-record arrays and the keys (source/batches/parse.ts). */
+function parsedBytes(r: ParsedRecords): number {
+  return r.bytes.buffer.byteLength + r.offsets.buffer.byteLength + (r.keys?.bytes.byteLength ?? 0);
+}
+
+function tpOf(lane: Lane): TopicPartition {
+  return { topic: lane.topic, partition: lane.partition };
+}
+
 export class Coordinator extends EventEmitter {
   readonly metrics: EngineMetrics = {
     recordsConsumed: 0,
@@ -122,6 +150,8 @@ export class Coordinator extends EventEmitter {
   private pendingJoins = 0;
   /** The budget resumed while a join was being handled (see onMemoryFreed). */
   private resumeHeld = false;
+  /** Per partition: the record batch that failed its CRC check last, and how often in a row. */
+  private readonly refetches = new Map<string, { offset: bigint; failures: number }>();
   /** The process's Schema Registry client (registry formats), one cache per process. */
   private readonly schemas: SchemaRegistryClient | undefined;
 
@@ -198,6 +228,7 @@ export class Coordinator extends EventEmitter {
       onBatch: (batch) => this.onBatch(batch),
       onError: (e) => this.fail(e),
       onProgress: (tp, next) => this.onProgress(tp, next),
+      onRawFetch: (f) => this.onRawFetch(f),
     });
     this.timer.start();
   }
@@ -368,6 +399,7 @@ export class Coordinator extends EventEmitter {
       if (!lane) continue;
       lane.revoke();
       this.lanes.delete(key);
+      this.refetches.delete(key);
     }
     for (const t of this.registry.all()) this.budget.release(t.buffer.dropPartitions(keys));
     this.deps.log.info({ partitions: [...keys] }, 'partitions revoked');
@@ -383,35 +415,191 @@ export class Coordinator extends EventEmitter {
     if (!lane || !range) return;
     void lane.enqueue(
       range,
-      () => lane.table.buffer.push({ ...tp, ...range, ipc: null, rows: 0 }),
+      () => lane.table.buffer.push({ ...tpOf(lane), ...range, ipc: null, rows: 0 }),
       () => {},
       (e) => this.fail(e),
     );
   }
 
+  /** A batch of the kafkajs path (source option `fetch: kafkajs`), packed by the Source. */
   private onBatch(batch: SourceBatch): void {
-    const key = tpKey(batch.topic, batch.partition);
+    const claimed = this.claim(batch.topic, batch.partition, batch.firstOffset, batch.nextOffset);
+    if (!claimed) return;
+    const { lane, range } = claimed;
+    let minTs = Number.POSITIVE_INFINITY;
+    for (const ts of batch.timestamps) if (ts < minTs) minTs = ts;
+    const size = batch.bytes.byteLength;
+    this.budget.reserve(size);
+    const started = this.begin(lane, range, batch, minTs);
+    void lane.enqueue(
+      range,
+      (current) => this.apply(lane, started, range, current),
+      () => this.budget.release(size),
+      (e) => this.fail(e),
+    );
+  }
+
+  /**
+   * A fetch of the raw path (source option `fetch: raw`): whole record batches as bytes.
+   * Claimed at once (so later fetches of the partition queue behind it), parsed in the pool
+   * at once (parses of one partition run side by side), decoded as soon as parsed, applied
+   * in lane order like a batch. Nothing here is per record except headers, which only a
+   * table's `_kafka` metadata column or the dead-letter table asks for (keepHeaders): the
+   * parse hands them back as objects.
+   */
+  private onRawFetch(f: RawFetch): void {
+    const claimed = this.claim(f.topic, f.partition, f.fetchOffset, f.nextOffset);
+    if (!claimed) return;
+    const { lane, range } = claimed;
+    lane.notePendingTimestamps(range.to);
+    const epoch = lane.epoch;
+    const live = () => lane.epoch === epoch && !lane.poison && !lane.revoked;
+    // The fetched bytes at once; the parsed records' memory once the parse returns.
+    const held = new Reservation(this.budget, f.data.byteLength);
+    const task: ParseTask = {
+      kind: 'parse',
+      topic: f.topic,
+      partition: f.partition,
+      data: f.data,
+      fetchOffset: f.fetchOffset,
+      isolation: f.isolation,
+      abortedTransactions: f.abortedTransactions,
+      keepKeys: f.keepKeys,
+      keepHeaders: f.keepHeaders,
+    };
+    const parsing = this.deps.pool.run(task).then((r) => {
+      const result = r as ParseTaskResult;
+      const records = result.ok ? result.parsed.records : undefined;
+      held.resize(records ? parsedBytes(records) : 0);
+      if (!result.ok || !live() || result.parsed.nextOffset !== range.to) return { result };
+      if (!records) {
+        lane.noteTimestamps(range.to, Number.POSITIVE_INFINITY);
+        return { result };
+      }
+      const batch: SourceBatch = { ...records, epoch: f.epoch };
+      return { result, started: this.begin(lane, range, batch, result.minTimestamp) };
+    });
+    parsing.catch(() => {}); // observed in the lane's chain
+    void lane.enqueue(
+      range,
+      async (current) => {
+        const { result, started } = await parsing;
+        if (!current()) return;
+        if (!result.ok) return this.unreadable(lane, range, result);
+        if (result.parsed.nextOffset !== range.to) {
+          // The Source counted the batches' offsets differently than the parser: fetch
+          // again rather than move past records nobody read.
+          return this.unreadable(lane, range, {
+            ok: false,
+            error: toPlainError(
+              new KiceError(
+                'KAFKA',
+                `fetched record batches of ${lane.key} from offset ${range.from} end at offset ${result.parsed.nextOffset}, not at ${range.to} as the fetch said`,
+                { retryable: true },
+              ),
+            ),
+            batchOffset: range.from,
+          });
+        }
+        const corrupt = this.refetches.get(lane.key);
+        if (corrupt && range.to > corrupt.offset) this.refetches.delete(lane.key);
+        if (!started) {
+          // Only control batches or aborted records: the partition advances without rows.
+          lane.table.buffer.push({ ...tpOf(lane), ...range, ipc: null, rows: 0 });
+          return;
+        }
+        await this.apply(lane, started, range, current);
+      },
+      () => held.release(),
+      (e) => this.fail(e),
+    );
+  }
+
+  /**
+   * In lane order, a fetch whose record batches could not be read: a CRC mismatch fetches
+   * the partition again from the fetch's offset (nothing skipped), until the same batch has
+   * failed MAX_REFETCHES times in a row; anything else is fatal, naming partition and
+   * offset (the records inside cannot be told apart, so they cannot be dead-lettered).
+   */
+  private unreadable(
+    lane: Lane,
+    range: { from: bigint; to: bigint },
+    result: Extract<ParseTaskResult, { ok: false }>,
+  ): void {
+    const e = result.error;
+    const at = result.batchOffset ?? range.from;
+    const context = { topic: lane.topic, partition: lane.partition, offset: String(at) };
+    if (!e.retryable) {
+      throw new KiceError(
+        'KAFKA',
+        `${e.message} (fetched from ${lane.key} offset ${range.from}); kice stops rather than skip the records in it`,
+        { context },
+      );
+    }
+    const prev = this.refetches.get(lane.key);
+    const failures = prev && prev.offset === at ? prev.failures + 1 : 1;
+    if (failures >= MAX_REFETCHES) {
+      this.refetches.delete(lane.key);
+      throw new KiceError(
+        'KAFKA',
+        `${e.message}: still unreadable after ${failures} fetches in a row of ${lane.key} from offset ${range.from}`,
+        { context },
+      );
+    }
+    this.refetches.set(lane.key, { offset: at, failures });
+    this.deps.log.warn(
+      {
+        partition: lane.key,
+        offset: String(range.from),
+        batchOffset: String(at),
+        failures,
+        err: e.message,
+      },
+      'fetched record batch unreadable; fetching the partition again from the same offset',
+    );
+    lane.refetchFrom(range.from);
+    this.deps.source.seek(tpOf(lane), range.from);
+  }
+
+  /** The lane and claimed range of fetched records, or undefined when they are dropped. */
+  private claim(
+    topic: string,
+    partition: number,
+    firstOffset: bigint,
+    nextOffset: bigint,
+  ): { lane: Lane; range: { from: bigint; to: bigint } } | undefined {
+    const key = tpKey(topic, partition);
     const lane = this.lanes.get(key);
-    if (!lane || this.stopping || this.fatal) return;
-    const range = lane.claim(batch.firstOffset, batch.nextOffset);
+    if (!lane || this.stopping || this.fatal) return undefined;
+    const range = lane.claim(firstOffset, nextOffset);
     if (!range) {
       // Stale (fetched before a seek): the Source refetches from the expected offset.
-      if (batch.nextOffset > lane.expected && !lane.poison) {
+      if (nextOffset > lane.expected && !lane.poison) {
         this.deps.log.warn(
-          { partition: key, first: String(batch.firstOffset), expected: String(lane.expected) },
+          { partition: key, first: String(firstOffset), expected: String(lane.expected) },
           'batch overlaps the expected offset; dropped',
         );
       }
-      return;
+      return undefined;
     }
-    let minTs = Number.POSITIVE_INFINITY;
-    for (const ts of batch.timestamps) if (ts < minTs) minTs = ts;
+    return { lane, range };
+  }
+
+  /**
+   * Starts a claimed batch on its way: its timestamps for the watermark, the consumed
+   * metrics, its values into shared memory and its decode in the pool (at once: the pool
+   * works while earlier batches are applied).
+   */
+  private begin(
+    lane: Lane,
+    range: { from: bigint; to: bigint },
+    batch: SourceBatch,
+    minTs: number,
+  ): Started {
     lane.noteTimestamps(range.to, minTs);
     this.metrics.recordsConsumed += batch.count;
     this.deps.observer?.consumed(lane.table.name, batch.topic, batch.partition, batch.count);
     this.metrics.bytesConsumed += batch.bytes.byteLength;
-    const size = batch.bytes.byteLength;
-    this.budget.reserve(size);
     const t = lane.table;
     const prepared = prepareBatch(batch, this.deps.config.limits.maxRecordBytes, t.meta);
     const decoding = startDecode(
@@ -422,20 +610,13 @@ export class Coordinator extends EventEmitter {
       this.schemas,
     );
     decoding.catch(() => {}); // observed in the lane's chain
-    void lane.enqueue(
-      range,
-      (current) => this.apply(lane, batch, prepared, decoding, range, current),
-      () => this.budget.release(size),
-      (e) => this.fail(e),
-    );
+    return { batch, prepared, decoding };
   }
 
   /** In lane order: finish decoding, dead-letter the failures, buffer the rows. */
   private async apply(
     lane: Lane,
-    batch: SourceBatch,
-    prepared: PreparedBatch,
-    decoding: Promise<unknown>,
+    { batch, prepared, decoding }: Started,
     range: { from: bigint; to: bigint },
     current: () => boolean,
   ): Promise<void> {

@@ -1,5 +1,6 @@
 /**
- * `createEngine(config)`: the embeddable kice engine. Wires the kafkajs Source, the Piscina
+ * `createEngine(config)`: the embeddable kice engine. Wires the Source (kafkajs for the
+ * group; kice's own fetcher or kafkajs's for records, as `kafka.fetch` says), the Piscina
  * pool (decode + flush), the committer thread and the dead-letter sink around the
  * coordinator. Start checks every input topic and prepares the dead-letter topic (creates
  * it if allowed, reads its size limit) before anything is consumed; the threads start
@@ -281,6 +282,9 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       config.deadLetter.table !== undefined ||
       perTopic((t) => (t.key?.format ?? 'none') !== 'none'),
     keepHeaders: config.deadLetter.table !== undefined || perTopic((t) => t.metadata !== undefined),
+    // raw: kice's own Fetch requests, record batches parsed in the pool (coordinator
+    // onRawFetch); kafkajs: kafkajs's consumer fetches and decodes (onBatch).
+    fetch: config.kafka.fetch,
   });
   // The reset policy's offsets, through the source's admin client (already connected by
   // the topic check in start()).
@@ -473,6 +477,7 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
               ? {}
               : { workerHeapMb: threadLimits(config.memory).worker.maxOldGenerationSizeMb }),
           },
+          fetch: config.kafka.fetch,
         },
         'kice engine started',
       );

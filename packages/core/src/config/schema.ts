@@ -378,6 +378,10 @@ export const configSchema = z
         maxBytes: positiveInt.default(32 * 1024 * 1024),
         minBytes: positiveInt.default(64 * 1024),
         maxWaitTimeInMs: positiveInt.max(5_000).default(500),
+        /** How records are fetched: raw (kice's own Fetch requests, whole record batches
+         * parsed in the worker pool) or kafkajs (kafkajs's consumer, records packed on the
+         * main thread); docs/config.md. */
+        fetch: z.enum(['raw', 'kafkajs']).default('raw'),
         /** Retries of admin, metadata and offset calls on transient errors (source/retry.ts). */
         retry: z
           .object({

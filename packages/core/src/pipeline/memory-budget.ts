@@ -76,3 +76,34 @@ export class MemoryBudget implements InFlightBudget {
     this.holdResume = true;
   }
 }
+
+/**
+ * One reservation whose size changes while it is held (a raw fetch: its bytes until the
+ * parse returns, then the parsed records'): `resize` moves it, `release` gives it back,
+ * once; both do nothing after the release (a parse that returns after its fetch went stale).
+ */
+export class Reservation {
+  private bytes: number;
+  private released = false;
+
+  constructor(
+    private readonly budget: Pick<InFlightBudget, 'reserve' | 'release'>,
+    bytes: number,
+  ) {
+    this.bytes = bytes;
+    budget.reserve(bytes);
+  }
+
+  resize(bytes: number): void {
+    if (this.released) return;
+    if (bytes > this.bytes) this.budget.reserve(bytes - this.bytes);
+    else if (bytes < this.bytes) this.budget.release(this.bytes - bytes);
+    this.bytes = bytes;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.budget.release(this.bytes);
+  }
+}

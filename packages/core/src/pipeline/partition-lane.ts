@@ -8,11 +8,13 @@
  * - `committed`: the next offset recorded in the table (durable), once known.
  * - `start`: where this owner began reading, before anything was committed: the offset a
  *   refused commit returns a never-committed partition to.
- * - `epoch`: bumped when the lane is re-seeked (refused commit) or dropped (revoked); work
- *   queued under an older epoch is skipped when it runs.
+ * - `epoch`: bumped when the lane is re-seeked (refused commit), fetches again (a corrupt
+ *   record batch) or is dropped (revoked); work queued under an older epoch is skipped when
+ *   it runs.
  * - `poison`: the first failure of the lane's work; after it nothing of the lane is applied.
  * - the smallest record timestamp of each claimed batch not yet committed (`noteTimestamps`),
- *   which the completeness watermark needs (../commit/watermark.ts).
+ *   which the completeness watermark needs (../commit/watermark.ts); a raw fetch is claimed
+ *   before its records are parsed, so its entry is pending until the parse returns.
  */
 import { KiceError } from '../errors.ts';
 
@@ -26,8 +28,9 @@ export class PartitionLane<T = unknown> {
   poison: Error | undefined;
   revoked = false;
   private chain: Promise<void> = Promise.resolve();
-  /** Claimed batches not known committed, in claim order: their end and smallest timestamp. */
-  private claimedTimestamps: { to: bigint; minTs: number }[] = [];
+  /** Claimed batches not known committed, in claim order: their end and smallest timestamp
+   * (undefined while not known yet: a raw fetch claimed before its parse returns). */
+  private claimedTimestamps: { to: bigint; minTs: number | undefined }[] = [];
 
   constructor(
     readonly topic: string,
@@ -53,15 +56,38 @@ export class PartitionLane<T = unknown> {
     return { from, to: nextOffset };
   }
 
-  /** Records the smallest record timestamp of the batch just claimed, ending at `to`. */
+  /**
+   * Records the smallest record timestamp of the batch claimed last, ending at `to`, or
+   * fills in the one of a claimed range noted pending (`notePendingTimestamps`).
+   */
   noteTimestamps(to: bigint, minTs: number): void {
+    for (let i = this.claimedTimestamps.length - 1; i >= 0; i--) {
+      const c = this.claimedTimestamps[i] as { to: bigint; minTs: number | undefined };
+      if (c.to === to) {
+        c.minTs = minTs;
+        return;
+      }
+      if (c.to < to) break;
+    }
     this.claimedTimestamps.push({ to, minTs });
   }
 
-  /** The smallest timestamp of the claimed records at offsets >= `offset` (Infinity: none). */
-  minTimestampFrom(offset: bigint): number {
+  /** Notes a range just claimed, ending at `to`, whose timestamps are not known yet. */
+  notePendingTimestamps(to: bigint): void {
+    this.claimedTimestamps.push({ to, minTs: undefined });
+  }
+
+  /**
+   * The smallest timestamp of the claimed records at offsets >= `offset` (Infinity: none;
+   * undefined: a claimed range there has timestamps not known yet).
+   */
+  minTimestampFrom(offset: bigint): number | undefined {
     let min = Number.POSITIVE_INFINITY;
-    for (const c of this.claimedTimestamps) if (c.to > offset && c.minTs < min) min = c.minTs;
+    for (const c of this.claimedTimestamps) {
+      if (c.to <= offset) continue;
+      if (c.minTs === undefined) return undefined;
+      if (c.minTs < min) min = c.minTs;
+    }
     return min;
   }
 
@@ -129,6 +155,17 @@ export class PartitionLane<T = unknown> {
     this.expected = offset;
     this.applied = offset;
     this.claimedTimestamps = [];
+  }
+
+  /**
+   * Fetches again from `offset`, the start of the claimed range whose work is running now
+   * (a fetched record batch failed its CRC check): what was claimed from there on is
+   * skipped, what was applied before it stays (and so do its timestamps).
+   */
+  refetchFrom(offset: bigint): void {
+    this.epoch++;
+    this.expected = offset;
+    this.claimedTimestamps = this.claimedTimestamps.filter((c) => c.to <= offset);
   }
 
   /** The lane is no longer owned: queued work is skipped. */

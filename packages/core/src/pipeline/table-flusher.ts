@@ -532,7 +532,7 @@ export class TableFlusher {
  * Per owned partition of a table, the time through which it is complete once the commit
  * lands (../commit/watermark.ts): for a partition fetched up to the end offset read at `at`,
  * min(at, smallest timestamp fetched beyond the commit − 1). Partitions with a backlog, or
- * not in the table yet, get none.
+ * not in the table yet, or with a fetch beyond the commit still being parsed, get none.
  */
 export function watermarkCandidates(
   lanes: readonly PartitionLane<TableRuntime>[],
@@ -545,7 +545,10 @@ export function watermarkCandidates(
     const next = commitEnds.get(lane.key) ?? lane.committed;
     const end = ends.ends.get(lane.key);
     if (next === undefined || end === undefined || lane.expected < end) continue;
-    out.push([lane.key, Math.min(ends.at, lane.minTimestampFrom(next) - 1)]);
+    // Records claimed but not parsed yet (raw fetch path): unknown timestamps, no new value.
+    const min = lane.minTimestampFrom(next);
+    if (min === undefined) continue;
+    out.push([lane.key, Math.min(ends.at, min - 1)]);
   }
   return out;
 }

@@ -27,6 +27,14 @@
  * it would join later, after disconnect, and keep the process alive), then leaves the
  * group and disconnects, each step within its own deadline, logging what it gave up on.
  *
+ * Raw fetch (option `fetch: 'raw'`, fetch/fetcher.ts): kafkajs still subscribes and runs the
+ * consumer (group joins, heartbeats, offset commits) but every assigned partition stays
+ * paused in kafkajs for good (its runner then only waits maxWaitTime per loop and
+ * heartbeats); kice's own fetcher, over connections of the same kafkajs client (same TLS,
+ * SASL and socket settings), holds the positions: seek, pause, resume and each join's
+ * assignment go to it, and whole record batches arrive through handlers.onRawFetch (keys
+ * and headers kept per topic as for onBatch). stop() stops the fetcher first.
+ *
  * Pattern subscriptions: kafkajs resolves a RegExp only when subscribing. With a pattern, the
  * Source lists the cluster's topics every `topicRefreshIntervalMs` and, when a new topic
  * matches, restarts the subscription (stop, subscribe, run): this member leaves and rejoins
@@ -38,6 +46,8 @@ import { KiceError } from '../errors.ts';
 import { KafkaAdmin } from './admin.ts';
 import { diffAssignments, flattenAssignment, groupByTopic } from './assignment.ts';
 import { createKafka } from './client.ts';
+import { RawFetcher } from './fetch/fetcher.ts';
+import { KafkajsFetchTransport } from './fetch/transport.ts';
 import {
   type KafkaSourceOptions,
   type ResolvedSourceOptions,
@@ -88,6 +98,8 @@ export class KafkajsSource implements Source {
   private readonly admin: KafkaAdmin;
   private readonly log: SourceLogger;
   private readonly tracker = new PartitionTracker();
+  /** kice's own fetcher (option fetch: 'raw'); undefined: kafkajs fetches. */
+  private readonly fetcher: RawFetcher | undefined;
   private handlers: SourceHandlers | undefined;
   private assigned: TopicPartition[] = [];
   private memberId: string | undefined;
@@ -112,7 +124,8 @@ export class KafkajsSource implements Source {
     this.options = resolveSourceOptions(options);
     this.log = options.logger ?? silent;
     const o = this.options;
-    this.consumer = createKafka(o).consumer({
+    const kafka = createKafka(o);
+    this.consumer = kafka.consumer({
       groupId: o.groupId,
       sessionTimeout: o.sessionTimeout,
       heartbeatInterval: o.heartbeatInterval,
@@ -131,11 +144,32 @@ export class KafkajsSource implements Source {
       },
     });
     this.admin = new KafkaAdmin({ ...o, retry: o.retry, signal: this.closing.signal });
+    if (o.fetch === 'raw') {
+      this.fetcher = new RawFetcher({
+        transport: new KafkajsFetchTransport(kafka, 'read_committed'),
+        maxWaitTimeInMs: o.maxWaitTimeInMs,
+        minBytes: o.minBytes,
+        maxBytes: o.maxBytes,
+        maxBytesPerPartition: o.maxBytesPerPartition,
+        isolation: 'read_committed',
+        requestTimeoutMs: o.requestTimeout ?? 30_000,
+        backoff: o.retry,
+        keepKeys: (topic) => keepFor(o.keepKeys, topic),
+        keepHeaders: (topic) => keepFor(o.keepHeaders, topic),
+        log: this.log,
+        onFetch: (f) => this.handlers?.onRawFetch?.(f),
+        onError: (e) => this.fail(e),
+      });
+    }
   }
 
   async start(handlers: SourceHandlers): Promise<void> {
     if (this.handlers) throw new KiceError('INTERNAL', 'KafkajsSource.start called twice');
+    if (this.fetcher && !handlers.onRawFetch) {
+      throw new KiceError('INTERNAL', "source fetch 'raw' needs a handler with onRawFetch");
+    }
     this.handlers = handlers;
+    const fetcher = this.fetcher;
     const { events } = this.consumer;
     this.consumer.on(events.GROUP_JOIN, (e) =>
       this.onGroupJoin(e.payload.memberId, e.payload.memberAssignment),
@@ -146,7 +180,12 @@ export class KafkajsSource implements Source {
       this.onSkipped(p.topic, p.partition, p.firstOffset, p.lastOffset);
     });
     this.consumer.on(events.CRASH, (e) => this.onCrash(e.payload.error, e.payload.restart));
+    let fetcherStarted = false;
     this.starting = this.retried('starting the Kafka consumer', async () => {
+      if (fetcher && !fetcherStarted) {
+        await fetcher.start();
+        fetcherStarted = true;
+      }
       await this.consumer.connect();
       await this.subscribeAndRun();
     });
@@ -163,12 +202,21 @@ export class KafkajsSource implements Source {
 
   pause(tps: TopicPartition[]): void {
     const owned = this.tracker.setPaused(tps, true);
+    if (this.fetcher) {
+      this.fetcher.pause(owned);
+      return;
+    }
     if (owned.length > 0 && this.running)
       this.client('pause', () => this.consumer.pause(groupByTopic(owned)));
   }
 
   resume(tps: TopicPartition[]): void {
     const owned = this.tracker.setPaused(tps, false);
+    if (this.fetcher) {
+      // kafkajs keeps every partition paused: the fetcher reads them.
+      this.fetcher.resume(owned);
+      return;
+    }
     if (owned.length > 0 && this.running)
       this.client('resume', () => this.consumer.resume(groupByTopic(owned)));
   }
@@ -184,6 +232,10 @@ export class KafkajsSource implements Source {
         { topic: tp.topic, partition: tp.partition, offset: String(offset) },
         'seek ignored: not assigned',
       );
+      return;
+    }
+    if (this.fetcher) {
+      this.fetcher.seek(tp, offset);
       return;
     }
     this.client('seek', () =>
@@ -286,6 +338,9 @@ export class KafkajsSource implements Source {
     this.prepareStop();
     this.closing.abort();
     const gaveUp: string[] = [];
+    // No record is fetched once stopping: the fetcher goes first.
+    if (this.fetcher && !(await within(this.fetcher.stop(), STOP_STEP_MS)))
+      gaveUp.push('the raw fetcher did not stop');
     // A start under way ends first (a first attempt runs even when aborted): the
     // disconnect below then leaves the group it may just have joined.
     if (
@@ -403,6 +458,7 @@ export class KafkajsSource implements Source {
     // Forget every position and pause everything before the first fetch of this generation:
     // kafkajs restarts every partition from the Kafka-committed offset.
     this.tracker.assign(next);
+    this.fetcher?.assign(next);
     if (next.length > 0) this.consumer.pause(groupByTopic(next));
     this.log.info(
       {
@@ -426,6 +482,8 @@ export class KafkajsSource implements Source {
   }
 
   private onFetched(payload: EachBatchPayload): void {
+    // Raw fetch: kafkajs keeps every partition paused; a batch it fetched anyway is dropped.
+    if (this.fetcher) return;
     const batch: Batch = payload.batch;
     const n = batch.messages.length;
     if (n === 0) return;
@@ -468,6 +526,7 @@ export class KafkajsSource implements Source {
   }
 
   private onSkipped(topic: string, partition: number, first: string | null, last: string): void {
+    if (this.fetcher) return;
     const tp = { topic, partition };
     const next = this.tracker.onSkipped(tp, first === null ? null : BigInt(first), BigInt(last));
     if (next === undefined) return;
@@ -533,6 +592,7 @@ export class KafkajsSource implements Source {
     this.assigned = [];
     this.lostAll = true;
     this.tracker.clear();
+    this.fetcher?.assign([]);
     if (all.length === 0) return;
     try {
       this.handlers?.onRevoke(all);

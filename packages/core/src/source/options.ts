@@ -35,6 +35,12 @@ export interface KafkaSourceOptions extends KafkaClientOptions {
   readonly keepHeaders?: boolean | ((topic: string) => boolean);
   /** Retries of admin, metadata and offset calls on transient errors (default DEFAULT_RETRY). */
   readonly retry?: RetryPolicy;
+  /**
+   * Who fetches records: 'kafkajs' (default; kafkajs decodes every record, batches arrive
+   * through onBatch) or 'raw' (kice's own Fetch requests, fetch/fetcher.ts; whole record
+   * batches as bytes arrive through onRawFetch, kafkajs keeps only the group membership).
+   */
+  readonly fetch?: 'raw' | 'kafkajs';
 }
 
 /** The validated options with every default filled in. */
@@ -54,6 +60,7 @@ export type ResolvedSourceOptions = Readonly<
       | 'keepKeys'
       | 'keepHeaders'
       | 'retry'
+      | 'fetch'
     >
   > &
     KafkaClientOptions & { topics: readonly string[] | RegExp }
@@ -99,7 +106,11 @@ export function resolveSourceOptions(o: KafkaSourceOptions): ResolvedSourceOptio
     keepKeys: o.keepKeys ?? false,
     keepHeaders: o.keepHeaders ?? false,
     retry: o.retry ?? DEFAULT_RETRY,
+    fetch: o.fetch ?? 'kafkajs',
   };
+  if (r.fetch !== 'raw' && r.fetch !== 'kafkajs') {
+    problems.push(`options.fetch must be "raw" or "kafkajs" (got ${JSON.stringify(r.fetch)})`);
+  }
   if (!Number.isInteger(r.topicRefreshIntervalMs) || r.topicRefreshIntervalMs < 0) {
     problems.push(
       `options.topicRefreshIntervalMs must be a non-negative integer (got ${r.topicRefreshIntervalMs})`,

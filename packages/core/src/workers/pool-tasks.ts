@@ -1,10 +1,13 @@
 /**
- * Piscina tasks (stateless): `decode` turns a partition batch of values (JSON, raw bytes or
- * a registry format) into one Arrow RecordBatch (IPC bytes in a SharedArrayBuffer,
- * workers/tasks.ts packDecodeResult); `flush` turns a table's buffered batches (read in
- * place from that shared memory) into Parquet data files written straight to the
- * warehouse and returns their DataFile descriptors. Errors never cross the boundary as
- * exceptions: results are `{ ok: false, error }` in plain data (../errors.ts toPlainError).
+ * Piscina tasks (stateless): `parse` reads a raw fetch's Kafka record batches into the
+ * packed layout a decode reads (../source/batches/parse.ts; the result shares its arrays,
+ * in SharedArrayBuffers, instead of copying them); `decode` turns a partition batch of
+ * values (JSON, raw bytes or a registry format) into one Arrow RecordBatch (IPC bytes in a
+ * SharedArrayBuffer, workers/tasks.ts packDecodeResult); `flush` turns a table's buffered
+ * batches (read in place from that shared memory) into Parquet data files written straight
+ * to the warehouse and returns their DataFile descriptors. Errors never cross the boundary
+ * as exceptions: results are `{ ok: false, error }` in plain data (../errors.ts
+ * toPlainError).
  */
 import { icebergRowsToArrow, UNPARTITIONED_SPEC, writePartitioned } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
@@ -13,6 +16,7 @@ import { decodeRawBatch } from '../decode/raw-decoder.ts';
 import { toPlainError } from '../errors.ts';
 import { decodeRegistryBatch } from '../registry/batch.ts';
 import { conformToSchema } from '../schema/conform.ts';
+import { parseRecordBatches, RecordBatchError } from '../source/batches/parse.ts';
 import { sharedFileIO } from '../storage/file-io.ts';
 import {
   type DeadLetterTask,
@@ -20,6 +24,8 @@ import {
   type DecodeTaskResult,
   type FlushTask,
   type FlushTaskResult,
+  type ParseTask,
+  type ParseTaskResult,
   packDecodeResult,
 } from './tasks.ts';
 
@@ -29,7 +35,26 @@ export type {
   DecodeTaskResult,
   FlushTask,
   FlushTaskResult,
+  ParseTask,
+  ParseTaskResult,
 } from './tasks.ts';
+
+/** Parses a raw fetch; the result's big arrays are in shared memory (see ParseTaskResult). */
+function parse(task: ParseTask): ParseTaskResult {
+  try {
+    const parsed = parseRecordBatches(task);
+    let minTimestamp = Number.POSITIVE_INFINITY;
+    for (const ts of parsed.records?.timestamps ?? []) if (ts < minTimestamp) minTimestamp = ts;
+    return { ok: true, parsed, minTimestamp };
+  } catch (e) {
+    const offset = e instanceof RecordBatchError ? e.context.offset : undefined;
+    return {
+      ok: false,
+      error: toPlainError(e),
+      ...(typeof offset === 'string' ? { batchOffset: BigInt(offset) } : {}),
+    };
+  }
+}
 
 function decode(task: DecodeTask): DecodeTaskResult {
   try {
@@ -119,8 +144,11 @@ async function deadLetters(task: DeadLetterTask): Promise<FlushTaskResult> {
   }
 }
 
-export default async function run(task: DecodeTask | FlushTask | DeadLetterTask): Promise<unknown> {
+export default async function run(
+  task: DecodeTask | FlushTask | DeadLetterTask | ParseTask,
+): Promise<unknown> {
   if (task.kind === 'decode') return packDecodeResult(decode(task));
+  if (task.kind === 'parse') return parse(task);
   if (task.kind === 'deadLetters') return deadLetters(task);
   return flush(task);
 }

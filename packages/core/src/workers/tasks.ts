@@ -15,6 +15,8 @@ import type { StorageConfig } from '../config/schema.ts';
 import type { MetaSpec, RecordMeta } from '../decode/record-meta.ts';
 import type { PlainError } from '../errors.ts';
 import type { RegistryTaskSchemas } from '../registry/formats.ts';
+import type { ParsedFetch } from '../source/batches/parse.ts';
+import type { RawFetch } from '../source/types.ts';
 
 export interface DecodeTask {
   readonly kind: 'decode';
@@ -55,6 +57,45 @@ export type DecodeTaskResult =
       readonly placeholders: readonly string[];
     }
   | { readonly ok: false; readonly error: PlainError };
+
+/**
+ * The raw fetch path: one partition's fetched record batches (RawFetch.data, shared memory,
+ * read in place) parsed in a worker (../source/batches/parse.ts).
+ */
+export interface ParseTask
+  extends Pick<
+    RawFetch,
+    | 'topic'
+    | 'partition'
+    | 'data'
+    | 'fetchOffset'
+    | 'isolation'
+    | 'abortedTransactions'
+    | 'keepKeys'
+    | 'keepHeaders'
+  > {
+  readonly kind: 'parse';
+}
+
+/**
+ * A parse's result as it crosses back (structured clone): the values and every per-record
+ * array are views of SharedArrayBuffers (shared, not copied); only headers, when asked for,
+ * are copied objects. A batch that cannot be read comes back as `ok: false` with the
+ * batch's base offset and whether fetching it again may help (a CRC mismatch).
+ */
+export type ParseTaskResult =
+  | {
+      readonly ok: true;
+      readonly parsed: ParsedFetch;
+      /** The smallest record timestamp kept (Infinity: no records). */
+      readonly minTimestamp: number;
+    }
+  | {
+      readonly ok: false;
+      readonly error: PlainError;
+      /** Base offset of the batch that failed, when the failure names one. */
+      readonly batchOffset?: bigint;
+    };
 
 export interface FlushTask {
   readonly kind: 'flush';

@@ -99,6 +99,20 @@ deadLetter: { topic: dlq }
     expect(c.shutdown).toEqual({ timeoutMs: 30_000 });
   });
 
+  it('fetches raw by default, kafkajs when asked, and names a bad fetch setting', () => {
+    expect(parseConfig(GOOD, { baseDir: '/base' }).kafka.fetch).toBe('raw');
+    const text = (fetch: string) => `
+kafka: { brokers: [a:1], groupId: g, fetch: ${fetch} }
+catalog: { type: filesystem, warehouse: /w }
+tables: [{ topic: a, table: x.a }]
+deadLetter: { topic: dlq }
+`;
+    expect(parseConfig(text('kafkajs'), { baseDir: '/base' }).kafka.fetch).toBe('kafkajs');
+    expect(problems(text('librdkafka'))).toEqual([
+      'kafka.fetch: must be one of "raw", "kafkajs", got "librdkafka"',
+    ]);
+  });
+
   it('names every bad retry and shutdown setting by its path', () => {
     const text = `
 kafka:

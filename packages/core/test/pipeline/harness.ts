@@ -1,8 +1,8 @@
 /**
  * A test bench for the coordinator and its stages, without services:
  * - `FakeSource`: a FAKE Kafka source (no broker runs in unit tests). The test plays the
- *   client: it assigns partitions, delivers batches and observes seeks, pauses and Kafka
- *   offset commits, exactly through the Source seam.
+ *   client: it assigns partitions, delivers batches (or raw fetches: record-batch bytes)
+ *   and observes seeks, pauses and Kafka offset commits, exactly through the Source seam.
  * - `ControlledPool`: the REAL worker tasks (decode JSON → Arrow, flush → Parquet), run in
  *   this thread, whose results the test releases when it chooses (to reorder and delay).
  * - a REAL Committer over a filesystem catalog in a temporary folder.
@@ -27,6 +27,7 @@ import { DeadLetterSink } from '../../src/pipeline/dead-letters.ts';
 import type { DeadLetterProducer, DeadLetterRecord } from '../../src/source/producer.ts';
 import type {
   AssignInfo,
+  RawFetch,
   Source,
   SourceBatch,
   SourceHandlers,
@@ -103,12 +104,68 @@ export class FakeSource implements Source {
     return Promise.resolve(h.onAssign(next, info));
   }
 
+  /**
+   * Delivers a raw fetch of a partition made at `fetchOffset` (the raw path, source option
+   * `fetch: raw`): `data` is whole record batches as the broker sent them; nextOffset is
+   * read from the batch headers as a Source does.
+   */
+  deliverRaw(
+    tp: TopicPartition,
+    fetchOffset: bigint,
+    data: Uint8Array,
+    opts: Partial<
+      Pick<RawFetch, 'abortedTransactions' | 'isolation' | 'keepKeys' | 'keepHeaders'>
+    > = {},
+  ): RawFetch {
+    const nextOffset = batchesEnd(data, fetchOffset);
+    this.position.set(key(tp), nextOffset);
+    const fetch: RawFetch = {
+      ...tp,
+      fetchOffset,
+      nextOffset,
+      data: toShared(data),
+      abortedTransactions: opts.abortedTransactions ?? [],
+      isolation: opts.isolation ?? 'read_committed',
+      highWatermark: nextOffset,
+      lastStableOffset: nextOffset,
+      keepKeys: opts.keepKeys ?? false,
+      keepHeaders: opts.keepHeaders ?? false,
+      epoch: this.epochs.get(key(tp)) ?? 0,
+    };
+    (this.handlers as SourceHandlers).onRawFetch?.(fetch);
+    return fetch;
+  }
+
   /** Delivers records [from, from + values.length) of a partition as one batch. */
   deliver(tp: TopicPartition, from: bigint, values: (string | null)[]): void {
     this.position.set(key(tp), from + BigInt(values.length));
     const epoch = this.epochs.get(key(tp)) ?? 0;
     (this.handlers as SourceHandlers).onBatch(makeBatch(tp, from, values, epoch));
   }
+}
+
+/**
+ * After the last whole v2 record batch of `data` (base offset + last offset delta + 1,
+ * https://kafka.apache.org/documentation/#recordbatch), or `from` when there is none.
+ */
+export function batchesEnd(data: Uint8Array, from: bigint): bigint {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let next = from;
+  for (let at = 0; at + 61 <= data.length; ) {
+    const stop = at + 12 + view.getInt32(at + 8);
+    if (stop > data.length) break;
+    const last = view.getBigInt64(at) + BigInt(view.getInt32(at + 23)) + 1n;
+    if (last > next) next = last;
+    at = stop;
+  }
+  return next;
+}
+
+/** A copy of `b` in a SharedArrayBuffer, where a raw Source puts fetched bytes. */
+export function toShared(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(new SharedArrayBuffer(Math.max(1, b.length)), 0, b.length);
+  out.set(b);
+  return out;
 }
 
 /** Packs values into a SourceBatch the way the kafkajs Source does (values in shared memory). */

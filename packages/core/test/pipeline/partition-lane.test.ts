@@ -129,6 +129,35 @@ describe('PartitionLane', () => {
     expect(failures).toEqual(['t:0: range [11, 12) does not continue the applied offset 10']);
   });
 
+  it('knows no smallest timestamp while a claimed range still has its timestamps pending', () => {
+    const l = lane();
+    l.claim(10n, 12n);
+    l.noteTimestamps(12n, 500);
+    l.claim(12n, 14n);
+    l.notePendingTimestamps(14n); // a raw fetch claimed, its parse not back yet
+    expect(l.minTimestampFrom(10n)).toBeUndefined();
+    expect(l.minTimestampFrom(14n)).toBe(Number.POSITIVE_INFINITY);
+    l.noteTimestamps(14n, 300);
+    expect(l.minTimestampFrom(10n)).toBe(300);
+    expect(l.minTimestampFrom(12n)).toBe(300);
+  });
+
+  it('fetches again from a claimed range: later claims dropped, earlier timestamps kept', () => {
+    const l = lane();
+    l.claim(10n, 12n);
+    l.noteTimestamps(12n, 500);
+    l.claim(12n, 14n);
+    l.notePendingTimestamps(14n);
+    l.claim(14n, 16n);
+    l.notePendingTimestamps(16n);
+    const epoch = l.epoch;
+    l.refetchFrom(12n);
+    expect(l.epoch).toBe(epoch + 1);
+    expect(l.expected).toBe(12n);
+    expect(l.minTimestampFrom(10n)).toBe(500);
+    expect(l.claim(12n, 13n)).toEqual({ from: 12n, to: 13n });
+  });
+
   it('knows where the next commit must start', () => {
     expect(lane(10n).durable()).toBe(10n);
     expect(lane(10n, 7n).durable()).toBe(7n);

@@ -27,8 +27,10 @@ describe('resolveSourceOptions', () => {
       rebalanceTimeout: 60_000,
       keepKeys: false,
       keepHeaders: false,
+      fetch: 'kafkajs',
     });
     expect(Object.isFrozen(r)).toBe(true);
+    expect(resolveSourceOptions({ ...base, fetch: 'raw' }).fetch).toBe('raw');
   });
 
   it('drops the g and y flags of a topic pattern', () => {
@@ -68,6 +70,7 @@ describe('resolveSourceOptions', () => {
       { maxBytesPerPartition: 2048, maxBytes: 1024 },
       'options.maxBytesPerPartition must not exceed options.maxBytes (got 2048 > 1024)',
     ],
+    [{ fetch: 'librdkafka' }, 'options.fetch must be "raw" or "kafkajs" (got "librdkafka")'],
   ] as const)('refuses %o', (o, message) => {
     expect(problems(o as Partial<KafkaSourceOptions>)).toEqual([message]);
   });

@@ -29,7 +29,10 @@
  *
  * Memory: the values' SharedArrayBuffer is sized to the batches' (decompressed) records
  * sections, so it is larger than the values by their framing, keys and headers; `bytes` is
- * a view of the values only. Keys, when kept, go to a separate growable buffer.
+ * a view of the values only. The per-record arrays (positions, offsets, timestamps, flags)
+ * share one more SharedArrayBuffer, and kept keys are copied into a third one at the end:
+ * a result posted between threads copies none of them. Headers (only when asked for) are
+ * plain objects and are copied.
  */
 import { KiceError } from '../../errors.ts';
 import type { PackedKeys, RecordHeader, SourceBatch } from '../types.ts';
@@ -283,6 +286,44 @@ class Bytes {
   }
 }
 
+/**
+ * The per-record arrays of one parse, all views of ONE SharedArrayBuffer (8-byte fields
+ * first, then 4-byte, then 1-byte ones, so each view is aligned): a result posted from the
+ * worker to the coordinator shares them instead of copying them (structured clone copies
+ * a typed array over an ordinary ArrayBuffer, but shares one over a SharedArrayBuffer).
+ */
+class RecordArrays {
+  readonly recordOffsets: BigInt64Array;
+  readonly timestamps: Float64Array;
+  readonly offsets: Int32Array;
+  readonly keyOffsets: Int32Array | undefined;
+  readonly nulls: Uint8Array;
+  readonly timestampTypes: Uint8Array;
+  readonly keyNulls: Uint8Array | undefined;
+
+  constructor(max: number, keys: boolean) {
+    const wide = 16 * max;
+    const ints = 4 * (max + 1) * (keys ? 2 : 1);
+    const flags = max * (keys ? 3 : 2);
+    const buf = new SharedArrayBuffer(Math.max(8, wide + ints + flags));
+    this.recordOffsets = new BigInt64Array(buf, 0, max);
+    this.timestamps = new Float64Array(buf, 8 * max, max);
+    this.offsets = new Int32Array(buf, wide, max + 1);
+    this.keyOffsets = keys ? new Int32Array(buf, wide + 4 * (max + 1), max + 1) : undefined;
+    const at = wide + ints;
+    this.nulls = new Uint8Array(buf, at, max);
+    this.timestampTypes = new Uint8Array(buf, at + max, max);
+    this.keyNulls = keys ? new Uint8Array(buf, at + 2 * max, max) : undefined;
+  }
+}
+
+/** `b` copied into shared memory (see RecordArrays). */
+function sharedCopy(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(new SharedArrayBuffer(Math.max(1, b.length)), 0, b.length);
+  out.set(b);
+  return out;
+}
+
 /** The second pass: every kept record's fields into the packed arrays. */
 function unpack(
   input: ParseInput,
@@ -292,17 +333,18 @@ function unpack(
   nextOffset: bigint,
 ): ParsedRecords | undefined {
   const bytes = new Uint8Array(new SharedArrayBuffer(Math.max(1, capacity)));
-  const offsets = new Int32Array(maxRecords + 1);
-  const nulls = new Uint8Array(maxRecords);
-  const recordOffsets = new BigInt64Array(maxRecords);
-  const offsetWords = new Uint32Array(recordOffsets.buffer);
-  const timestamps = new Float64Array(maxRecords);
-  let timestampTypes: Uint8Array | undefined;
   const keepKeys = input.keepKeys === true;
   const keepHeaders = input.keepHeaders === true;
+  const arrays = new RecordArrays(maxRecords, keepKeys);
+  const { offsets, nulls, recordOffsets, timestamps, timestampTypes } = arrays;
+  const offsetWords = new Uint32Array(
+    recordOffsets.buffer,
+    recordOffsets.byteOffset,
+    recordOffsets.length * 2,
+  );
+  let logAppendTimes = false;
   const keys = keepKeys ? new Bytes() : undefined;
-  const keyOffsets = keepKeys ? new Int32Array(maxRecords + 1) : undefined;
-  const keyNulls = keepKeys ? new Uint8Array(maxRecords) : undefined;
+  const { keyOffsets, keyNulls } = arrays;
   const headers: RecordHeader[][] | undefined = keepHeaders ? [] : undefined;
   let n = 0;
   let pos = 0;
@@ -340,8 +382,8 @@ function unpack(
       offsetWords[2 * n + 1] = f.baseHi + (sum >= TWO_32 ? 1 : 0);
       if (f.logAppendTime) {
         timestamps[n] = f.maxTimestamp;
-        timestampTypes ??= new Uint8Array(maxRecords);
         timestampTypes[n] = 1;
+        logAppendTimes = true;
       } else timestamps[n] = f.baseTimestamp + tsDelta;
       if (keys && keyOffsets && keyNulls) {
         keyOffsets[n] = keys.n;
@@ -361,7 +403,7 @@ function unpack(
   const packedKeys: PackedKeys | undefined =
     keys && keyOffsets && keyNulls
       ? {
-          bytes: keys.buf.subarray(0, keys.n),
+          bytes: sharedCopy(keys.buf.subarray(0, keys.n)),
           offsets: keyOffsets.subarray(0, n + 1),
           nulls: keyNulls.subarray(0, n),
         }
@@ -380,7 +422,7 @@ function unpack(
     nulls: nulls.subarray(0, n),
     recordOffsets: recordOffsets.subarray(0, n),
     timestamps: timestamps.subarray(0, n),
-    ...(timestampTypes ? { timestampTypes: timestampTypes.subarray(0, n) } : {}),
+    ...(logAppendTimes ? { timestampTypes: timestampTypes.subarray(0, n) } : {}),
     ...(packedKeys ? { keys: packedKeys } : {}),
     ...(headers ? { headers } : {}),
   };

@@ -19,6 +19,7 @@ import type { HttpConfig } from '../config/schema.ts';
 import type { Logger } from '../coordinator.ts';
 import type { Engine } from '../engine.ts';
 import { bearerChecker } from './auth.ts';
+import { serveKey, serveQuery } from './query-routes.ts';
 import { json, problem, type RouteResult, route } from './routes.ts';
 
 export interface HttpServer {
@@ -113,6 +114,9 @@ async function handle(
   log: Logger,
 ): Promise<void> {
   res.on('error', () => {}); // a client gone mid-response: nothing to do
+  const target = req.url ?? '/';
+  const path = target.split('?')[0] as string;
+  if (path === '/query' || KEY_ROUTE.test(path)) return queryRoute(engine, authorized, req, res);
   const hasBody =
     req.headers['transfer-encoding'] !== undefined ||
     (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
@@ -149,6 +153,46 @@ async function handle(
   if (result.status === 500)
     log.warn({ path: url.pathname, status: result.status }, 'http: server error');
   return send(res, req, result);
+}
+
+/** /tables/{table}/keys/{key} (the key percent-encoded). */
+const KEY_ROUTE = /^\/tables\/([^/]+)\/keys\/([^/]+)$/;
+
+/** POST /query and GET /tables/{table}/keys/{key} (./query-routes.ts). */
+async function queryRoute(
+  engine: Engine,
+  authorized: (header: string | undefined) => boolean,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] as string;
+  const want = path === '/query' ? 'POST' : 'GET';
+  const refuse = (r: RouteResult) => {
+    req.resume();
+    return send(res, req, r);
+  };
+  if (req.method !== want)
+    return refuse(problem(405, `method ${req.method} not allowed (${want})`, { allow: want }));
+  if (!authorized(req.headers.authorization))
+    return refuse(
+      problem(401, 'missing or wrong bearer token (Authorization: Bearer <http.bearerToken>)', {
+        'www-authenticate': 'Bearer realm="kice"',
+      }),
+    );
+  if ((req.url ?? '').includes('?'))
+    return refuse(problem(400, `${path} takes no query parameters`));
+  if (want === 'POST') return serveQuery(engine, req, res);
+  req.resume();
+  const m = KEY_ROUTE.exec(path) as RegExpExecArray;
+  let table: string;
+  try {
+    table = decodeURIComponent(m[1] as string);
+  } catch {
+    return send(res, req, problem(400, `table name "${m[1]}" is not valid percent-encoding`));
+  }
+  if (!engine.tables().includes(table))
+    return send(res, req, problem(404, `kice does not write table ${table} (see /tables)`));
+  return serveKey(engine, table, m[2] as string, res);
 }
 
 /** Writes the response in chunks, each after the last drained; stops if the client left. */

@@ -66,6 +66,8 @@ export class EngineMetricsRegistry implements PipelineObserver {
   private readonly flushSeconds: Histogram<'table'>;
   private readonly flushBytes: Histogram<'table'>;
   private readonly fileBytes: Histogram<'table'>;
+  private readonly querySeconds: Histogram<'route' | 'outcome'>;
+  private readonly queries: Counter<'route' | 'outcome'>;
 
   /** `engine`: a label on every sample (the engine's name), so registries of several
    * engines in one process can be merged into one scrape and stay apart. */
@@ -154,7 +156,26 @@ export class EngineMetricsRegistry implements PipelineObserver {
       buckets: SIZE_BUCKETS,
       registers,
     });
+    this.querySeconds = new Histogram({
+      name: 'kice_query_duration_seconds',
+      help: 'HTTP query requests (POST /query, GET /tables/{t}/keys/{k}): until the last byte was written.',
+      labelNames: ['route', 'outcome'],
+      buckets: SECONDS_BUCKETS,
+      registers,
+    });
+    this.queries = new Counter({
+      name: 'kice_queries_total',
+      help: 'HTTP query requests by route and outcome (ok, bad_request, not_found, client_gone, error).',
+      labelNames: ['route', 'outcome'],
+      registers,
+    });
     this.stateGauges();
+  }
+
+  /** One HTTP query request done (../http/query-routes.ts). */
+  observeQuery(route: 'query' | 'get', outcome: string, seconds: number): void {
+    this.queries.inc({ route, outcome });
+    this.querySeconds.observe({ route, outcome }, seconds);
   }
 
   /** Connects the scrape-time gauges to the engine (once it runs). */

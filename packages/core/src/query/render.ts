@@ -130,3 +130,27 @@ export function rowCells<T>(
     render(c.type, arrowDataValue(c.type, children[k] as arrow.Data, i)),
   );
 }
+
+/**
+ * A row as engine.get returns it (in-memory conventions, no types at hand) as JSON text:
+ * bigint as its digits (long, and timestamps as µs), Uint8Array as base64, Map as an
+ * object (string keys) or an array of {"key", "value"}.
+ */
+export function jsonRow(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : JSON.stringify(String(v));
+  if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v);
+  if (v instanceof Uint8Array) return JSON.stringify(Buffer.from(v).toString('base64'));
+  if (Array.isArray(v)) return `[${v.map(jsonRow).join(',')}]`;
+  if (v instanceof Map) {
+    const entries = [...v];
+    if (entries.every(([k]) => typeof k === 'string'))
+      return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${jsonRow(x)}`).join(',')}}`;
+    return `[${entries.map(([k, x]) => `{"key":${jsonRow(k)},"value":${jsonRow(x)}}`).join(',')}]`;
+  }
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .map((k) => `${JSON.stringify(k)}:${jsonRow(o[k])}`)
+    .join(',')}}`;
+}

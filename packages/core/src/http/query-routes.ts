@@ -149,12 +149,27 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * engine.query/get's QUERY_INVALID message (`query <table>: <problem>`) with the request
+ * field it is about in front, as every 400 of these routes starts.
+ */
+export function fieldMessage(message: string): { status: number; error: string } {
+  const msg = message.replace(/^(query|get)( [^:]*)?: /, '');
+  if (/the engine is (not started|stopping)/.test(msg)) return { status: 503, error: msg };
+  if (/^(select|where|asOf|limit|table|key):/.test(msg)) return { status: 400, error: msg };
+  if (/unknown table/.test(msg)) return { status: 400, error: `table: ${msg}` };
+  if (/^filter /.test(msg)) return { status: 400, error: `where: ${msg}` };
+  if (/snapshot/.test(msg)) return { status: 400, error: `asOf: ${msg}` };
+  if (/key column/.test(msg)) return { status: 400, error: `key: ${msg}` };
+  return { status: 400, error: msg };
+}
+
 /** A query's error as the client should see it, or undefined for a server fault. */
 function clientError(e: unknown): RouteResult | undefined {
   if (e instanceof BadRequest) return problem(e.status, e.message);
   if (e instanceof KiceError && e.code === 'QUERY_INVALID') {
-    const msg = e.message.replace(/^(query|get)( [^:]*)?: /, '');
-    return problem(/unknown table/.test(msg) ? 404 : 400, msg);
+    const { status, error } = fieldMessage(e.message);
+    return problem(status, error);
   }
   return undefined;
 }

@@ -32,7 +32,7 @@ import {
   SAMPLE_EPOCH_MS,
   sampleEvent,
 } from '../support/produce.ts';
-import { parsePrometheus, samples } from '../support/prometheus.ts';
+import { parsePrometheus, samples, total } from '../support/prometheus.ts';
 
 const RUN = randomBytes(4).toString('hex');
 const TOPIC = `kice-e2e-httpq-${RUN}`;
@@ -336,6 +336,29 @@ describe('GET /tables/{table}/keys/{key}', () => {
       404,
       'kice does not write table e2e.nope (see /tables)',
     ]);
+  });
+});
+
+describe('metrics', () => {
+  it('count the queries above by route and outcome, with their latency; hot rows per table', async () => {
+    const m = await parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
+    const count = (route: string, outcome: string) => [
+      total(m, 'kice_queries_total', { route, outcome }),
+      total(m, 'kice_query_duration_seconds_count', { route, outcome }),
+    ];
+    // 3 formats + 4 (expression JSON, limit, limit 0, asOf) + 1 with the token + 1 after the
+    // client left; 10 refused (8 × 400, 413, 406: 401 and 405 never reach the query).
+    expect(count('query', 'ok')).toEqual([9, 9]);
+    expect(count('query', 'bad_request')).toEqual([10, 10]);
+    expect(count('query', 'client_gone')).toEqual([1, 1]);
+    expect(count('get', 'ok')).toEqual([1, 1]);
+    expect(count('get', 'not_found')).toEqual([1, 1]);
+    // Everything produced is committed: nothing is held for queries any more.
+    await committedUpToEnd();
+    expect(samples(m, 'kice_hot_rows', { table: TABLE }).length).toBe(1);
+    const now = await parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
+    expect(total(now, 'kice_hot_rows', { table: TABLE })).toBe(0);
+    expect(total(now, 'kice_hot_bytes', { table: TABLE })).toBe(0);
   });
 });
 

@@ -320,6 +320,14 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       tables: () => coordinator?.tableNames() ?? [],
       inFlightBytes: () => coordinator?.metrics.inFlightBytes ?? 0,
       watermarks: () => coordinator?.metrics.watermarkMs ?? {},
+      hot: () => {
+        const c = coordinator;
+        if (!c) return [];
+        return c.tableNames().flatMap((table) => {
+          const a = c.hotAccess(table);
+          return a ? [{ table, ...a.runtime.buffer.viewStats() }] : [];
+        });
+      },
       ready: () => engine.status().ready,
     },
     ends,

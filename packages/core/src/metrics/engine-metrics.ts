@@ -20,6 +20,8 @@ export interface MetricsProbe {
   ready(): boolean;
   /** Per table, the completeness watermark of its last commit (epoch ms), where known. */
   watermarks?(): Readonly<Record<string, number>>;
+  /** Per table, the rows and bytes queries read from memory (the hot view). */
+  hot?(): { table: string; rows: number; bytes: number }[];
 }
 
 interface PartitionView {
@@ -266,6 +268,24 @@ export class EngineMetricsRegistry implements PipelineObserver {
           this.set({ table: t }, ms / 1000);
       },
     });
+    for (const [name, help, key] of [
+      [
+        'kice_hot_rows',
+        'Rows of each table held in memory that queries read (buffered or flushing, not yet committed or just committed).',
+        'rows',
+      ],
+      ['kice_hot_bytes', 'Arrow bytes of those rows, per table.', 'bytes'],
+    ] as const)
+      new Gauge({
+        name,
+        help,
+        labelNames: ['table'],
+        registers,
+        collect() {
+          this.reset();
+          for (const h of self.probe?.hot?.() ?? []) this.set({ table: h.table }, h[key]);
+        },
+      });
     new Gauge({
       name: 'kice_in_flight_bytes',
       help: 'Bytes fetched, decoding, buffered or flushing (capped by memory.maxInFlightBytes).',

@@ -3,7 +3,8 @@
  * server over one engine's routes (./routes.ts). It only reads the engine: a request can
  * fail, time out or be abandoned by its client without the pipeline noticing.
  *
- * - Only GET and HEAD; a body is refused; bad paths and parameters get 400/404 naming the
+ * - Only GET and HEAD, but POST /query (./query-routes.ts, which streams its answer); a
+ *   body is refused elsewhere; bad paths and parameters get 400/404 naming the
  *   problem; an exception in a route is a 500 and a log line, never a crash.
  * - With `bearerToken`, every route needs `Authorization: Bearer <token>` but the probes:
  *   /health, and /ready's status code and `ready` flag (its reasons need the token).

@@ -151,14 +151,18 @@ export async function pipeResult(
 ): Promise<void> {
   if (format === 'arrow') {
     await pipeline(
-      Readable.from(withSchema(schema, batches), { objectMode: true }),
+      Readable.from(withSchema(schema, batches), { objectMode: true, highWaterMark: 1 }),
       arrow.RecordBatchStreamWriter.throughNode(),
       out,
       { end: options.end ?? true },
     );
     return;
   }
-  await pipeline(Readable.from(encode(format, schema, batches), { objectMode: false }), out, {
-    end: options.end ?? true,
-  });
+  await pipeline(
+    Readable.from(encode(format, schema, batches), { objectMode: false, highWaterMark: 1 }),
+    out,
+    {
+      end: options.end ?? true,
+    },
+  );
 }

@@ -8,9 +8,10 @@
  * default —, NDJSON; anything else 406) batch by batch, with backpressure (../query/encode.ts):
  * a large result never sits whole in memory, and a client that leaves stops the scan.
  * A bad request is a 400 whose `error` starts with the field at fault; the body is read up
- * to MAX_BODY bytes (413 past it). Routes only read through `Queryable`
- * (engine.query/engine.get, or the cold-only reader of a catalog), so nothing a client sends
- * reaches ingestion.
+ * to MAX_BODY bytes (413 past it). At most MAX_CONCURRENT_QUERIES run at once per server
+ * (503 with Retry-After past that), and a client that takes nothing for STALL_MS is cut.
+ * Routes only read through `Queryable` (engine.query/engine.get), so nothing a client
+ * sends reaches ingestion.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseJson } from '@kice/iceberg';
@@ -21,7 +22,7 @@ import { jsonRow } from '../query/render.ts';
 import { whereOf } from '../query/where.ts';
 import { problem, type RouteResult } from './routes.ts';
 
-/** What the query routes read: engine.query/engine.get (or a cold-only reader). */
+/** What the query routes read: the Engine (engine.query, engine.get) fits it. */
 export interface Queryable {
   query(table: string, options?: QueryOptions): Promise<QueryResult>;
   get(
@@ -32,6 +33,10 @@ export interface Queryable {
 }
 
 export const MAX_BODY = 64 * 1024;
+/** Queries streaming at once per server; more get 503 (each holds a scan's read-ahead). */
+export const MAX_CONCURRENT_QUERIES = 4;
+/** A response the client takes nothing of for this long is cut (a stalled reader). */
+export const STALL_MS = 60_000;
 const MAX_LIMIT = 2 ** 31 - 1;
 const FIELDS = ['table', 'select', 'where', 'asOf', 'limit'];
 const ACCEPT: Readonly<Record<string, Format>> = {
@@ -189,64 +194,94 @@ function outcomeOf(status: number): string {
   return status === 404 ? 'not_found' : status < 500 ? 'bad_request' : 'error';
 }
 
+/** How many queries stream at once and how long a stalled reader is kept (per server). */
+export interface QueryLimits {
+  readonly maxConcurrent: number;
+  readonly stallMs: number;
+  /** Queries streaming now (shared by the server's requests). */
+  running: number;
+}
+
+export const queryLimits = (): QueryLimits => ({
+  maxConcurrent: MAX_CONCURRENT_QUERIES,
+  stallMs: STALL_MS,
+  running: 0,
+});
+
 /** POST /query. Resolves when the response is written or abandoned; never rejects for a
  * client's fault. */
 export async function serveQuery(
   q: Queryable,
   req: IncomingMessage,
   res: ServerResponse,
+  limits: QueryLimits = queryLimits(),
 ): Promise<void> {
   const started = process.hrtime.bigint();
   const done = (outcome: string) =>
     q.observeQuery?.('query', outcome, Number(process.hrtime.bigint() - started) / 1e9);
   let result: QueryResult | undefined;
   let format: Format | undefined;
+  let held = false;
   try {
-    format = formatFor(req.headers.accept);
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-    if (type !== 'application/json')
-      throw new BadRequest(415, 'content-type: expected application/json');
-    const text = await readBody(req);
-    if (!format)
-      throw new BadRequest(
-        406,
-        `accept: none of ${JSON.stringify(req.headers.accept)} is served (application/json, application/x-ndjson, application/vnd.apache.arrow.stream)`,
-      );
-    let body: unknown;
     try {
-      body = parseJson(text);
+      format = formatFor(req.headers.accept);
+      const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      if (type !== 'application/json')
+        throw new BadRequest(415, 'content-type: expected application/json');
+      const text = await readBody(req);
+      if (!format)
+        throw new BadRequest(
+          406,
+          `accept: none of ${JSON.stringify(req.headers.accept)} is served (application/json, application/x-ndjson, application/vnd.apache.arrow.stream)`,
+        );
+      let body: unknown;
+      try {
+        body = parseJson(text);
+      } catch (e) {
+        bad(`body: ${(e as Error).message}`);
+      }
+      const { table, options } = queryRequest(body);
+      // The slot is taken once the request is in: a slow sender holds none.
+      if (limits.running >= limits.maxConcurrent) {
+        writeProblem(
+          res,
+          problem(503, `busy: ${limits.maxConcurrent} queries are running; retry later`, {
+            'retry-after': '1',
+          }),
+        );
+        done('busy');
+        return;
+      }
+      limits.running++;
+      held = true;
+      result = await q.query(table, options);
     } catch (e) {
-      bad(`body: ${(e as Error).message}`);
+      const r = clientError(e);
+      if (!r) throw e;
+      writeProblem(res, r);
+      done(outcomeOf(r.status));
+      return;
     }
-    const { table, options } = queryRequest(body);
-    result = await q.query(table, options);
-  } catch (e) {
-    const r = clientError(e);
-    if (!r) throw e;
-    writeProblem(res, r);
-    done(outcomeOf(r.status));
-    return;
-  }
-  res.writeHead(200, {
-    'content-type': CONTENT_TYPES[format as Format],
-    'cache-control': 'no-store',
-    'x-kice-snapshot-id': result.snapshotId ?? '',
-    ...(result.hot ? { 'x-kice-hot-partitions': JSON.stringify(result.hot.partitions) } : {}),
-  });
-  try {
-    await pipeResult(format as Format, result.schema, result.batches, res);
-    done('ok');
-  } catch (e) {
-    // Headers are out: a failure now can only cut the response short.
-    res.destroy();
-    done(
-      res.writableFinished
-        ? 'ok'
-        : (e as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE'
-          ? 'client_gone'
-          : 'error',
-    );
-    if ((e as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw e;
+    // Socket inactivity (the client reads nothing, so nothing can be written): cut it.
+    res.setTimeout(limits.stallMs, () => res.destroy());
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[format as Format],
+      'cache-control': 'no-store',
+      'x-kice-snapshot-id': result.snapshotId ?? '',
+      ...(result.hot ? { 'x-kice-hot-partitions': JSON.stringify(result.hot.partitions) } : {}),
+    });
+    try {
+      await pipeResult(format as Format, result.schema, result.batches, res);
+      done('ok');
+    } catch (e) {
+      // Headers are out: a failure now can only cut the response short.
+      const gone = (e as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE';
+      res.destroy();
+      done(gone ? 'client_gone' : 'error');
+      if (!gone) throw e;
+    }
+  } finally {
+    if (held) limits.running--;
   }
 }
 

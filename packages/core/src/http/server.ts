@@ -20,7 +20,7 @@ import type { HttpConfig } from '../config/schema.ts';
 import type { Logger } from '../coordinator.ts';
 import type { Engine } from '../engine.ts';
 import { bearerChecker } from './auth.ts';
-import { serveKey, serveQuery } from './query-routes.ts';
+import { type QueryLimits, queryLimits, serveKey, serveQuery } from './query-routes.ts';
 import { json, problem, type RouteResult, route } from './routes.ts';
 
 export interface HttpServer {
@@ -45,8 +45,9 @@ export async function startHttpServer(
   const addr = parseListen(config.listen);
   if (typeof addr === 'string') throw new ConfigError([`http.listen: ${addr}`]);
   const authorized = config.bearerToken ? bearerChecker(config.bearerToken) : () => true;
+  const slots = queryLimits();
   const server = createServer((req, res) => {
-    handle(engine, authorized, req, res, log).catch((e) => {
+    handle(engine, authorized, req, res, log, slots).catch((e) => {
       log.warn({ err: e, path: req.url }, 'http: request failed');
       if (!res.headersSent && !res.destroyed) void send(res, req, problem(500, 'internal error'));
       else res.destroy();
@@ -113,11 +114,13 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   log: Logger,
+  slots: QueryLimits,
 ): Promise<void> {
   res.on('error', () => {}); // a client gone mid-response: nothing to do
   const target = req.url ?? '/';
   const path = target.split('?')[0] as string;
-  if (path === '/query' || KEY_ROUTE.test(path)) return queryRoute(engine, authorized, req, res);
+  if (path === '/query' || KEY_ROUTE.test(path))
+    return queryRoute(engine, authorized, req, res, slots);
   const hasBody =
     req.headers['transfer-encoding'] !== undefined ||
     (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
@@ -165,6 +168,7 @@ async function queryRoute(
   authorized: (header: string | undefined) => boolean,
   req: IncomingMessage,
   res: ServerResponse,
+  slots: QueryLimits,
 ): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] as string;
   const want = path === '/query' ? 'POST' : 'GET';
@@ -182,7 +186,7 @@ async function queryRoute(
     );
   if ((req.url ?? '').includes('?'))
     return refuse(problem(400, `${path} takes no query parameters`));
-  if (want === 'POST') return serveQuery(engine, req, res);
+  if (want === 'POST') return serveQuery(engine, req, res, slots);
   req.resume();
   const m = KEY_ROUTE.exec(path) as RegExpExecArray;
   let table: string;

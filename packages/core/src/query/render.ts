@@ -5,7 +5,8 @@
  *
  *   long → JSON number text (all 64 bits, no rounding); decimal → "12.50" (a string, its
  *   scale kept); date → "2024-01-31"; time → "13:45:00.000001"; timestamp →
- *   "2024-01-31T13:45:00.000001" and timestamptz → "…Z" (microseconds, always six digits);
+ *   "2024-01-31T13:45:00.000001" and timestamptz → "…Z" (microseconds, always six digits;
+ *   years outside 0000–9999 as ±YYYYYY, beyond the Date range the µs digits);
  *   binary/fixed → base64; uuid → its string; NaN/±Infinity → "NaN", "Infinity",
  *   "-Infinity" (JSON has no such numbers); struct → object; list → array; map → object
  *   when its keys are strings, else an array of {"key", "value"}.
@@ -29,8 +30,18 @@ function decimalText(unscaled: bigint, scale: number): string {
   return `${neg ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
 }
 
+const MAX_MS = 8.64e15; // the Date range
+
+/** ISO 8601 date of a UTC epoch ms: years beyond 0000–9999 signed with six digits. */
+function isoDate(d: Date): string {
+  const y = d.getUTCFullYear();
+  const year = y >= 0 && y <= 9999 ? pad(y, 4) : `${y < 0 ? '-' : '+'}${pad(Math.abs(y), 6)}`;
+  return `${year}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`;
+}
+
 function dateText(days: number): string {
-  return new Date(days * 86_400_000).toISOString().slice(0, 10);
+  const ms = days * 86_400_000;
+  return Math.abs(ms) > MAX_MS ? String(days) : isoDate(new Date(ms));
 }
 
 function timestampText(us: bigint, zone: boolean): string {
@@ -40,8 +51,10 @@ function timestampText(us: bigint, zone: boolean): string {
     frac += 1000n;
     ms -= 1n;
   }
-  const iso = new Date(Number(ms)).toISOString(); // yyyy-mm-ddThh:mm:ss.mmmZ
-  return `${iso.slice(0, 23)}${pad(frac, 3)}${zone ? 'Z' : ''}`;
+  if (ms > BigInt(MAX_MS) || ms < -BigInt(MAX_MS)) return us.toString(); // past Date: µs
+  const d = new Date(Number(ms));
+  const time = `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`;
+  return `${isoDate(d)}T${time}.${pad(d.getUTCMilliseconds(), 3)}${pad(frac, 3)}${zone ? 'Z' : ''}`;
 }
 
 function timeText(us: bigint): string {

@@ -166,3 +166,26 @@ describe('encoders', () => {
     expect(returned).toBe(true);
   });
 });
+
+describe('timestamps and dates at the edges', () => {
+  it('render before 1970, past 9999 and past the Date range', async () => {
+    const s: Schema = {
+      type: 'struct',
+      schemaId: 0,
+      fields: [
+        { id: 1, name: 't', required: false, type: 'timestamp' },
+        { id: 2, name: 'd', required: false, type: 'date' },
+      ],
+    };
+    const t = icebergRowsToArrow(s, [
+      { t: -1n, d: -1 },
+      { t: 253402300800000000n, d: 2932897 },
+      { t: 9_000_000_000_000_000_000n, d: 200_000_000 },
+    ]);
+    expect(await collect(encode('ndjson', t.schema, iter(t.batches)))).toBe(
+      '{"t":"1969-12-31T23:59:59.999999","d":"1969-12-31"}\n' +
+        '{"t":"+010000-01-01T00:00:00.000000","d":"+010000-01-01"}\n' +
+        '{"t":"9000000000000000000","d":"200000000"}\n',
+    );
+  });
+});

@@ -114,3 +114,71 @@ describe('Accept', () => {
     expect(formatFor('text/csv')).toBeUndefined();
   });
 });
+
+describe('hostile bodies', () => {
+  it('random JSON values never crash: a query or an error naming a field', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const keys = [
+      'table',
+      'select',
+      'where',
+      'asOf',
+      'limit',
+      'op',
+      'ref',
+      'value',
+      'values',
+      'left',
+      'right',
+      'child',
+      'snapshotId',
+      'timestampMs',
+      '__proto__',
+      'x',
+    ];
+    const ops = ['and', 'or', 'not', 'eq', 'in', 'isNull', 'true', 'gt', 'bogus'];
+    const value = (depth: number): unknown => {
+      switch (rnd(depth > 4 ? 6 : 9)) {
+        case 0:
+          return null;
+        case 1:
+          return rnd(2) === 0;
+        case 2:
+          return rnd(1000) - 500;
+        case 3:
+          return ops[rnd(ops.length)];
+        case 4:
+          return 'id > 5 AND (';
+        case 5:
+          return 9007199254740993n;
+        case 6:
+          return Array.from({ length: rnd(4) }, () => value(depth + 1));
+        default:
+          return Object.fromEntries(
+            Array.from({ length: rnd(5) }, () => [keys[rnd(keys.length)], value(depth + 1)]),
+          );
+      }
+    };
+    let ok = 0;
+    let refused = 0;
+    for (let i = 0; i < 5000; i++) {
+      const body = rnd(3) === 0 ? value(0) : { table: 'a.b', ...(value(1) as object) };
+      try {
+        queryRequest(body);
+        ok++;
+      } catch (e) {
+        expect((e as Error).message).toMatch(
+          /^(body|table|select|where|asOf|limit|[\w$]+)(\.[\w$[\]]+)*: /,
+        );
+        refused++;
+      }
+    }
+    expect(ok + refused).toBe(5000);
+    expect(ok).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
+  });
+});

@@ -161,6 +161,11 @@ describe('POST /query', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(r.headers.get('x-kice-snapshot-id')).toMatch(/^-?\d+$/);
+    expect(r.headers.get('x-kice-hot-partition-count')).toBe(String(PARTITIONS));
+    const hot = JSON.parse(r.headers.get('x-kice-hot-partitions') as string) as {
+      partition: number;
+    }[];
+    expect(hot.map((p) => p.partition).sort()).toEqual([0, 1]);
     expect(byId((await r.json()) as { id: number }[])).toEqual(WANT);
   });
 

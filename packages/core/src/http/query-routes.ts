@@ -190,6 +190,16 @@ function writeProblem(res: ServerResponse, r: RouteResult): void {
   res.end(r.body);
 }
 
+/** Headers stay small (clients refuse big ones): the partition list only up to 4 KiB. */
+function hotHeaders(result: QueryResult): Record<string, string> {
+  if (!result.hot) return {};
+  const list = JSON.stringify(result.hot.partitions);
+  return {
+    'x-kice-hot-partition-count': String(result.hot.partitions.length),
+    ...(list.length <= 4096 ? { 'x-kice-hot-partitions': list } : {}),
+  };
+}
+
 function outcomeOf(status: number): string {
   return status === 404 ? 'not_found' : status < 500 ? 'bad_request' : 'error';
 }
@@ -268,7 +278,7 @@ export async function serveQuery(
       'content-type': CONTENT_TYPES[format as Format],
       'cache-control': 'no-store',
       'x-kice-snapshot-id': result.snapshotId ?? '',
-      ...(result.hot ? { 'x-kice-hot-partitions': JSON.stringify(result.hot.partitions) } : {}),
+      ...hotHeaders(result),
     });
     try {
       await pipeResult(format as Format, result.schema, result.batches, res);

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, redactSecrets } from '@kice/core';
 import { DEMO_STACKS, type DemoStackName, demoCommand } from './demo.ts';
+import { queryCommand, UsageError } from './query.ts';
 import { runCommand } from './run.ts';
 import { tablesCommand } from './tables.ts';
 
@@ -14,6 +15,12 @@ commands:
                                 (--once: consume up to the end offsets seen at start,
                                 commit, exit 0; progress on stderr)
   tables -c <kice.yaml> [--json] list tables: snapshots, rows, files, bytes, offsets
+  query <table> (--url http://host:port [--token T] | -c <kice.yaml>)
+        [--where "id > 5 AND kind IN ('a')"] [--select a,b.c] [--as-of <snapshot-id|ISO time>]
+        [--limit N] [--format table|json|csv]
+                                rows of a table: through a running kice's POST /query
+                                (--url: hot and cold rows), or with -c read from the
+                                catalog directly (cold only: committed snapshots)
   demo [--seconds N] [--rate N] [--stack local|s3-rest] [--avro|--no-avro]
                                 local broker + generated events → a local warehouse
                                 (s3-rest: S3 + an Iceberg REST catalog), live
@@ -48,6 +55,44 @@ export async function main(argv: string[]): Promise<number> {
         });
         if (!values.config) return usageError('tables needs -c <kice.yaml>');
         return await tablesCommand(values.config, { json: values.json ?? false });
+      }
+      case 'query': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: {
+            config: { type: 'string', short: 'c' },
+            url: { type: 'string' },
+            token: { type: 'string' },
+            where: { type: 'string' },
+            select: { type: 'string' },
+            'as-of': { type: 'string' },
+            limit: { type: 'string' },
+            format: { type: 'string' },
+          },
+        });
+        if (positionals.length !== 1)
+          return usageError(
+            positionals.length === 0
+              ? 'query needs a table name'
+              : `query takes one table name, got ${positionals.length}: ${positionals.join(' ')}`,
+          );
+        try {
+          return await queryCommand({
+            table: positionals[0] as string,
+            ...(values.config !== undefined ? { config: values.config } : {}),
+            ...(values.url !== undefined ? { url: values.url } : {}),
+            ...(values.token !== undefined ? { token: values.token } : {}),
+            ...(values.where !== undefined ? { where: values.where } : {}),
+            ...(values.select !== undefined ? { select: values.select } : {}),
+            ...(values['as-of'] !== undefined ? { asOf: values['as-of'] } : {}),
+            ...(values.limit !== undefined ? { limit: values.limit } : {}),
+            ...(values.format !== undefined ? { format: values.format } : {}),
+          });
+        } catch (e) {
+          if (e instanceof UsageError) return usageError(e.message);
+          throw e;
+        }
       }
       case 'demo': {
         const { values } = parseArgs({

@@ -144,6 +144,8 @@ export interface Engine {
    * current snapshot (equality filter, pruned by bounds); undefined when neither has it.
    */
   get(table: string, key: RecordKey): Promise<Record<string, unknown> | undefined>;
+  /** Counts one HTTP query request in kice_queries_total / kice_query_duration_seconds. */
+  observeQuery(route: 'query' | 'get', outcome: string, seconds: number): void;
   on(event: 'commit', listener: (e: CommitEvent) => void): this;
   on(event: 'deadLetter', listener: (count: number) => void): this;
   on(event: 'error', listener: (e: Error) => void): this;
@@ -318,6 +320,14 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       tables: () => coordinator?.tableNames() ?? [],
       inFlightBytes: () => coordinator?.metrics.inFlightBytes ?? 0,
       watermarks: () => coordinator?.metrics.watermarkMs ?? {},
+      hot: () => {
+        const c = coordinator;
+        if (!c) return [];
+        return c.tableNames().flatMap((table) => {
+          const a = c.hotAccess(table);
+          return a ? [{ table, ...a.runtime.buffer.viewStats() }] : [];
+        });
+      },
       ready: () => engine.status().ready,
     },
     ends,
@@ -664,6 +674,9 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
           throw new KiceError('QUERY_INVALID', `get ${table}: ${e.message}`, { cause: e });
         throw e;
       });
+    },
+    observeQuery(route, outcome, seconds) {
+      prom.observeQuery(route, outcome, seconds);
     },
     on(event: string, listener: (...args: never[]) => void) {
       events.on(event, listener as (...args: unknown[]) => void);

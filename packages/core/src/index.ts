@@ -13,6 +13,7 @@ export {
   WATERMARKS_PROPERTY_PREFIX,
   watermarksProperty,
 } from './commit/watermark.ts';
+export { parseListen } from './config/http-listen.ts';
 export { ConfigError, loadConfigFile, parseConfig, validateConfig } from './config/load.ts';
 export type {
   CatalogConfig,
@@ -43,7 +44,10 @@ export {
   type TableReport,
 } from './engine.ts';
 export { KiceError, type KiceErrorCode } from './errors.ts';
+export { formatFor, MAX_BODY, type Queryable, queryRequest } from './http/query-routes.ts';
 export { type HttpServer, startHttpServer } from './http/server.ts';
+export { CONTENT_TYPES, encode, FORMATS, type Format, pipeResult } from './query/encode.ts';
+export { checkExprJson, parseWhere, whereOf } from './query/where.ts';
 export {
   createRuntime,
   type Runtime,

@@ -17,7 +17,7 @@ export {
   UUID_EXTENSION,
 } from './arrow/schema.ts';
 export { maskIndices, takeData } from './arrow/take.ts';
-export { arrowValueToIceberg, icebergRowsToArrow } from './arrow/values.ts';
+export { arrowDataValue, arrowValueToIceberg, icebergRowsToArrow } from './arrow/values.ts';
 // catalog
 export * from './catalog/catalog.ts';
 export type { CommitObserver, CommitStep, CommitStepEvent } from './catalog/commit-steps.ts';

@@ -10,6 +10,8 @@
  *   GET /tables             the tables kice routes to, with owned partitions and lag
  *   GET /tables/{table}     schema, snapshots (?snapshots=N, newest first), recorded
  *                           offsets, partitions with lag
+ *
+ * POST /query and GET /tables/{table}/keys/{key} stream their answers: ./query-routes.ts.
  */
 import type { Engine } from '../engine.ts';
 

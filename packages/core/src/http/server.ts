@@ -3,7 +3,8 @@
  * server over one engine's routes (./routes.ts). It only reads the engine: a request can
  * fail, time out or be abandoned by its client without the pipeline noticing.
  *
- * - Only GET and HEAD; a body is refused; bad paths and parameters get 400/404 naming the
+ * - Only GET and HEAD, but POST /query (./query-routes.ts, which streams its answer); a
+ *   body is refused elsewhere; bad paths and parameters get 400/404 naming the
  *   problem; an exception in a route is a 500 and a log line, never a crash.
  * - With `bearerToken`, every route needs `Authorization: Bearer <token>` but the probes:
  *   /health, and /ready's status code and `ready` flag (its reasons need the token).
@@ -19,6 +20,7 @@ import type { HttpConfig } from '../config/schema.ts';
 import type { Logger } from '../coordinator.ts';
 import type { Engine } from '../engine.ts';
 import { bearerChecker } from './auth.ts';
+import { type QueryLimits, queryLimits, serveKey, serveQuery } from './query-routes.ts';
 import { json, problem, type RouteResult, route } from './routes.ts';
 
 export interface HttpServer {
@@ -43,8 +45,9 @@ export async function startHttpServer(
   const addr = parseListen(config.listen);
   if (typeof addr === 'string') throw new ConfigError([`http.listen: ${addr}`]);
   const authorized = config.bearerToken ? bearerChecker(config.bearerToken) : () => true;
+  const slots = queryLimits();
   const server = createServer((req, res) => {
-    handle(engine, authorized, req, res, log).catch((e) => {
+    handle(engine, authorized, req, res, log, slots).catch((e) => {
       log.warn({ err: e, path: req.url }, 'http: request failed');
       if (!res.headersSent && !res.destroyed) void send(res, req, problem(500, 'internal error'));
       else res.destroy();
@@ -111,8 +114,13 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   log: Logger,
+  slots: QueryLimits,
 ): Promise<void> {
   res.on('error', () => {}); // a client gone mid-response: nothing to do
+  const target = req.url ?? '/';
+  const path = target.split('?')[0] as string;
+  if (path === '/query' || KEY_ROUTE.test(path))
+    return queryRoute(engine, authorized, req, res, slots);
   const hasBody =
     req.headers['transfer-encoding'] !== undefined ||
     (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
@@ -149,6 +157,47 @@ async function handle(
   if (result.status === 500)
     log.warn({ path: url.pathname, status: result.status }, 'http: server error');
   return send(res, req, result);
+}
+
+/** /tables/{table}/keys/{key} (the key percent-encoded). */
+const KEY_ROUTE = /^\/tables\/([^/]+)\/keys\/([^/]+)$/;
+
+/** POST /query and GET /tables/{table}/keys/{key} (./query-routes.ts). */
+async function queryRoute(
+  engine: Engine,
+  authorized: (header: string | undefined) => boolean,
+  req: IncomingMessage,
+  res: ServerResponse,
+  slots: QueryLimits,
+): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] as string;
+  const want = path === '/query' ? 'POST' : 'GET';
+  const refuse = (r: RouteResult) => {
+    req.resume();
+    return send(res, req, r);
+  };
+  if (req.method !== want)
+    return refuse(problem(405, `method ${req.method} not allowed (${want})`, { allow: want }));
+  if (!authorized(req.headers.authorization))
+    return refuse(
+      problem(401, 'missing or wrong bearer token (Authorization: Bearer <http.bearerToken>)', {
+        'www-authenticate': 'Bearer realm="kice"',
+      }),
+    );
+  if ((req.url ?? '').includes('?'))
+    return refuse(problem(400, `${path} takes no query parameters`));
+  if (want === 'POST') return serveQuery(engine, req, res, slots);
+  req.resume();
+  const m = KEY_ROUTE.exec(path) as RegExpExecArray;
+  let table: string;
+  try {
+    table = decodeURIComponent(m[1] as string);
+  } catch {
+    return send(res, req, problem(400, `table name "${m[1]}" is not valid percent-encoding`));
+  }
+  if (!engine.tables().includes(table))
+    return send(res, req, problem(404, `kice does not write table ${table} (see /tables)`));
+  return serveKey(engine, table, m[2] as string, res);
 }
 
 /** Writes the response in chunks, each after the last drained; stops if the client left. */

@@ -20,6 +20,8 @@ export interface MetricsProbe {
   ready(): boolean;
   /** Per table, the completeness watermark of its last commit (epoch ms), where known. */
   watermarks?(): Readonly<Record<string, number>>;
+  /** Per table, the rows and bytes queries read from memory (the hot view). */
+  hot?(): { table: string; rows: number; bytes: number }[];
 }
 
 interface PartitionView {
@@ -66,6 +68,8 @@ export class EngineMetricsRegistry implements PipelineObserver {
   private readonly flushSeconds: Histogram<'table'>;
   private readonly flushBytes: Histogram<'table'>;
   private readonly fileBytes: Histogram<'table'>;
+  private readonly querySeconds: Histogram<'route' | 'outcome'>;
+  private readonly queries: Counter<'route' | 'outcome'>;
 
   /** `engine`: a label on every sample (the engine's name), so registries of several
    * engines in one process can be merged into one scrape and stay apart. */
@@ -154,7 +158,26 @@ export class EngineMetricsRegistry implements PipelineObserver {
       buckets: SIZE_BUCKETS,
       registers,
     });
+    this.querySeconds = new Histogram({
+      name: 'kice_query_duration_seconds',
+      help: 'HTTP query requests (POST /query, GET /tables/{t}/keys/{k}): until the last byte was written.',
+      labelNames: ['route', 'outcome'],
+      buckets: SECONDS_BUCKETS,
+      registers,
+    });
+    this.queries = new Counter({
+      name: 'kice_queries_total',
+      help: 'HTTP query requests by route and outcome (ok, bad_request, not_found, client_gone, error).',
+      labelNames: ['route', 'outcome'],
+      registers,
+    });
     this.stateGauges();
+  }
+
+  /** One HTTP query request done (../http/query-routes.ts). */
+  observeQuery(route: 'query' | 'get', outcome: string, seconds: number): void {
+    this.queries.inc({ route, outcome });
+    this.querySeconds.observe({ route, outcome }, seconds);
   }
 
   /** Connects the scrape-time gauges to the engine (once it runs). */
@@ -245,6 +268,24 @@ export class EngineMetricsRegistry implements PipelineObserver {
           this.set({ table: t }, ms / 1000);
       },
     });
+    for (const [name, help, key] of [
+      [
+        'kice_hot_rows',
+        'Rows of each table held in memory that queries read (buffered or flushing, not yet committed or just committed).',
+        'rows',
+      ],
+      ['kice_hot_bytes', 'Arrow bytes of those rows, per table.', 'bytes'],
+    ] as const)
+      new Gauge({
+        name,
+        help,
+        labelNames: ['table'],
+        registers,
+        collect() {
+          this.reset();
+          for (const h of self.probe?.hot?.() ?? []) this.set({ table: h.table }, h[key]);
+        },
+      });
     new Gauge({
       name: 'kice_in_flight_bytes',
       help: 'Bytes fetched, decoding, buffered or flushing (capped by memory.maxInFlightBytes).',

@@ -128,6 +128,17 @@ export class TableBuffer {
     return [...[...this.flushing.values()].flat(), ...this.batches];
   }
 
+  /** What queries can read of this table from memory (view()): rows and Arrow bytes. */
+  viewStats(): { rows: number; bytes: number } {
+    let rows = 0;
+    let bytes = 0;
+    for (const b of this.view()) {
+      rows += b.rows;
+      bytes += b.ipc?.byteLength ?? 0;
+    }
+    return { rows, bytes };
+  }
+
   /** Forgets a drained group: its commit is visible, or the flush gave it up (requeued or
    * dropped). */
   settle(drained: readonly BufferedBatch[]): void {

@@ -4,11 +4,13 @@
  * and inclusively ("might match") on statistics.
  *
  * Spec background: https://iceberg.apache.org/spec/#scan-planning
- * Values use the in-memory conventions of ../spec/types.ts (long → bigint, …).
+ * Values use the in-memory conventions of ../spec/types.ts (long → bigint, …); binding
+ * converts literals given as text or plain numbers to the column's type (./literals.ts).
  */
 import { IcebergError } from '../errors.ts';
 import { findFieldByName, type PrimitiveType, type StructType } from '../spec/types.ts';
 import { compareValues } from '../spec/values.ts';
+import { coerceLiteral } from './literals.ts';
 
 export type CompareOp = 'eq' | 'notEq' | 'lt' | 'ltEq' | 'gt' | 'gtEq';
 
@@ -112,10 +114,12 @@ export function bind(schema: StructType, e: Expr): Bound {
         );
       }
       const base = { id: field.id, type: field.type };
+      const lit = (v: unknown) => coerceLiteral(e.ref, field.type as PrimitiveType, v);
       if (e.op === 'isNull' || e.op === 'notNull') return { op: e.op, ...base };
-      if (e.op === 'in' || e.op === 'notIn') return { op: e.op, ...base, values: e.values };
+      if (e.op === 'in' || e.op === 'notIn')
+        return { op: e.op, ...base, values: e.values.map(lit) };
       const c = e as { op: CompareOp; value: unknown };
-      return { op: c.op, ...base, value: c.value };
+      return { op: c.op, ...base, value: lit(c.value) };
     }
   }
 }

@@ -275,6 +275,11 @@ describe('the raw fetcher on the shared broker', () => {
     await h.until(t, 0, 300n);
     const d = h.delivered.get(`${t}:0`);
     expect(d?.fetches[0]?.fetchOffset).toBe(120n);
+    // The first fetch after the move says where the reader was (the gap's start); later
+    // ones do not.
+    expect(d?.fetches.map((f) => f.skippedFrom)).toEqual(
+      d?.fetches.map((_, i) => (i === 0 ? 5n : undefined)),
+    );
     expect(d?.offsets).toEqual(range(120, 300));
     expect(d?.values).toEqual(expectedValues(0, 1, 300, 120));
     expect(h.warnings).toContain(

@@ -448,6 +448,7 @@ export class Coordinator extends EventEmitter {
    * parse hands them back as objects.
    */
   private onRawFetch(f: RawFetch): void {
+    if (this.outOfStep(f)) return;
     const claimed = this.claim(f.topic, f.partition, f.fetchOffset, f.nextOffset);
     if (!claimed) return;
     const { lane, range } = claimed;
@@ -559,6 +560,41 @@ export class Coordinator extends EventEmitter {
     );
     lane.refetchFrom(range.from);
     this.deps.source.seek(tpOf(lane), range.from);
+  }
+
+  /**
+   * A raw fetch that starts past the lane's expected offset claims the records between as a
+   * gap: only right when the fetcher says the log no longer holds them (`skippedFrom` at the
+   * expected offset). Any other fetch ahead means the fetcher and the lane are out of step;
+   * it is dropped and the partition fetched again from the expected offset, so nothing is
+   * skipped. Returns true when the fetch is dropped so.
+   */
+  private outOfStep(f: RawFetch): boolean {
+    const lane = this.lanes.get(tpKey(f.topic, f.partition));
+    if (!lane || this.stopping || this.fatal || lane.poison || lane.revoked) return false;
+    if (f.fetchOffset <= lane.expected) return false;
+    const tp = { topic: f.topic, partition: f.partition };
+    if (f.skippedFrom === lane.expected) {
+      this.deps.log.warn(
+        {
+          partition: lane.key,
+          lost: `${lane.expected}..${f.fetchOffset - 1n}`,
+          count: String(f.fetchOffset - lane.expected),
+        },
+        'records gone from the log (retention) before they were read; continuing after them',
+      );
+      return false;
+    }
+    this.deps.log.warn(
+      {
+        partition: lane.key,
+        fetched: String(f.fetchOffset),
+        expected: String(lane.expected),
+      },
+      'raw fetch ahead of the expected offset; fetching the partition again from there',
+    );
+    this.deps.source.seek(tp, lane.expected);
+    return true;
   }
 
   /** The lane and claimed range of fetched records, or undefined when they are dropped. */

@@ -90,6 +90,13 @@ export interface RawFetch {
   readonly keepHeaders: boolean;
   /** The partition's epoch when the fetch was sent (bumped on every seek and assignment). */
   readonly epoch: number;
+  /**
+   * Set when the fetcher moved this partition forward past records the log no longer holds
+   * (OFFSET_OUT_OF_RANGE below the log start: retention): the position it was asked for.
+   * The reader accepts [skippedFrom, fetchOffset) as a gap only with this mark; a fetch
+   * ahead of where the reader expects without it is a fetcher out of step, refetched.
+   */
+  readonly skippedFrom?: bigint;
 }
 
 /**

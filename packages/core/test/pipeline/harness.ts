@@ -114,7 +114,10 @@ export class FakeSource implements Source {
     fetchOffset: bigint,
     data: Uint8Array,
     opts: Partial<
-      Pick<RawFetch, 'abortedTransactions' | 'isolation' | 'keepKeys' | 'keepHeaders'>
+      Pick<
+        RawFetch,
+        'abortedTransactions' | 'isolation' | 'keepKeys' | 'keepHeaders' | 'skippedFrom'
+      >
     > = {},
   ): RawFetch {
     const nextOffset = batchesEnd(data, fetchOffset);
@@ -131,6 +134,7 @@ export class FakeSource implements Source {
       keepKeys: opts.keepKeys ?? false,
       keepHeaders: opts.keepHeaders ?? false,
       epoch: this.epochs.get(key(tp)) ?? 0,
+      ...(opts.skippedFrom === undefined ? {} : { skippedFrom: opts.skippedFrom }),
     };
     (this.handlers as SourceHandlers).onRawFetch?.(fetch);
     return fetch;

@@ -96,6 +96,43 @@ describe('coordinator: raw fetches', () => {
     expect(c.metrics.inFlightBytes).toBe(0);
   });
 
+  it('refuses a fetch that starts past the expected offset and fetches again from there', async () => {
+    const { b, c, expected } = await started();
+    b.source.deliverRaw(T0, 0n, batchAt(0, 5));
+    // The fetcher out of step: records 5..7 were never delivered.
+    b.source.deliverRaw(T0, 8n, batchAt(8, 4));
+    expect(expected()).toBe(5n);
+    expect(b.source.seeks.at(-1)).toEqual({ key: 't:0', offset: 5n });
+    b.source.deliverRaw(T0, 5n, batchAt(5, 7));
+    await c.settle();
+    expect(await ids(b)).toEqual(range(0, 12));
+    expect(await b.offsets()).toEqual(new Map([['t:0', 12n]]));
+    expect(c.metrics.inFlightBytes).toBe(0);
+  });
+
+  it('takes a gap the fetcher marks as gone from the log (retention)', async () => {
+    const { b, c, expected } = await started();
+    b.source.deliverRaw(T0, 0n, batchAt(0, 5));
+    // Offsets 5..9 deleted before they were read: the fetcher moved to the log start 10.
+    const seeks = b.source.seeks.length;
+    b.source.deliverRaw(T0, 10n, batchAt(10, 3), { skippedFrom: 5n });
+    expect(expected()).toBe(13n);
+    expect(b.source.seeks.length).toBe(seeks);
+    await c.settle();
+    expect(await ids(b)).toEqual([...range(0, 5), ...range(10, 13)]);
+    expect(await b.offsets()).toEqual(new Map([['t:0', 13n]]));
+  });
+
+  it('refuses a marked gap that does not start at the expected offset', async () => {
+    const { b, c, expected } = await started();
+    b.source.deliverRaw(T0, 0n, batchAt(0, 5));
+    b.source.deliverRaw(T0, 10n, batchAt(10, 3), { skippedFrom: 7n });
+    expect(expected()).toBe(5n);
+    expect(b.source.seeks.at(-1)).toEqual({ key: 't:0', offset: 5n });
+    await c.settle();
+    expect(await ids(b)).toEqual(range(0, 5));
+  });
+
   it('moves a partition past a fetch of only aborted records and markers', async () => {
     const { b, c } = await started();
     const pid = 7n;

@@ -364,16 +364,19 @@ export class RawFetcher {
             { topic: t.topic, partition: p.partition, offset: String(x.offset) },
             'raw fetch: batches that end before the position fetched; fetching again',
           );
+          this.backOff(x.s); // not at once: a broker answering so every time would spin
           continue;
         }
+        const skippedFrom = x.s.skippedFrom;
+        x.s.skippedFrom = undefined;
         x.s.offset = p.nextOffset;
-        this.deliver(t.topic, x, p);
+        this.deliver(t.topic, x, p, skippedFrom);
       }
     }
     if (reroute) this.requestRefresh();
   }
 
-  private deliver(topic: string, x: Sent, p: FetchedPartition): void {
+  private deliver(topic: string, x: Sent, p: FetchedPartition, skippedFrom?: bigint): void {
     const raw: RawFetch = {
       topic,
       partition: p.partition,
@@ -387,6 +390,7 @@ export class RawFetcher {
       keepKeys: this.o.keepKeys(topic),
       keepHeaders: this.o.keepHeaders(topic),
       epoch: x.epoch,
+      ...(skippedFrom === undefined ? {} : { skippedFrom }),
     };
     try {
       this.o.onFetch(raw);
@@ -460,6 +464,9 @@ export class RawFetcher {
         },
         `raw fetch: offsets ${x.offset} to ${bounds.logStart - 1n} of ${topic}/${x.s.partition} are gone from the log (retention): continuing at the log start ${bounds.logStart}`,
       );
+      // The first move keeps the position the reader expects (a later one, before any
+      // delivery, only moves further: the gap still starts there).
+      s.skippedFrom ??= x.offset;
       s.offset = bounds.logStart;
       s.failures = 0;
       s.retryAt = 0;

@@ -30,6 +30,9 @@ export interface PartitionPosition {
   failed: boolean;
   /** Put first in the next request (its only batch came back cut short while not first). */
   first: boolean;
+  /** The position before a move to the log start, until the next delivery reports it
+   * (RawFetch.skippedFrom); cleared by a seek or assignment. */
+  skippedFrom?: bigint | undefined;
 }
 
 export class Positions {
@@ -66,6 +69,7 @@ export class Positions {
     const s = this.get(tp);
     if (!s) return false;
     s.offset = offset;
+    s.skippedFrom = undefined;
     s.epoch += 1;
     this.epochs.set(tpKey(tp.topic, tp.partition), s.epoch);
     s.retryAt = 0;

@@ -57,8 +57,15 @@ class RawCollector implements SourceHandlers {
   }
   onRawFetch(f: RawFetch): void {
     const key = `${f.topic}:${f.partition}`;
-    // The lane's rule: a fetch is taken only where the partition's reading stands.
-    if ((this.shared.get(key) ?? 0n) !== f.fetchOffset) return;
+    // The lane's rule: a fetch is taken only where the partition's reading stands. One
+    // from further on (this member's fetcher went on while the other member read the
+    // partition, in the moments a rebalance gives it to both) makes this member fetch
+    // again from there, as the coordinator does; an older one is dropped.
+    const at = this.shared.get(key) ?? 0n;
+    if (at !== f.fetchOffset) {
+      if (f.fetchOffset > at) this.source?.seek({ topic: f.topic, partition: f.partition }, at);
+      return;
+    }
     this.fetches.push(f);
     const p = parseRecordBatches({ ...f });
     const list = this.rows.get(key) ?? [];

@@ -10,10 +10,11 @@
 import type { StructType } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { decodeJsonBatch, useFastScan } from '../../src/decode/json-decoder.ts';
+import { useFastScan } from '../../src/decode/json-decoder.ts';
 import { appendRecordFast } from '../../src/decode/scan.ts';
 import { rootNode } from '../../src/decode/tree.ts';
-import { fallbackIndices, fallbackStarts } from './fallbacks.ts';
+import { fallbackStarts } from './fallbacks.ts';
+import { decodeWith } from './fast-or-general.ts';
 import { appendContext, rng } from './helpers.ts';
 
 vi.mock('../../src/decode/scan.ts', async (original) =>
@@ -173,17 +174,6 @@ function record(r: () => number, i: number, chance: number): { text: string; g: 
     return `"${k}":${v()}`;
   });
   return { text: `{${parts.join(',')}}`, g };
-}
-
-function decodeWith(values: Buffer[], schema: StructType, fast: boolean) {
-  useFastScan(fast);
-  const offsets = new Int32Array(values.length + 1);
-  values.forEach((v, i) => {
-    offsets[i + 1] = (offsets[i] as number) + v.length;
-  });
-  fallbackStarts.length = 0;
-  const result = decodeJsonBatch({ bytes: Buffer.concat(values), offsets, schema });
-  return { ...result, fallbacks: fallbackIndices(offsets) };
 }
 
 beforeEach(() => {

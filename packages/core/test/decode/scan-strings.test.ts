@@ -12,10 +12,11 @@
 import type { StructType } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { decodeJsonBatch, useFastScan } from '../../src/decode/json-decoder.ts';
+import { useFastScan } from '../../src/decode/json-decoder.ts';
 import { appendRecordFast } from '../../src/decode/scan.ts';
 import { rootNode } from '../../src/decode/tree.ts';
-import { fallbackIndices, fallbackStarts } from './fallbacks.ts';
+import { fallbackStarts } from './fallbacks.ts';
+import { decodeWith } from './fast-or-general.ts';
 import { appendContext, rng } from './helpers.ts';
 
 vi.mock('../../src/decode/scan.ts', async (original) =>
@@ -197,17 +198,6 @@ function encode(r: () => number, text: string): Buffer {
     out.push(Buffer.from(p, 'utf8'));
   });
   return Buffer.concat(out);
-}
-
-function decodeWith(values: Buffer[], schema: StructType, fast: boolean) {
-  useFastScan(fast);
-  const offsets = new Int32Array(values.length + 1);
-  values.forEach((v, i) => {
-    offsets[i + 1] = (offsets[i] as number) + v.length;
-  });
-  fallbackStarts.length = 0;
-  const result = decodeJsonBatch({ bytes: Buffer.concat(values), offsets, schema });
-  return { ...result, fallbacks: fallbackIndices(offsets) };
 }
 
 beforeEach(() => {

@@ -25,7 +25,7 @@ import {
   spawnKice,
   writeConfig,
 } from '../support/kice-process.ts';
-import { createTopic, kafkaClient } from '../support/produce.ts';
+import { createTopic, exactProducer } from '../support/produce.ts';
 import { REPO_ROOT } from '../support/readers.ts';
 
 const RUN = randomBytes(4).toString('hex');
@@ -41,7 +41,7 @@ beforeAll(async () => {
   brokers = [await startKafka()];
   dir = await mkdtemp(join(tmpdir(), 'kice-e2e-progress-'));
   await createTopic(brokers, TOPIC, 2);
-  const producer = kafkaClient(brokers).producer();
+  const producer = exactProducer(brokers);
   await producer.connect();
   const messages = Array.from({ length: TOTAL }, (_, i) => ({
     partition: i % 2,

@@ -24,7 +24,7 @@ import {
   runOnce,
   writeConfig,
 } from '../support/kice-process.ts';
-import { createTopic, endOffsets, kafkaClient, readTopic } from '../support/produce.ts';
+import { createTopic, endOffsets, exactProducer, readTopic } from '../support/produce.ts';
 import { duckdbRows, pyicebergRows, sortBy } from '../support/readers.ts';
 import { produceAvro, startRegistry } from '../support/schema-registry.ts';
 
@@ -326,7 +326,7 @@ describe('format: avro', () => {
       '{"k": 5}',
     ];
     const TS = 1_750_000_000_000;
-    const producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
+    const producer = exactProducer(brokers);
     await producer.connect();
     try {
       await producer.send({

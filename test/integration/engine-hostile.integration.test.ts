@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
 import { latestMetadata, readMetadata, runOnce, writeConfig } from '../support/kice-process.ts';
-import { createTopic, kafkaClient, readTopic } from '../support/produce.ts';
+import { createTopic, exactProducer, readTopic } from '../support/produce.ts';
 import { pyicebergRows, sortBy } from '../support/readers.ts';
 
 const RUN = randomBytes(4).toString('hex');
@@ -123,7 +123,7 @@ afterAll(async () => {
 
 describe('hostile corpus', () => {
   it('lands each record exactly or dead-letters it with a reason; the engine runs to the end', async () => {
-    const producer = kafkaClient(brokers).producer();
+    const producer = exactProducer(brokers);
     await producer.connect();
     try {
       await producer.send({

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
 import { latestMetadata, plannedFiles, runOnce, writeConfig } from '../support/kice-process.ts';
-import { createTopic, kafkaClient, readTopic } from '../support/produce.ts';
+import { createTopic, exactProducer, readTopic } from '../support/produce.ts';
 import { duckdbQuery, pyicebergRows, type Row } from '../support/readers.ts';
 
 const RUN = randomBytes(4).toString('hex');
@@ -69,7 +69,7 @@ function jsonRecord(id: number): Sent {
 
 /** Sends each partition's records in one call; resolves with their offsets by id. */
 async function send(topic: string, recs: Sent[]): Promise<Map<number, bigint>> {
-  const producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
+  const producer = exactProducer(brokers);
   await producer.connect();
   const offsets = new Map<number, bigint>();
   try {

@@ -22,7 +22,7 @@ import {
   runOnce,
   writeConfig,
 } from '../support/kice-process.ts';
-import { createTopic, endOffsets, kafkaClient, readTopic } from '../support/produce.ts';
+import { createTopic, endOffsets, exactProducer, readTopic } from '../support/produce.ts';
 import {
   EVERY_TYPE_EXPECTED,
   EVERY_TYPE_MESSAGE,
@@ -85,7 +85,7 @@ beforeAll(async () => {
     good.subarray(0, 20),
     Buffer.from(`00${idHex}0206`, 'hex'),
   ];
-  const producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
+  const producer = exactProducer(brokers);
   await producer.connect();
   try {
     await producer.send({

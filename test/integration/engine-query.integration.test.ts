@@ -24,7 +24,7 @@ import { createEngine, type Engine, validateConfig } from '../../packages/core/s
 import { gtEq, isIn } from '../../packages/iceberg/src/index.ts';
 import { startKafka } from '../support/kafka.ts';
 import { latestMetadata } from '../support/kice-process.ts';
-import { createTopic, kafkaClient, produce, sampleEvent } from '../support/produce.ts';
+import { createTopic, exactProducer, produce, sampleEvent } from '../support/produce.ts';
 import { pyicebergRows } from '../support/readers.ts';
 
 const RUN = randomBytes(4).toString('hex');
@@ -224,7 +224,7 @@ describe('engine.query', () => {
 describe('engine.get', () => {
   it('returns the latest row for a key from the hot buffer, and after the commit from the table', async () => {
     const group = `${GROUP}-keys`;
-    const producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
+    const producer = exactProducer(brokers);
     await producer.connect();
     const engine = createEngine(config(group));
     await engine.start();

@@ -21,7 +21,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../support/kafka.ts';
 import { latestMetadata, recordedOffsets } from '../support/kice-process.ts';
-import { createTopic, endOffsets, kafkaClient } from '../support/produce.ts';
+import { createTopic, endOffsets, exactProducer } from '../support/produce.ts';
 import { pyicebergRows, REPO_ROOT, sortBy } from '../support/readers.ts';
 
 const PACKAGES = [
@@ -222,7 +222,7 @@ describe('packed packages installed with npm', () => {
 
   it('createEngine: typechecks, consumes a topic into a table with plain node', async () => {
     await createTopic(brokers, TOPIC, 2);
-    const producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
+    const producer = exactProducer(brokers);
     await producer.connect();
     try {
       await producer.send({

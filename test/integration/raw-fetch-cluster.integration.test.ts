@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRecordBatches } from '../../packages/core/src/source/batches/parse.ts';
 import type { FetchTransport } from '../../packages/core/src/source/fetch/transport.ts';
 import { ownBrokerEnv, startKafka, stopKafka } from '../support/kafka.ts';
-import { endOffsets, kafkaClient } from '../support/produce.ts';
+import { endOffsets, exactProducer, kafkaClient } from '../support/produce.ts';
 import { chained, type Harness, rawFetcher } from '../support/raw-fetch.ts';
 import { REPO_ROOT, runPython } from '../support/readers.ts';
 
@@ -318,7 +318,7 @@ describe('the raw fetcher across a leader change', () => {
           },
         ],
       });
-      const producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
+      const producer = exactProducer(brokers);
       await producer.connect();
       for (let b = 0; b < 15; b++) {
         await producer.send({

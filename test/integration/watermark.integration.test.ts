@@ -32,7 +32,7 @@ import {
   spawnKice,
   writeConfig,
 } from '../support/kice-process.ts';
-import { createTopic, endOffsets, kafkaClient, readTopic } from '../support/produce.ts';
+import { createTopic, endOffsets, exactProducer, readTopic } from '../support/produce.ts';
 import { REPO_ROOT } from '../support/readers.ts';
 
 const RUN = randomBytes(4).toString('hex');
@@ -52,7 +52,7 @@ afterAll(async () => {
 
 /** Produces `[partition, timestamp offset from now]` records, in this order. */
 async function produceAt(topic: string, records: readonly [number, number][]): Promise<void> {
-  const producer = kafkaClient(brokers).producer();
+  const producer = exactProducer(brokers);
   await producer.connect();
   try {
     for (const [partition, ahead] of records) {
@@ -220,7 +220,7 @@ describe('completeness watermark', () => {
     let producing = true;
     let sent = 0;
     const producer = (async () => {
-      const p = kafkaClient(brokers).producer();
+      const p = exactProducer(brokers);
       await p.connect();
       try {
         while (producing) {

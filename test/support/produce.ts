@@ -42,6 +42,24 @@ export function kafkaClient(target: Brokers, clientId = 'kice-e2e'): kafkajs.Kaf
 }
 
 /**
+ * An idempotent producer with one request in flight: kafkajs retries a whole send when one
+ * of its partitions fails (NOT_LEADER_OR_FOLLOWER on a topic just created, a timeout under
+ * load), and without idempotence the partitions that had landed are written twice. Sends
+ * must ask for acks -1 (kafkajs's default).
+ */
+export function exactProducer(
+  target: Brokers,
+  options: Omit<kafkajs.ProducerConfig, 'idempotent' | 'maxInFlightRequests'> = {},
+): kafkajs.Producer {
+  return kafkaClient(target).producer({
+    allowAutoTopicCreation: false,
+    ...options,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+}
+
+/**
  * Creates `topic` with `partitions` partitions (and topic configs, e.g. max.message.bytes),
  * then waits until every partition has a leader. kafkajs's own `waitForLeaders` gives up on
  * the first UNKNOWN_TOPIC_OR_PARTITION a loaded broker answers while the topic is being
@@ -225,19 +243,18 @@ export interface ProduceOptions {
  * to `count` unless `stop` ended it early; ids past the returned count were not sent).
  */
 export async function produce(opts: ProduceOptions): Promise<number> {
-  const producer = kafkaClient(opts.brokers).producer({
-    allowAutoTopicCreation: false,
-    idempotent: false,
-  });
-  await producer.connect();
-  const batchSize = opts.batchSize ?? 5_000;
   const inFlight = opts.inFlight ?? 4;
+  // One idempotent producer per lane (one send in flight each): a send kafkajs retries
+  // after part of it landed is not written twice.
+  const producers = Array.from({ length: inFlight }, () => exactProducer(opts.brokers));
+  await Promise.all(producers.map((p) => p.connect()));
+  const batchSize = opts.batchSize ?? 5_000;
   const make =
     opts.record ?? ((id: number): OutRecord => ({ value: JSON.stringify(sampleEvent(id)) }));
   let next = 0;
   let acked = 0;
   let failed: unknown;
-  const lane = async (): Promise<void> => {
+  const lane = async (producer: kafkajs.Producer): Promise<void> => {
     while (failed === undefined && next < opts.count && !opts.stop?.()) {
       const start = next;
       const n = Math.min(batchSize, opts.count - start);
@@ -254,7 +271,7 @@ export async function produce(opts: ProduceOptions): Promise<number> {
         };
       }
       try {
-        await producer.send({ topic: opts.topic, acks: 1, messages });
+        await producer.send({ topic: opts.topic, acks: -1, messages });
         acked += n;
       } catch (e) {
         failed = e;
@@ -263,9 +280,9 @@ export async function produce(opts: ProduceOptions): Promise<number> {
     }
   };
   try {
-    await Promise.all(Array.from({ length: inFlight }, lane));
+    await Promise.all(producers.map(lane));
   } finally {
-    await producer.disconnect();
+    await Promise.all(producers.map((p) => p.disconnect()));
   }
   if (failed !== undefined) throw failed;
   return acked;

@@ -9,6 +9,10 @@
  * - all three: test/embedding/engine-once.ts (`createEngine` + `runOnce`) consumes JSON
  *   records produced to a fresh topic of the test broker; it prints the rows it reads
  *   back, PyIceberg reads the same rows, and the snapshot records the end offsets;
+ *   test/embedding/engine-query.ts (`start`, `query`, `get`, `stop`) sees every record of
+ *   another topic in the hot buffer before any commit (no snapshot; every partition
+ *   served from memory from offset 0), finds one by its key, and after `stop()` the
+ *   table holds the same rows (PyIceberg agrees);
  *   `npx kice help` prints what the repository's binary prints, and `npx kice demo`
  *   (which needs the repository's test services) says so.
  * No TypeScript loader or bundler is installed in the scratch projects: the engine's
@@ -154,7 +158,7 @@ beforeAll(async () => {
     scratchProject(
       'full',
       PACKAGES.map((p) => p.tarball),
-      ['engine-once.ts'],
+      ['engine-once.ts', 'engine-query.ts'],
     ),
   ]);
 });
@@ -252,6 +256,61 @@ describe('packed packages installed with npm', () => {
     );
     expect(await recordedOffsets(meta, GROUP)).toEqual({
       [TOPIC]: await endOffsets(brokers, TOPIC),
+    });
+  });
+
+  it('createEngine: queries the hot buffer before any commit, then commits the same rows', async () => {
+    const topic = `${TOPIC}-hot`;
+    await createTopic(brokers, topic, 2);
+    const names = ['Ada', 'Grace', 'Zoë', '東京', 'a "quoted" name', '', 'Émilie', 'x'];
+    const producer = exactProducer(brokers);
+    await producer.connect();
+    try {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: names.map((name, id) => ({
+          partition: id % 2,
+          key: `k${id}`,
+          value: JSON.stringify({ id, name }),
+        })),
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    expect(await run('npx', ['tsc'], full)).toEqual({ code: 0, stdout: '', stderr: '' });
+    const warehouse = join(dir, 'query-warehouse');
+    const out = JSON.parse(
+      await ok(
+        'node',
+        ['out/engine-query.js', brokers[0] as string, topic, warehouse, String(names.length)],
+        full,
+      ),
+    );
+    const rows = names.map((name, id) => ({ id: String(id), name, _key: `k${id}` }));
+    out.query.hot.partitions.sort(
+      (a: { partition: number }, b: { partition: number }) => a.partition - b.partition,
+    );
+    expect(out).toEqual({
+      query: {
+        snapshotId: null,
+        hot: {
+          partitions: [
+            { topic, partition: 0, fromOffset: '0' },
+            { topic, partition: 1, fromOffset: '0' },
+          ],
+        },
+        rows,
+      },
+      byKey: rows[3],
+      committed: rows,
+    });
+    const meta = await latestMetadata(warehouse, 'shop.hot');
+    expect(sortBy(await pyicebergRows(meta), 'id')).toEqual(
+      names.map((name, id) => ({ id: BigInt(id), name, _key: `k${id}` })),
+    );
+    expect(await recordedOffsets(meta, `${topic}-query`)).toEqual({
+      [topic]: await endOffsets(brokers, topic),
     });
   });
 

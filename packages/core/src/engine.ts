@@ -38,6 +38,7 @@ import { EngineMetricsRegistry } from './metrics/engine-metrics.ts';
 import { DeadLetterSink } from './pipeline/dead-letters.ts';
 import { topicsWanting } from './pipeline/routing.ts';
 import { coldGet, hotRow, KeyIndex, keyValue, type RecordKey } from './query/key-index.ts';
+import { poolDecoder } from './query/pool-decoder.ts';
 import { loadTable, type QueryOptions, type QueryResult, runQuery } from './query/query.ts';
 import { attachEngine, type EngineLease } from './runtime/attach.ts';
 import { clearHeapSizeFlags } from './runtime/heap-flags.ts';
@@ -335,6 +336,8 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
 
   // Queries read the catalog from this thread (the committer thread keeps its own).
   let queryCatalog: Catalog | undefined;
+  // Queries decode their cold row groups in the pool (query/pool-decoder.ts).
+  const queryDecoder = poolDecoder(() => pool);
   const catalogForQueries = (): Catalog => {
     const storage = config.storage;
     queryCatalog ??= createCatalog(config.catalog, createFileIO(storage), {
@@ -633,7 +636,12 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
     async query(table, opts = {}) {
       const c = queryable(table);
       return runQuery(
-        { catalog: catalogForQueries, groupId: config.kafka.groupId, capture: capture(c) },
+        {
+          catalog: catalogForQueries,
+          groupId: config.kafka.groupId,
+          capture: capture(c),
+          decoder: queryDecoder,
+        },
         table,
         opts,
       );
@@ -669,7 +677,7 @@ export function createEngine(input: KiceConfig, options: EngineOptions = {}): En
       // A hot row S already holds is the same row as S's, and the newest: it wins.
       if (hit) return hotRow(hit, schema);
       if (!t || m?.currentSnapshotId == null) return undefined;
-      return coldGet(t, m.currentSnapshotId, column, value).catch((e: unknown) => {
+      return coldGet(t, m.currentSnapshotId, column, value, queryDecoder).catch((e: unknown) => {
         if (e instanceof Error && (e as { code?: string }).code === 'INVALID_ARGUMENT')
           throw new KiceError('QUERY_INVALID', `get ${table}: ${e.message}`, { cause: e });
         throw e;

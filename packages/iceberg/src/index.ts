@@ -75,6 +75,11 @@ export * from './scan/expressions.ts';
 export { type FileScanTask, planFiles, type ScanOptions, type ScanPlan } from './scan/planner.ts';
 export { toReadBatch } from './scan/read-batch.ts';
 export { arrowTableToRows, readParquet } from './scan/read-parquet.ts';
+export {
+  decodeRowGroup,
+  type RowGroupDecoder,
+  type RowGroupRequest,
+} from './scan/row-group-decoder.ts';
 export { type Row, scanRows } from './scan/table-scan.ts';
 export { type ColumnBatch, evalBatch } from './scan/vector-filter.ts';
 export { parseJson, stringifyJson } from './spec/json.ts';

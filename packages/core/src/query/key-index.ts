@@ -23,6 +23,7 @@ import {
   type Expr,
   eq,
   isNull,
+  type RowGroupDecoder,
   type Schema,
   type Table,
   takeData,
@@ -190,8 +191,13 @@ export async function coldGet(
   snapshotId: bigint,
   column: string,
   key: unknown,
+  decoder?: RowGroupDecoder,
 ): Promise<Record<string, unknown> | undefined> {
-  const scan = await coldScan(table, { snapshotId, filter: keyFilter(column, key) });
+  const scan = await coldScan(table, {
+    snapshotId,
+    filter: keyFilter(column, key),
+    ...(decoder ? { decoder } : {}),
+  });
   // Oldest data first, so that the last match is the newest row.
   (scan.plan.tasks as { sequenceNumber: number }[]).sort(
     (a, b) => a.sequenceNumber - b.sequenceNumber,

@@ -23,6 +23,7 @@ import {
   type Expr,
   IcebergError,
   parseIdentifier,
+  type RowGroupDecoder,
   type Schema,
   selectSchema,
   type Table,
@@ -72,6 +73,8 @@ export interface QueryDeps {
   readonly groupId: string;
   /** Undefined: kice routes no topic to the table. */
   readonly capture: (table: string) => HotCapture | undefined;
+  /** Decodes the cold part's row groups (./pool-decoder.ts); default: on this thread. */
+  readonly decoder?: RowGroupDecoder;
 }
 
 /** The table, or undefined when it does not exist yet. */
@@ -123,7 +126,7 @@ export async function runQuery(
       `query: unknown table "${table}" (no configured topic routes to it)`,
     );
   const t = await loadTable(deps.catalog(), table);
-  if (opts.asOf) return timeTravel(table, t, opts);
+  if (opts.asOf) return timeTravel(table, t, opts, deps.decoder);
   const metadata = t?.metadata;
   const current = metadata?.currentSnapshotId ?? null;
   const tableSchema =
@@ -137,6 +140,7 @@ export async function runQuery(
     t && current !== null
       ? await coldScan(t, {
           snapshotId: current,
+          ...(deps.decoder ? { decoder: deps.decoder } : {}),
           ...(opts.select ? { select: opts.select } : {}),
           ...(opts.where ? { filter: opts.where } : {}),
           ...(limit !== undefined ? { limit } : {}),
@@ -167,6 +171,7 @@ async function timeTravel(
   table: string,
   t: Table | undefined,
   opts: QueryOptions,
+  decoder: RowGroupDecoder | undefined,
 ): Promise<QueryResult> {
   const asOf = opts.asOf ?? {};
   if ((asOf.snapshotId === undefined) === (asOf.timestampMs === undefined))
@@ -191,6 +196,7 @@ async function timeTravel(
     ...(snapshotId !== undefined
       ? { snapshotId }
       : { asOfTimestampMs: asOf.timestampMs as number }),
+    ...(decoder ? { decoder } : {}),
     ...(opts.select ? { select: opts.select } : {}),
     ...(opts.where ? { filter: opts.where } : {}),
     ...(opts.limit !== undefined ? { limit: opts.limit } : {}),

@@ -5,11 +5,17 @@
  * values (JSON, raw bytes or a registry format) into one Arrow RecordBatch (IPC bytes in a
  * SharedArrayBuffer, workers/tasks.ts packDecodeResult); `flush` turns a table's buffered
  * batches (read in place from that shared memory) into Parquet data files written straight
- * to the warehouse and returns their DataFile descriptors. Errors never cross the boundary
+ * to the warehouse and returns their DataFile descriptors; `readRowGroup` decodes one row
+ * group of a data file for a query's cold scan (Arrow IPC out, copied). Errors never cross the boundary
  * as exceptions: results are `{ ok: false, error }` in plain data (../errors.ts
  * toPlainError).
  */
-import { icebergRowsToArrow, UNPARTITIONED_SPEC, writePartitioned } from '@kice/iceberg';
+import {
+  decodeRowGroup,
+  icebergRowsToArrow,
+  UNPARTITIONED_SPEC,
+  writePartitioned,
+} from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { decodeJsonBatch } from '../decode/json-decoder.ts';
 import { decodeRawBatch } from '../decode/raw-decoder.ts';
@@ -27,6 +33,8 @@ import {
   type ParseTask,
   type ParseTaskResult,
   packDecodeResult,
+  type ReadRowGroupResult,
+  type ReadRowGroupTask,
 } from './tasks.ts';
 
 export type {
@@ -37,6 +45,8 @@ export type {
   FlushTaskResult,
   ParseTask,
   ParseTaskResult,
+  ReadRowGroupResult,
+  ReadRowGroupTask,
 } from './tasks.ts';
 
 /** Parses a raw fetch; the result's big arrays are in shared memory (see ParseTaskResult). */
@@ -144,10 +154,20 @@ async function deadLetters(task: DeadLetterTask): Promise<FlushTaskResult> {
   }
 }
 
+/** A row group for a query's cold scan (../query/pool-decoder.ts). */
+async function readRowGroup(task: ReadRowGroupTask): Promise<ReadRowGroupResult> {
+  try {
+    return { ok: true, ipc: await decodeRowGroup(task) };
+  } catch (e) {
+    return { ok: false, error: toPlainError(e) };
+  }
+}
+
 export default async function run(
-  task: DecodeTask | FlushTask | DeadLetterTask | ParseTask,
+  task: DecodeTask | FlushTask | DeadLetterTask | ParseTask | ReadRowGroupTask,
 ): Promise<unknown> {
   if (task.kind === 'decode') return packDecodeResult(decode(task));
+  if (task.kind === 'readRowGroup') return readRowGroup(task);
   if (task.kind === 'parse') return parse(task);
   if (task.kind === 'deadLetters') return deadLetters(task);
   return flush(task);

@@ -8,6 +8,7 @@ import type {
   ParquetCompression,
   PartitionSpec,
   PrimitiveType,
+  RowGroupRequest,
   Schema,
   StructType,
 } from '@kice/iceberg';
@@ -110,6 +111,16 @@ export interface FlushTask {
   /** Where data files may live (s3:// needs storage.s3); see ../storage/file-io.ts. */
   readonly storage: StorageConfig;
 }
+
+/** One row group of a data file decoded for a query (@kice/iceberg decodeRowGroup): the
+ * bytes the cold scan read for it in, Arrow IPC stream bytes out. */
+export interface ReadRowGroupTask extends RowGroupRequest {
+  readonly kind: 'readRowGroup';
+}
+
+export type ReadRowGroupResult =
+  | { readonly ok: true; readonly ipc: Uint8Array }
+  | { readonly ok: false; readonly error: PlainError };
 
 /** Dead-letter rows → Parquet files in the dead-letter table (../pipeline/dead-letter-rows.ts). */
 export interface DeadLetterTask {

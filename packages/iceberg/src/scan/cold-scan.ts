@@ -19,7 +19,8 @@
  *    mask (./vector-filter.ts), rows deleted by position delete files are cleared from it,
  *    the kept rows are gathered (../arrow/take.ts) and converted to the read schema by field
  *    ID (./read-batch.ts).
- * 4. Up to `concurrency` files are read at once; batches come out in plan order (file by
+ * 4. Up to `concurrency` files are read at once (and decoded at once when a `decoder`
+ *    runs the decodes on other threads: ./row-group-decoder.ts); batches come out in plan order (file by
  *    file, row order within a file), each file at most one batch ahead of the consumer.
  *    `limit` stops reading once that many rows were yielded.
  *
@@ -48,6 +49,7 @@ import { orderedMerge } from './ordered-merge.ts';
 import type { FileMetaData } from './parquet-footer.ts';
 import { type FileScanTask, planFiles, type ScanPlan } from './planner.ts';
 import {
+  BlobReads,
   type ByteRange,
   COALESCE_GAP,
   coalesce,
@@ -56,6 +58,7 @@ import {
   readFooter,
 } from './ranged-read.ts';
 import { toReadBatch } from './read-batch.ts';
+import type { RowGroupDecoder } from './row-group-decoder.ts';
 import { RowGroupStats } from './row-group-stats.ts';
 import { type ColumnBatch, evalBatch } from './vector-filter.ts';
 
@@ -73,6 +76,9 @@ export interface ColdScanOptions {
   readonly limit?: number;
   /** Data files read at once (default 4). */
   readonly concurrency?: number;
+  /** Decodes the row groups, e.g. in a worker pool so that the files read at once also
+   * decode at once (./row-group-decoder.ts); default: parquet-wasm on this thread. */
+  readonly decoder?: RowGroupDecoder;
 }
 
 /** What a scan read and skipped, updated while its batches are consumed. */
@@ -154,6 +160,7 @@ export async function coldScan(table: Table, options: ColdScanOptions = {}): Pro
     neededIds,
     stats,
     deletes: new PositionDeleteReader(table.io),
+    decoder: options.decoder,
   };
   let started = false;
   return {
@@ -260,6 +267,7 @@ interface FileContext {
   readonly neededIds: readonly number[];
   readonly stats: ColdScanStats;
   readonly deletes: PositionDeleteReader;
+  readonly decoder: RowGroupDecoder | undefined;
 }
 
 /** `io` with the bytes of its ranged reads added to `stats.bytesRead`. */
@@ -398,10 +406,26 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
     );
   const names = (cols: readonly string[][]) => cols.map((c) => c.join('.'));
   const firstPass = late ? filterColumns : columns;
-  const file = await parquetWasm().ParquetFile.fromFile(rangeBlob(io, path, size, fetched));
+  // Decoded here, the file is opened once; a decoder gets each row group's bytes.
+  const { decoder } = ctx;
+  const reads = new BlobReads();
+  const file = decoder
+    ? undefined
+    : await reads.run(() =>
+        parquetWasm().ParquetFile.fromFile(rangeBlob(io, path, size, fetched, reads)),
+      );
   const decode = async (index: number, cols: readonly string[][]): Promise<ColumnBatch[]> => {
-    const wasmTable = await file.read({ rowGroups: [index], columns: names(cols) });
-    return arrow.tableFromIPC(wasmTable.intoIPCStream()).batches.map((b) => ({
+    const ipc = decoder
+      ? await decoder({ size, ranges: [...fetched], rowGroup: index, columns: names(cols) })
+      : await reads.run(async () =>
+          (
+            await (file as NonNullable<typeof file>).read({
+              rowGroups: [index],
+              columns: names(cols),
+            })
+          ).intoIPCStream(),
+        );
+    return arrow.tableFromIPC(ipc).batches.map((b) => ({
       length: b.numRows,
       fields: b.schema.fields,
       children: b.data.children,
@@ -450,7 +474,7 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
   } finally {
     // Closed early: a prefetch still in flight is not awaited (nor reported).
     pending?.catch(() => undefined);
-    file.free();
+    file?.free();
   }
 }
 

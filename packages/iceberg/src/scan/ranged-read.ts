@@ -22,6 +22,7 @@
  * Columns the file lacks read as null (./read-parquet.ts does the field-ID matching).
  */
 import * as arrow from 'apache-arrow';
+import { IcebergError } from '../errors.ts';
 import type { FileIO } from '../io/file-io.ts';
 import type { Schema } from '../spec/types.ts';
 import { parquetWasm } from '../writer/wasm.ts';
@@ -135,13 +136,18 @@ export async function readParquetRanged(
       fetched.push({ start: r.start, bytes: await io.readRange(path, r.start, r.length) });
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ranges.length) }, worker));
-  const file = await parquetWasm().ParquetFile.fromFile(rangeBlob(io, path, size, fetched));
-  try {
-    const wasmTable = await file.read({ columns });
-    return toReadSchema(arrow.tableFromIPC(wasmTable.intoIPCStream()), schema);
-  } finally {
-    file.free();
-  }
+  const reads = new BlobReads();
+  return reads.run(async () => {
+    const file = await parquetWasm().ParquetFile.fromFile(
+      rangeBlob(io, path, size, fetched, reads),
+    );
+    try {
+      const wasmTable = await file.read({ columns });
+      return toReadSchema(arrow.tableFromIPC(wasmTable.intoIPCStream()), schema);
+    } finally {
+      file.free();
+    }
+  });
 }
 
 export interface Fetched {
@@ -160,15 +166,71 @@ export function rangeBlob(
   path: string,
   size: number,
   fetched: readonly Fetched[],
+  reads: BlobReads = new BlobReads(),
+): Blob {
+  return blobOf(size, reads, async (start, end) => {
+    const bytes =
+      fromFetched(fetched, start, end) ?? (await io.readRange(path, start, end - start));
+    return bytes.slice().buffer as ArrayBuffer;
+  });
+}
+
+/**
+ * The failure of a Blob read, kept for its caller: parquet-wasm's reader does not survive
+ * a read that rejects (its wasm code panics and the read it was serving never settles),
+ * so a failed slice answers zeros and the failure is thrown by `check()` once the reader
+ * returns or throws.
+ */
+export class BlobReads {
+  failure: unknown;
+  check(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+  /** Runs a parquet-wasm read over this Blob's reads: a failed read is its error. */
+  async run<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      const out = await read();
+      this.check();
+      return out;
+    } catch (e) {
+      this.check();
+      throw e;
+    }
+  }
+}
+
+function blobOf(
+  size: number,
+  reads: BlobReads,
+  read: (start: number, end: number) => Promise<ArrayBuffer>,
 ): Blob {
   const slice = (start: number, end: number) => ({
     async arrayBuffer(): Promise<ArrayBuffer> {
-      const bytes =
-        fromFetched(fetched, start, end) ?? (await io.readRange(path, start, end - start));
-      return bytes.slice().buffer as ArrayBuffer;
+      try {
+        return await read(start, end);
+      } catch (e) {
+        reads.failure ??= e;
+        return new ArrayBuffer(Math.max(0, end - start));
+      }
     },
   });
   return { size, slice } as unknown as Blob;
+}
+
+/**
+ * The file as a Blob over `fetched` alone (for a thread that has no FileIO: the bytes were
+ * read for it); a read outside them fails (in `reads`), naming the range.
+ */
+export function heldBlob(size: number, fetched: readonly Fetched[], reads: BlobReads): Blob {
+  return blobOf(size, reads, async (start, end) => {
+    const bytes = fromFetched(fetched, start, end);
+    if (!bytes)
+      throw new IcebergError(
+        'INVALID_ARGUMENT',
+        `the Parquet reader asked for bytes ${start}..${end} of ${size}, which were not read for it`,
+      );
+    return bytes.slice().buffer as ArrayBuffer;
+  });
 }
 
 /** Bytes start..end assembled from the fetched ranges, or undefined when they leave a gap. */

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import type { CodecResult } from './components/codec.ts';
 import type { ColdScanResult } from './components/cold-scan.ts';
 import type { CommitLatencyResult } from './components/commit-latency.ts';
+import type { FreshnessResult } from './components/freshness.ts';
+import type { KeyLookupResult } from './components/key-lookup.ts';
 import type { RecordBatchResult } from './components/record-batches.ts';
 import { PARTITIONS, prepareTopic } from './data.ts';
 import { describeMachine, describeRevision, type Machine, type Revision } from './machine.ts';
@@ -97,6 +99,11 @@ export interface BenchResult {
     recordBatches?: RecordBatchResult;
     /** Absent in results saved before it was measured. */
     coldScan?: ColdScanResult;
+  } | null;
+  /** Freshness and key lookups over the hot buffer; absent in results saved before. */
+  readonly query?: {
+    freshness: FreshnessResult;
+    keyLookup: KeyLookupResult;
   } | null;
   readonly scaling: ScalingResult | null;
   /** 1 vs 2 processes in one group, and commit contention on one table (docs/SCALING.md). */

@@ -4,8 +4,9 @@
  * and scaling; prints a table, saves JSON + PNG in benchmarks/results/. See BENCHMARKS.md.
  *
  * Options: --quick (N = 500k, ~2–4 min) | --events N | --systems a,b,… | --no-connect |
- * --no-components | --no-scaling | --no-scale-out | --only part,… (parts: systems,
- * components, scaling, processes, contention; `scale-out` = processes + contention) |
+ * --no-components | --no-query | --no-scaling | --no-scale-out | --only part,… (parts:
+ * systems, components, query (freshness and key lookup), scaling, processes, contention;
+ * `scale-out` = processes + contention) |
  * --rest-uri URI (REST catalog for the contention run; default: start
  * test/infra/iceberg-rest.sh's) | --no-rest | --contention-interval-ms MS (each contention
  * writer commits once per MS instead of back to back) | --profile (CPU profiles of the kice-best
@@ -17,10 +18,13 @@ import { parseArgs } from 'node:util';
 import { benchCodec } from './components/codec.ts';
 import { benchColdScan } from './components/cold-scan.ts';
 import { benchCommitLatency } from './components/commit-latency.ts';
+import { benchFreshness } from './components/freshness.ts';
+import { benchKeyLookup } from './components/key-lookup.ts';
 import { benchRecordBatches } from './components/record-batches.ts';
 import {
   type BenchResult,
   describeResult,
+  ensureBroker,
   prepareContext,
   runBenchmark,
   type ScalingResult,
@@ -50,7 +54,7 @@ const ALL: SystemName[] = [
 ];
 
 /** What `--only` can pick; `scale-out` stands for processes + contention. */
-const PARTS = ['systems', 'components', 'scaling', 'processes', 'contention'] as const;
+const PARTS = ['systems', 'components', 'query', 'scaling', 'processes', 'contention'] as const;
 type Part = (typeof PARTS)[number];
 const SCALE_OUT: Part[] = ['processes', 'contention'];
 
@@ -108,6 +112,7 @@ async function main(): Promise<number> {
       systems: { type: 'string' },
       'no-connect': { type: 'boolean', default: false },
       'no-components': { type: 'boolean', default: false },
+      'no-query': { type: 'boolean', default: false },
       'no-scaling': { type: 'boolean', default: false },
       'no-scale-out': { type: 'boolean', default: false },
       only: { type: 'string' },
@@ -186,6 +191,27 @@ async function main(): Promise<number> {
       log,
     });
     result = { ...result, components: { codec, commitLatency, recordBatches, coldScan } };
+  }
+  if (want('query', values['no-query'] ?? false)) {
+    const broker = ensureBroker(values.broker);
+    const rates = [1_000, 10_000, 50_000];
+    log(`query: produce → visible at ${rates.join(', ')} events/s (engine.query and HTTP)…`);
+    const freshness = await benchFreshness(broker, {
+      rates,
+      seconds: quick ? 5 : 20,
+      dir: join(REPO_ROOT, '.state/bench', `freshness-${Date.now()}`),
+      log,
+    });
+    const hotRows = quick ? 200_000 : 1_000_000;
+    log(`query: key lookups with ${hotRows} rows hot…`);
+    const keyLookup = await benchKeyLookup(broker, {
+      rows: hotRows,
+      lookups: 10_000,
+      httpLookups: 2_000,
+      dir: join(REPO_ROOT, '.state/bench', `key-lookup-${Date.now()}`),
+      log,
+    });
+    result = { ...result, query: { freshness, keyLookup } };
   }
   if (want('scaling', values['no-scaling'] ?? false)) {
     result = { ...result, scaling: await scaling(quick, base, { broker: values.broker }) };

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { formatColdScan } from './components/cold-scan.ts';
 import { describeContention } from './components/commit-contention.ts';
 import type { CommitLatencyPoint, CommitLatencyResult } from './components/commit-latency.ts';
+import { formatQuery } from './components/query-report.ts';
 import { formatRecordBatches } from './components/record-batches.ts';
 import type { BenchResult } from './harness.ts';
 import { REPO_ROOT } from './systems/common.ts';
@@ -97,6 +98,7 @@ export function formatResult(r: BenchResult): string {
     if (r.components.coldScan) lines.push(...formatColdScan(r.components.coldScan));
     lines.push(...formatCommitLatency(r.components.commitLatency));
   }
+  if (r.query) lines.push(...formatQuery(r.query));
   if (r.scaling) {
     lines.push(
       `scaling, workers: ${r.scaling.workers.map((w) => `${w.threads} → ${w.ok ? `${fmt(w.eventsPerSecond)} events/s, ${w.cpuSecondsPerMillionEvents} CPU s/M` : 'FAILED'}`).join('; ')}`,

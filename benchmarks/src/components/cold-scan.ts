@@ -270,23 +270,18 @@ export async function benchColdScan(
   const out: ColdScanQueryResult[] = [];
   for (const q of queries(rows, users)) {
     log(`  cold scan: ${q.name}…`);
-    const k = runChild(process.execPath, [
-      '--import',
-      'tsx',
-      KICE_CHILD,
-      warehouse,
-      JSON.stringify(q.kice),
-      q.idsMatter ? '1' : '0',
-    ]);
-    const kp = runChild(process.execPath, [
-      '--import',
-      'tsx',
-      KICE_CHILD,
-      warehouse,
-      JSON.stringify(q.kice),
-      q.idsMatter ? '1' : '0',
-      String(POOL_THREADS),
-    ]);
+    const kiceRun = (...more: string[]) =>
+      runChild(process.execPath, [
+        '--import',
+        'tsx',
+        KICE_CHILD,
+        warehouse,
+        JSON.stringify(q.kice),
+        q.idsMatter ? '1' : '0',
+        ...more,
+      ]);
+    const k = kiceRun();
+    const kp = kiceRun(String(POOL_THREADS));
     const d = runChild(python, ['-c', DUCKDB_CHILD, metadata, q.sql, q.idsMatter ? '1' : '0']);
     const same = (x: ChildReport) =>
       x.rows === d.rows && (!q.idsMatter || JSON.stringify(x.ids) === JSON.stringify(d.ids));

@@ -20,18 +20,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  createEngine,
-  createLogger,
-  type Engine,
-  type HttpServer,
-  type KiceConfig,
-  startHttpServer,
-  validateConfig,
-} from '@kice/core';
+import type { Engine, HttpServer } from '@kice/core';
 import { eq } from '@kice/iceberg';
-import * as kafkajs from 'kafkajs';
+import type * as kafkajs from 'kafkajs';
 import { makeEvent } from '../data.ts';
+import { benchKafka, createBenchTopic, startBenchEngine } from './bench-engine.ts';
 import { type Percentiles, percentiles } from './percentiles.ts';
 
 export interface FreshnessPoint {
@@ -120,37 +113,16 @@ async function onePoint(
   const topic = `kice-bench-fresh-${run}`;
   const dir = join(opts.dir, `fresh-${run}`);
   await mkdir(dir, { recursive: true });
-  const kafka = new kafkajs.Kafka({
-    clientId: 'kice-bench-fresh',
-    brokers: [broker],
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }],
-  });
-  await admin.disconnect();
-  const raw = {
+  const kafka = benchKafka(broker, 'kice-bench-fresh');
+  await createBenchTopic(kafka, topic, PARTITIONS);
+  const { engine, server, errors, close } = await startBenchEngine({
     kafka: { brokers: [broker], groupId: `kice-bench-fresh-${run}`, ...settings.kafka },
     catalog: { type: 'filesystem', warehouse: join(dir, 'warehouse') },
     tables: [{ topic, table: TABLE, columns: { ts: 'timestamptz' } }],
     commit: { intervalMs: 1000 },
     deadLetter: { topic: `${topic}.dlq` },
-    http: { listen: '127.0.0.1:0' },
     log: { level: 'warn' },
-  };
-  const config = validateConfig(raw);
-  const engine = createEngine(config);
-  const errors: Error[] = [];
-  engine.on('error', (e: Error) => errors.push(e));
-  await engine.start();
-  const server = await startHttpServer(
-    engine,
-    config.http as NonNullable<KiceConfig['http']>,
-    createLogger(config),
-  );
+  });
   const load = kafka.producer({ allowAutoTopicCreation: false });
   const probe = kafka.producer({ allowAutoTopicCreation: false });
   await Promise.all([load.connect(), probe.connect()]);
@@ -205,8 +177,7 @@ async function onePoint(
     stopLoad = true;
     await loading.catch(() => {});
     await Promise.allSettled([load.disconnect(), probe.disconnect()]);
-    await server.close();
-    await engine.stop();
+    await close();
   }
 }
 

@@ -12,15 +12,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  createEngine,
-  createLogger,
-  type KiceConfig,
-  startHttpServer,
-  validateConfig,
-} from '@kice/core';
-import * as kafkajs from 'kafkajs';
 import { eventBytes } from '../data.ts';
+import { benchKafka, createBenchTopic, startBenchEngine } from './bench-engine.ts';
 import { type Percentiles, percentiles } from './percentiles.ts';
 
 export interface KeyLookupResult {
@@ -54,18 +47,8 @@ export async function benchKeyLookup(
   const topic = `kice-bench-keys-${run}`;
   const dir = join(opts.dir, `keys-${run}`);
   await mkdir(dir, { recursive: true });
-  const kafka = new kafkajs.Kafka({
-    clientId: 'kice-bench-keys',
-    brokers: [broker],
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }],
-  });
-  await admin.disconnect();
+  const kafka = benchKafka(broker, 'kice-bench-keys');
+  await createBenchTopic(kafka, topic, PARTITIONS);
   opts.log?.(`  producing ${opts.rows} keyed events…`);
   // Idempotent: a retried send is not written twice, so the topic holds exactly `rows`.
   const producer = kafka.producer({
@@ -85,26 +68,15 @@ export async function benchKeyLookup(
   } finally {
     await producer.disconnect();
   }
-  const raw = {
+  const { engine, server, errors, close } = await startBenchEngine({
     kafka: { brokers: [broker], groupId: `kice-bench-keys-${run}` },
     catalog: { type: 'filesystem', warehouse: join(dir, 'warehouse') },
     tables: [{ topic, table: TABLE, columns: { ts: 'timestamptz' }, key: { format: 'string' } }],
     commit: { intervalMs: 3_600_000, targetFileSizeBytes: 2 ** 30 },
     memory: { maxInFlightBytes: 2 ** 30 },
     deadLetter: { topic: `${topic}.dlq` },
-    http: { listen: '127.0.0.1:0' },
     log: { level: 'warn' },
-  };
-  const config = validateConfig(raw);
-  const engine = createEngine(config);
-  const errors: Error[] = [];
-  engine.on('error', (e: Error) => errors.push(e));
-  await engine.start();
-  const server = await startHttpServer(
-    engine,
-    config.http as NonNullable<KiceConfig['http']>,
-    createLogger(config),
-  );
+  });
   try {
     opts.log?.('  waiting until every row is hot…');
     for (let k = 0; ; k++) {
@@ -161,7 +133,6 @@ export async function benchKeyLookup(
       totalSeconds: Math.round((performance.now() - t0) / 100) / 10,
     };
   } finally {
-    await server.close();
-    await engine.stop();
+    await close();
   }
 }

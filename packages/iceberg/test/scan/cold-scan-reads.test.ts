@@ -4,18 +4,15 @@ import { eq, gtEq, lt } from '../../src/scan/expressions.ts';
 import { readFooter, TAIL_BYTES } from '../../src/scan/ranged-read.ts';
 import { arrowTableToRows } from '../../src/scan/read-parquet.ts';
 import type { DataFile } from '../../src/spec/manifest.ts';
-import { type Schema, schemaFromJson } from '../../src/spec/types.ts';
-import { append, type CountingIO, type RangeRead, tableOf } from './cold-scan-support.ts';
+import {
+  append,
+  type CountingIO,
+  ID_CAT_PAD,
+  type RangeRead,
+  tableOf,
+} from './cold-scan-support.ts';
 
-const schema: Schema = schemaFromJson({
-  type: 'struct',
-  'schema-id': 0,
-  fields: [
-    { id: 1, name: 'id', required: true, type: 'long' },
-    { id: 2, name: 'cat', required: false, type: 'string' },
-    { id: 3, name: 'pad', required: false, type: 'string' },
-  ],
-});
+const schema = ID_CAT_PAD;
 
 /** Incompressible text, so that each `pad` chunk is far larger than the coalescing gap. */
 function noise(seed: number, length: number): string {

@@ -8,9 +8,20 @@ import { FilesystemCatalog } from '../../src/catalog/filesystem.ts';
 import { MemoryFileIO } from '../../src/io/memory.ts';
 import type { DataFile } from '../../src/spec/manifest.ts';
 import { currentSchema, specById } from '../../src/spec/table-metadata.ts';
-import type { Schema } from '../../src/spec/types.ts';
+import { type Schema, schemaFromJson } from '../../src/spec/types.ts';
 import { fastAppend } from '../../src/transaction/fast-append.ts';
 import { writePartitioned } from '../../src/writer/fanout.ts';
+
+/** id (required long), cat and pad (optional strings): the reads and decoder tests' table. */
+export const ID_CAT_PAD: Schema = schemaFromJson({
+  type: 'struct',
+  'schema-id': 0,
+  fields: [
+    { id: 1, name: 'id', required: true, type: 'long' },
+    { id: 2, name: 'cat', required: false, type: 'string' },
+    { id: 3, name: 'pad', required: false, type: 'string' },
+  ],
+});
 
 export interface RangeRead {
   readonly path: string;

@@ -14,18 +14,9 @@ import {
   type RowGroupRequest,
 } from '../../src/scan/row-group-decoder.ts';
 import type { DataFile } from '../../src/spec/manifest.ts';
-import { type Schema, schemaFromJson } from '../../src/spec/types.ts';
-import { append, tableOf } from './cold-scan-support.ts';
+import { append, ID_CAT_PAD, tableOf } from './cold-scan-support.ts';
 
-const schema: Schema = schemaFromJson({
-  type: 'struct',
-  'schema-id': 0,
-  fields: [
-    { id: 1, name: 'id', required: true, type: 'long' },
-    { id: 2, name: 'cat', required: false, type: 'string' },
-    { id: 3, name: 'pad', required: false, type: 'string' },
-  ],
-});
+const schema = ID_CAT_PAD;
 const rows = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => ({
     id: BigInt(from + i),

@@ -407,24 +407,18 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
   const names = (cols: readonly string[][]) => cols.map((c) => c.join('.'));
   const firstPass = late ? filterColumns : columns;
   // Decoded here, the file is opened once; a decoder gets each row group's bytes.
-  const { decoder } = ctx;
   const reads = new BlobReads();
-  const file = decoder
+  const file = ctx.decoder
     ? undefined
     : await reads.run(() =>
         parquetWasm().ParquetFile.fromFile(rangeBlob(io, path, size, fetched, reads)),
       );
+  const toIpc = (index: number, columns: string[]): Promise<Uint8Array> =>
+    file
+      ? reads.run(async () => (await file.read({ rowGroups: [index], columns })).intoIPCStream())
+      : (ctx.decoder as RowGroupDecoder)({ size, ranges: [...fetched], rowGroup: index, columns });
   const decode = async (index: number, cols: readonly string[][]): Promise<ColumnBatch[]> => {
-    const ipc = decoder
-      ? await decoder({ size, ranges: [...fetched], rowGroup: index, columns: names(cols) })
-      : await reads.run(async () =>
-          (
-            await (file as NonNullable<typeof file>).read({
-              rowGroups: [index],
-              columns: names(cols),
-            })
-          ).intoIPCStream(),
-        );
+    const ipc = await toIpc(index, names(cols));
     return arrow.tableFromIPC(ipc).batches.map((b) => ({
       length: b.numRows,
       fields: b.schema.fields,

@@ -166,7 +166,7 @@ export function rangeBlob(
   path: string,
   size: number,
   fetched: readonly Fetched[],
-  reads: BlobReads = new BlobReads(),
+  reads: BlobReads,
 ): Blob {
   return blobOf(size, reads, async (start, end) => {
     const bytes =

@@ -34,7 +34,6 @@ export async function decodeRowGroup(request: RowGroupRequest): Promise<Uint8Arr
         rowGroups: [request.rowGroup],
         columns: [...request.columns],
       });
-      reads.check();
       return table.intoIPCStream();
     } finally {
       file.free();

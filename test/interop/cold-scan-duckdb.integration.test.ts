@@ -2,7 +2,9 @@
  * The cold scan (@kice/iceberg coldScan) against an independent reader: DuckDB's
  * `iceberg_scan` runs the same filter as SQL on the same table (every primitive type,
  * nested structs, lists and maps, edge values; small row groups so statistics skip some),
- * and both must return exactly the same rows, value by value.
+ * and both must return exactly the same rows, value by value; the scan gives the same rows
+ * again with each row group decoded from the bytes read for it alone (`decodeRowGroup`, what
+ * engine.query's pool decoder runs).
  *
  * Filters are chosen where Iceberg's and SQL's semantics agree: Iceberg orders -0 below +0
  * and never matches NaN with <, >, = (DuckDB treats NaN as the largest value and -0 = +0),
@@ -14,6 +16,7 @@ import {
   coldScan,
   collectTable,
   currentSchema,
+  decodeRowGroup,
   type Expr,
   eq,
   fastAppend,
@@ -26,6 +29,7 @@ import {
   not,
   notIn,
   or,
+  type RowGroupDecoder,
   specById,
   type Table,
   writePartitioned,
@@ -91,8 +95,18 @@ describe('coldScan returns the rows DuckDB iceberg_scan returns', () => {
   });
 
   async function kiceRows(filter: Expr, select?: string[]): Promise<Row[]> {
-    const scan = await coldScan(table, { filter, ...(select ? { select } : {}) });
-    return arrowTableToRows(scan.schema, await collectTable(scan.arrowSchema, scan.batches()));
+    const read = async (decoder?: RowGroupDecoder) => {
+      const scan = await coldScan(table, {
+        filter,
+        ...(select ? { select } : {}),
+        ...(decoder ? { decoder } : {}),
+      });
+      return arrowTableToRows(scan.schema, await collectTable(scan.arrowSchema, scan.batches()));
+    };
+    const inThread = await read();
+    // engine.query's path: each row group decoded from the bytes read for it alone.
+    expect(await read(decodeRowGroup)).toEqual(inThread);
+    return inThread;
   }
 
   it.each(CASES.map(([filter, where]) => [where, filter] as const))(

@@ -122,15 +122,6 @@ function structLeaves(schema: Schema, table: arrow.Table): Leaf[] {
   return out;
 }
 
-/** Whether slot i of `d` is valid (not null), reading the bitmap directly. */
-function validAt(d: arrow.Data, i: number): boolean {
-  if (d.nullCount === 0) return true;
-  const bitmap = d.nullBitmap;
-  if (!bitmap || bitmap.length === 0) return true;
-  const bit = d.offset + i;
-  return ((bitmap[bit >> 3] as number) & (1 << (bit & 7))) !== 0;
-}
-
 /** Unsigned byte order of a[as, ae) and b[bs, be) (UTF-8 order = code point order). */
 function compareByteRanges(
   a: Uint8Array,
@@ -162,75 +153,92 @@ interface LeafScan {
 const textDecoder = new TextDecoder();
 
 /**
- * Typed-array pass for the common leaf types (numbers, 64-bit integers and timestamps,
- * strings), reading Arrow buffers in place instead of building a value per cell. Returns
- * false for the other types (the caller then goes value by value).
+ * Validity of the enclosing structs, combined per slot (1 = every ancestor valid), or
+ * undefined when no ancestor of this batch has a null.
  */
-function scanFast(leaf: Leaf, isFloat: boolean, out: LeafScan): boolean {
-  const t = leaf.type;
-  const numeric = t === 'int' || t === 'date' || t === 'float' || t === 'double';
-  const int64 = t === 'long' || t === 'time' || t === 'timestamp' || t === 'timestamptz';
-  const str = t === 'string';
-  if (!numeric && !int64 && !str) return false;
-  let lo: number | bigint = 0;
-  let hi: number | bigint = 0;
-  // Strings: bounds as (bytes, start, end) of the winning slots.
-  let loBytes: Uint8Array | undefined;
-  let loS = 0;
-  let loE = 0;
-  let hiBytes: Uint8Array | undefined;
-  let hiS = 0;
-  let hiE = 0;
-  leaf.data.forEach((d, b) => {
-    const parents = (leaf.parents[b] ?? []).filter((p) => p.nullCount !== 0);
-    const n = d.length;
+function ancestorMask(parents: readonly arrow.Data[], n: number): Uint8Array | undefined {
+  const withNulls = parents.filter((p) => p.nullCount !== 0);
+  if (withNulls.length === 0) return undefined;
+  const mask = new Uint8Array(n).fill(1);
+  for (const p of withNulls) {
+    const bitmap = p.nullBitmap;
+    if (!bitmap || bitmap.length === 0) continue;
     for (let i = 0; i < n; i++) {
-      if (parents.length > 0 && !parents.every((p) => validAt(p, i))) {
-        if (!isFloat) {
-          out.values++;
-          out.nulls++;
-        }
-        continue;
-      }
-      out.values++;
-      if (!validAt(d, i)) {
+      const bit = p.offset + i;
+      if (((bitmap[bit >> 3] as number) & (1 << (bit & 7))) === 0) mask[i] = 0;
+    }
+  }
+  return mask;
+}
+
+/** The null bitmap of `d` when it has nulls, else undefined (every slot valid). */
+function nullsOf(d: arrow.Data): Uint8Array | undefined {
+  if (d.nullCount === 0) return undefined;
+  const bitmap = d.nullBitmap;
+  return bitmap && bitmap.length > 0 ? bitmap : undefined;
+}
+
+/**
+ * Per-batch state of a fast pass: `valid(i)` counts slot i (values and nulls, Java's rules
+ * for floats under a null ancestor) and says whether it holds a value to bound.
+ */
+function slotCounter(
+  d: arrow.Data,
+  mask: Uint8Array | undefined,
+  isFloat: boolean,
+  out: LeafScan,
+): ((i: number) => boolean) | undefined {
+  const bitmap = nullsOf(d);
+  if (mask === undefined && bitmap === undefined) {
+    out.values += d.length;
+    return undefined;
+  }
+  const off = d.offset;
+  return (i) => {
+    if (mask !== undefined && mask[i] === 0) {
+      if (!isFloat) {
+        out.values++;
         out.nulls++;
-        continue;
       }
-      if (str) {
-        const offs = d.valueOffsets as Int32Array;
-        const bytes = d.values as Uint8Array;
-        const s0 = offs[i] as number;
-        const s1 = offs[i + 1] as number;
-        if (!out.seen || compareByteRanges(bytes, s0, s1, loBytes as Uint8Array, loS, loE) < 0) {
-          loBytes = bytes;
-          loS = s0;
-          loE = s1;
-        }
-        if (!out.seen || compareByteRanges(bytes, s0, s1, hiBytes as Uint8Array, hiS, hiE) > 0) {
-          hiBytes = bytes;
-          hiS = s0;
-          hiE = s1;
-        }
-        out.seen = true;
-        continue;
+      return false;
+    }
+    out.values++;
+    if (bitmap !== undefined) {
+      const bit = off + i;
+      if (((bitmap[bit >> 3] as number) & (1 << (bit & 7))) === 0) {
+        out.nulls++;
+        return false;
       }
-      const v = (d.values as ArrayLike<number | bigint>)[i] as number | bigint;
+    }
+    return true;
+  };
+}
+
+/** int/date/float/double: bounds straight from the typed array. */
+function scanNumbers(leaf: Leaf, isFloat: boolean, out: LeafScan): void {
+  let lo = 0;
+  let hi = 0;
+  leaf.data.forEach((d, b) => {
+    const vals = d.values as Float64Array | Float32Array | Int32Array;
+    const n = d.length;
+    const valid = slotCounter(d, ancestorMask(leaf.parents[b] ?? [], n), isFloat, out);
+    for (let i = 0; i < n; i++) {
+      if (valid !== undefined && !valid(i)) continue;
+      const v = vals[i] as number;
       if (isFloat) {
-        const f = v as number;
-        if (Number.isNaN(f)) {
+        if (Number.isNaN(v)) {
           out.nans++;
           continue;
         }
         if (!out.seen) {
-          lo = f;
-          hi = f;
+          lo = v;
+          hi = v;
           out.seen = true;
           continue;
         }
         // Iceberg orders -0.0 before +0.0.
-        if (f < (lo as number) || (f === 0 && lo === 0 && Object.is(f, -0))) lo = f;
-        if (f > (hi as number) || (f === 0 && hi === 0 && Object.is(hi, -0))) hi = f;
+        if (v < lo || (v === 0 && lo === 0 && 1 / v < 0)) lo = v;
+        if (v > hi || (v === 0 && hi === 0 && 1 / hi < 0)) hi = v;
         continue;
       }
       if (!out.seen) {
@@ -240,22 +248,160 @@ function scanFast(leaf: Leaf, isFloat: boolean, out: LeafScan): boolean {
         continue;
       }
       if (v < lo) lo = v;
-      if (v > hi) hi = v;
+      else if (v > hi) hi = v;
     }
   });
   if (out.seen) {
-    if (str) {
-      out.lower = textDecoder.decode((loBytes as Uint8Array).subarray(loS, loE));
-      out.upper = textDecoder.decode((hiBytes as Uint8Array).subarray(hiS, hiE));
-    } else if (int64) {
-      out.lower = BigInt(lo);
-      out.upper = BigInt(hi);
-    } else {
-      out.lower = lo;
-      out.upper = hi;
-    }
+    out.lower = lo;
+    out.upper = hi;
   }
-  return true;
+}
+
+/**
+ * long/time/timestamp(tz): compared as (signed high word, unsigned low word) pairs read
+ * through an Int32Array over the same bytes, so no BigInt is made per value; only the two
+ * winning slots are read as bigints at the end.
+ */
+function scanInt64(leaf: Leaf, out: LeafScan): void {
+  let loHi = 0;
+  let loLo = 0;
+  let hiHi = 0;
+  let hiLo = 0;
+  let lower: bigint | undefined;
+  let upper: bigint | undefined;
+  leaf.data.forEach((d, b) => {
+    const vals = d.values as BigInt64Array;
+    const words = new Int32Array(vals.buffer, vals.byteOffset, vals.length * 2);
+    const n = d.length;
+    const valid = slotCounter(d, ancestorMask(leaf.parents[b] ?? [], n), false, out);
+    let loAt = -1;
+    let hiAt = -1;
+    for (let i = 0; i < n; i++) {
+      if (valid !== undefined && !valid(i)) continue;
+      // Little-endian: the low word first.
+      const l = (words[2 * i] as number) >>> 0;
+      const h = words[2 * i + 1] as number;
+      if (!out.seen) {
+        loHi = hiHi = h;
+        loLo = hiLo = l;
+        loAt = hiAt = i;
+        out.seen = true;
+        continue;
+      }
+      if (h < loHi || (h === loHi && l < loLo)) {
+        loHi = h;
+        loLo = l;
+        loAt = i;
+      } else if (h > hiHi || (h === hiHi && l > hiLo)) {
+        hiHi = h;
+        hiLo = l;
+        hiAt = i;
+      }
+    }
+    if (loAt >= 0) lower = vals[loAt] as bigint;
+    if (hiAt >= 0) upper = vals[hiAt] as bigint;
+  });
+  if (out.seen) {
+    out.lower = lower;
+    out.upper = upper;
+  }
+}
+
+/** string: bounds kept as byte ranges of the winning slots, decoded once at the end. */
+function scanStrings(leaf: Leaf, out: LeafScan): void {
+  let loBytes: Uint8Array | undefined;
+  let loS = 0;
+  let loE = 0;
+  let hiBytes: Uint8Array | undefined;
+  let hiS = 0;
+  let hiE = 0;
+  leaf.data.forEach((d, b) => {
+    const offs = d.valueOffsets as Int32Array;
+    const bytes = d.values as Uint8Array;
+    const n = d.length;
+    const valid = slotCounter(d, ancestorMask(leaf.parents[b] ?? [], n), false, out);
+    for (let i = 0; i < n; i++) {
+      if (valid !== undefined && !valid(i)) continue;
+      const s0 = offs[i] as number;
+      const s1 = offs[i + 1] as number;
+      if (!out.seen) {
+        loBytes = hiBytes = bytes;
+        loS = hiS = s0;
+        loE = hiE = s1;
+        out.seen = true;
+        continue;
+      }
+      if (compareByteRanges(bytes, s0, s1, loBytes as Uint8Array, loS, loE) < 0) {
+        loBytes = bytes;
+        loS = s0;
+        loE = s1;
+      } else if (compareByteRanges(bytes, s0, s1, hiBytes as Uint8Array, hiS, hiE) > 0) {
+        hiBytes = bytes;
+        hiS = s0;
+        hiE = s1;
+      }
+    }
+  });
+  if (out.seen) {
+    out.lower = textDecoder.decode((loBytes as Uint8Array).subarray(loS, loE));
+    out.upper = textDecoder.decode((hiBytes as Uint8Array).subarray(hiS, hiE));
+  }
+}
+
+/** boolean: false is the lower bound when any value is false, true the upper when any is true. */
+function scanBooleans(leaf: Leaf, out: LeafScan): void {
+  let anyFalse = false;
+  let anyTrue = false;
+  leaf.data.forEach((d, b) => {
+    const bits = d.values as Uint8Array;
+    const n = d.length;
+    const off = d.offset;
+    const valid = slotCounter(d, ancestorMask(leaf.parents[b] ?? [], n), false, out);
+    let i = 0;
+    for (; i < n && !(anyFalse && anyTrue); i++) {
+      if (valid !== undefined && !valid(i)) continue;
+      const bit = off + i;
+      if (((bits[bit >> 3] as number) & (1 << (bit & 7))) === 0) anyFalse = true;
+      else anyTrue = true;
+    }
+    // Once both values are seen the bounds are final; the remaining slots are only counted.
+    if (valid !== undefined) for (; i < n; i++) valid(i);
+  });
+  if (anyFalse || anyTrue) {
+    out.seen = true;
+    out.lower = !anyFalse;
+    out.upper = anyTrue;
+  }
+}
+
+/**
+ * Typed-array passes for the common leaf types (booleans, numbers, 64-bit integers and
+ * timestamps, strings), reading Arrow buffers in place instead of building a value per
+ * cell. Returns false for the other types (the caller then goes value by value).
+ */
+function scanFast(leaf: Leaf, isFloat: boolean, out: LeafScan): boolean {
+  switch (leaf.type) {
+    case 'int':
+    case 'date':
+    case 'float':
+    case 'double':
+      scanNumbers(leaf, isFloat, out);
+      return true;
+    case 'long':
+    case 'time':
+    case 'timestamp':
+    case 'timestamptz':
+      scanInt64(leaf, out);
+      return true;
+    case 'string':
+      scanStrings(leaf, out);
+      return true;
+    case 'boolean':
+      scanBooleans(leaf, out);
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** The general pass: every slot as an Iceberg value, compared with compareValues. */

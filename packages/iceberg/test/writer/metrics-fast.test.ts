@@ -1,7 +1,8 @@
 /**
  * The typed-array fast paths of computeMetrics against the value-by-value pass: same
  * counts and bounds on random data with nulls, null parent structs, NaN, ±0, extreme
- * integers and non-BMP strings, whole and sliced, in one batch and in several.
+ * integers (64-bit ones differing only in their low or high 32 bits), booleans and non-BMP
+ * strings, with and without nulls, whole and sliced, in one batch and in several.
  */
 import type * as arrow from 'apache-arrow';
 import { describe, expect, test } from 'vitest';
@@ -31,9 +32,13 @@ const SCHEMA: Schema = schemaFromJson({
           { id: 9, name: 'x', required: false, type: 'double' },
           { id: 10, name: 'y', required: false, type: 'string' },
           { id: 11, name: 'z', required: false, type: 'long' },
+          { id: 12, name: 'b', required: false, type: 'boolean' },
         ],
       },
     },
+    { id: 13, name: 'flag', required: false, type: 'boolean' },
+    { id: 14, name: 'nn', required: true, type: 'long' },
+    { id: 15, name: 'nt', required: true, type: 'timestamp' },
   ],
 });
 
@@ -61,6 +66,22 @@ const STRINGS = [
   '\u{10FFFF}',
 ];
 const DOUBLES = [0, -0, Number.NaN, 1.5, -1e300, 1e300, Number.POSITIVE_INFINITY, -3];
+/** 64-bit values that differ only in the low word, only in the high word, or in sign. */
+const LONGS = [
+  -(2n ** 63n),
+  2n ** 63n - 1n,
+  -1n,
+  0n,
+  1n,
+  2n ** 32n,
+  2n ** 32n + 1n,
+  2n ** 32n - 1n,
+  -(2n ** 32n),
+  -(2n ** 32n) + 1n,
+  0x7fff_ffffn,
+  0x8000_0000n,
+  0xffff_ffffn,
+];
 
 function rows(n: number, seed: number): Record<string, unknown>[] {
   const r = rng(seed);
@@ -81,7 +102,11 @@ function rows(n: number, seed: number): Record<string, unknown>[] {
             x: maybe(pick(DOUBLES)),
             y: maybe(pick(STRINGS)),
             z: maybe(BigInt(Math.floor(r() * 1e6))),
+            b: maybe(r() < 0.5),
           },
+    flag: maybe(r() < 0.7),
+    nn: pick(LONGS) + BigInt(Math.floor(r() * 3)),
+    nt: BigInt(Math.floor((r() - 0.5) * 2 ** 60)),
   }));
 }
 
@@ -100,7 +125,7 @@ describe('computeMetrics fast paths', () => {
       expect(fast).toEqual(slow);
       // The data is varied enough that every leaf has bounds and floats have NaNs.
       expect([...fast.lowerBounds.keys()].sort((a, b) => a - b)).toEqual([
-        1, 2, 3, 4, 5, 6, 7, 9, 10, 11,
+        1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15,
       ]);
       expect(fast.nanValueCounts.get(4)).toBeGreaterThan(0);
     });
@@ -120,12 +145,13 @@ describe('computeMetrics fast paths', () => {
 
   test('all-null and empty leaves get counts and no bounds', () => {
     const t = icebergRowsToArrow(SCHEMA, [
-      { i: null, st: null },
-      { i: null, st: { x: null } },
+      { i: null, st: null, nn: 1n, nt: 2n },
+      { i: null, st: { x: null }, nn: 1n, nt: 2n },
     ]);
     const { fast, slow } = both(t);
     expect(fast).toEqual(slow);
-    expect(fast.lowerBounds.size).toBe(0);
+    // Only the required columns have values.
+    expect([...fast.lowerBounds.keys()].sort((a, b) => a - b)).toEqual([14, 15]);
     expect(fast.nullValueCounts.get(1)).toBe(2);
   });
 
@@ -136,7 +162,7 @@ describe('computeMetrics fast paths', () => {
     ]) {
       const t = icebergRowsToArrow(
         SCHEMA,
-        order.map((d) => ({ d, f: d, st: { x: d } })),
+        order.map((d) => ({ d, f: d, st: { x: d }, nn: 0n, nt: 0n })),
       );
       const { fast, slow } = both(t);
       expect(fast).toEqual(slow);
@@ -147,6 +173,41 @@ describe('computeMetrics fast paths', () => {
         expect((lo[lo.length - 1] as number) & 0x80).toBe(0x80);
         expect((hi[hi.length - 1] as number) & 0x80).toBe(0);
       }
+    }
+  });
+});
+
+describe('computeMetrics fast paths, single-valued columns', () => {
+  test('a boolean column of one value bounds it on both sides; 64-bit extremes come out exact', () => {
+    const t = icebergRowsToArrow(
+      SCHEMA,
+      [2n ** 63n - 1n, -(2n ** 63n), 2n ** 32n].map((nn) => ({ flag: true, nn, nt: -nn - 1n })),
+    );
+    const { fast, slow } = both(t);
+    expect(fast).toEqual(slow);
+    expect(fast.lowerBounds.get(13)).toEqual(Uint8Array.of(1));
+    expect(fast.upperBounds.get(13)).toEqual(Uint8Array.of(1));
+    const long = (b: Uint8Array | undefined) =>
+      new DataView((b as Uint8Array).buffer, (b as Uint8Array).byteOffset).getBigInt64(0, true);
+    expect(long(fast.lowerBounds.get(14))).toBe(-(2n ** 63n));
+    expect(long(fast.upperBounds.get(14))).toBe(2n ** 63n - 1n);
+    expect(long(fast.lowerBounds.get(15))).toBe(-(2n ** 63n));
+    expect(long(fast.upperBounds.get(15))).toBe(2n ** 63n - 1n);
+  });
+
+  test('64-bit values sharing their high word are ordered by the unsigned low word', () => {
+    for (const high of [0n, -1n, 5n]) {
+      const lows = [0x7fff_ffffn, 0x8000_0000n, 0xffff_ffffn, 1n, 0n];
+      const t = icebergRowsToArrow(
+        SCHEMA,
+        lows.map((l) => ({ nn: high * 2n ** 32n + l, nt: -(high * 2n ** 32n + l) })),
+      );
+      const { fast, slow } = both(t);
+      expect(fast).toEqual(slow);
+      const long = (b: Uint8Array | undefined) =>
+        new DataView((b as Uint8Array).buffer, (b as Uint8Array).byteOffset).getBigInt64(0, true);
+      expect(long(fast.lowerBounds.get(14))).toBe(high * 2n ** 32n);
+      expect(long(fast.upperBounds.get(14))).toBe(high * 2n ** 32n + 0xffff_ffffn);
     }
   });
 });

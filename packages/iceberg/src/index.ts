@@ -127,6 +127,7 @@ export { type WritePartitionedOptions, writePartitioned } from './writer/fanout.
 export { computeMetrics } from './writer/metrics.ts';
 export {
   arrowByteLength,
+  DEFAULT_DICTIONARY_PAGE_BYTES,
   type ParquetCompression,
   writeParquet,
   writeParquetStream,

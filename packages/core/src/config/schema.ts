@@ -547,9 +547,11 @@ export const configSchema = z
          * The Parquet encoder holds one row group in memory that is never returned.
          */
         rowGroupBytes: positiveInt.optional(),
+        /** Cap on a column chunk's dictionary page; past it the column is plain-encoded. */
+        dictionaryPageBytes: positiveInt.default(65_536),
       })
       .strict()
-      .default({ compression: 'snappy', rowGroupSize: 1_000_000 }),
+      .default({ compression: 'snappy', rowGroupSize: 1_000_000, dictionaryPageBytes: 65_536 }),
     shutdown: z
       .object({
         /** SIGTERM/SIGINT: past this, `kice run` logs what is still pending and exits 1. */

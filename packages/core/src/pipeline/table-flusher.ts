@@ -396,6 +396,7 @@ export class TableFlusher {
       compression: d.config.parquet.compression,
       rowGroupSize: d.config.parquet.rowGroupSize,
       rowGroupBytes: rowGroupBytes(d.config),
+      dictionaryPageBytes: d.config.parquet.dictionaryPageBytes,
       // The table's own storage settings (vended credentials) when its catalog gave some.
       storage: t.state.storage ?? d.config.storage,
     };

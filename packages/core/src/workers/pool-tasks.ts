@@ -131,6 +131,7 @@ async function flush(task: FlushTask): Promise<FlushTaskResult> {
       compression: task.compression,
       rowGroupSize: task.rowGroupSize,
       rowGroupBytes: task.rowGroupBytes,
+      dictionaryPageBytes: task.dictionaryPageBytes,
     });
     return { ok: true, files, rows: table.numRows };
   } catch (e) {

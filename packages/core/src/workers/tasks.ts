@@ -108,6 +108,7 @@ export interface FlushTask {
   readonly compression: ParquetCompression;
   readonly rowGroupSize: number;
   readonly rowGroupBytes: number;
+  readonly dictionaryPageBytes: number;
   /** Where data files may live (s3:// needs storage.s3); see ../storage/file-io.ts. */
   readonly storage: StorageConfig;
 }

@@ -41,6 +41,11 @@ describe('config', () => {
     expect(c.commit).toEqual({ intervalMs: 5000, targetFileSizeBytes: 1048576 });
     expect(c.deadLetter.tombstones).toBe('skip');
     expect(c.memory.maxInFlightBytes).toBe(256 * 1024 * 1024);
+    expect(c.parquet).toEqual({
+      compression: 'snappy',
+      rowGroupSize: 1_000_000,
+      dictionaryPageBytes: 65_536,
+    });
     expect(c.tables.map((t) => t.typeConflicts)).toEqual(['asString', 'asString']);
     expect(c.limits).toEqual({
       maxRecordBytes: 1024 * 1024,
@@ -52,6 +57,15 @@ describe('config', () => {
     expect(() => {
       (c.kafka as { groupId: string }).groupId = 'x';
     }).toThrow();
+  });
+
+  it('takes parquet.dictionaryPageBytes and names a bad one by its path', () => {
+    const c = parseConfig(`${GOOD}parquet: { dictionaryPageBytes: 1048576 }\n`, { baseDir: '/b' });
+    expect(c.parquet.dictionaryPageBytes).toBe(1048576);
+    expect(c.parquet.compression).toBe('snappy');
+    expect(problems(`${GOOD}parquet: { dictionaryPageBytes: 0 }\n`)).toEqual([
+      expect.stringMatching(/^parquet\.dictionaryPageBytes: /),
+    ]);
   });
 
   it('reports every missing required key by path, at once', () => {

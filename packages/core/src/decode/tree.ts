@@ -163,6 +163,52 @@ const SIMPLE: Record<string, Kind> = {
   binary: KBinary,
 };
 
+/** Every field a node of any kind may have. */
+interface AnyNodeFields {
+  kind: Kind;
+  col: Node['col'];
+  type?: PrimitiveType;
+  precision?: number;
+  scale?: number;
+  children?: Node[];
+  byName?: Map<string, Node>;
+  element?: Node;
+  key?: Node;
+  value?: Node;
+}
+
+/**
+ * A node with every field of every kind, always in this order (unused ones undefined), so
+ * that all nodes share one hidden class: the scanner reads `kind`, `col`, `seenAt`,
+ * `required`, `children` of nodes of mixed kinds at the same sites, and with one shape
+ * those loads stay monomorphic instead of going through V8's megamorphic lookup.
+ */
+function shaped<T extends Node>(base: Base, f: AnyNodeFields): T {
+  const node = {
+    name: base.name,
+    id: base.id,
+    required: base.required,
+    path: base.path,
+    seenAt: 0,
+    kind: f.kind,
+    col: f.col,
+    type: f.type,
+    precision: f.precision ?? 0,
+    scale: f.scale ?? 0,
+    children: f.children,
+    byName: f.byName,
+    shape: 0,
+    compiled: undefined,
+    compiledShape: -1,
+    closed: false,
+    union: false,
+    element: f.element,
+    key: f.key,
+    value: f.value,
+  };
+  return node as unknown as T;
+}
+
 /** Builds the (empty) node for a field and its nested fields. */
 export function makeNode(f: NestedField, path: string): Node {
   const base = { name: f.name, id: f.id, required: f.required, path, seenAt: 0 };
@@ -171,64 +217,52 @@ export function makeNode(f: NestedField, path: string): Node {
     const kind = SIMPLE[t];
     switch (kind) {
       case KBool:
-        return { ...base, kind, col: new BoolColumn() };
+        return shaped(base, { kind, col: new BoolColumn() });
       case KInt:
       case KLong:
       case KFloat:
       case KDouble:
       case KDate:
-        return { ...base, kind, col: new NumberColumn() };
+        return shaped(base, { kind, col: new NumberColumn() });
       case KTime:
       case KTimestamp:
       case KTimestampTz:
-        return { ...base, kind, col: new Int64Column() };
+        return shaped(base, { kind, col: new Int64Column() });
       case KString:
       case KBinary:
-        return { ...base, kind, col: new BytesColumn() };
+        return shaped(base, { kind, col: new BytesColumn() });
       case KUuid:
-        return { ...base, kind, col: new FixedColumn(16), type: t, precision: 0, scale: 0 };
+        return shaped(base, { kind, col: new FixedColumn(16), type: t });
     }
     const d = decimalParams(t);
-    if (d) return { ...base, kind: KDecimal, col: new FixedColumn(16), type: t, ...d };
+    if (d) return shaped(base, { kind: KDecimal, col: new FixedColumn(16), type: t, ...d });
     const len = fixedLength(t) ?? 1;
-    return {
-      ...base,
-      kind: KFixed,
-      col: new FixedColumn(len),
-      type: t,
-      precision: 0,
-      scale: 0,
-    };
+    return shaped(base, { kind: KFixed, col: new FixedColumn(len), type: t });
   }
   if (t.type === 'struct') return structNode(base, t);
   if (t.type === 'list') {
     const el = { id: t.elementId, name: 'element', required: t.elementRequired, type: t.element };
-    return {
-      ...base,
+    return shaped(base, {
       kind: KList,
       col: new ListColumn(),
       element: makeNode(el, elementPath(path)),
-    };
+    });
   }
   const key = makeNode({ id: t.keyId, name: 'key', required: true, type: t.key }, `${path}.key`);
   const value = makeNode(
     { id: t.valueId, name: 'value', required: t.valueRequired, type: t.value },
     `${path}.value`,
   );
-  return { ...base, kind: KMap, col: new ListColumn(), key, value };
+  return shaped(base, { kind: KMap, col: new ListColumn(), key, value });
 }
 
 function structNode(base: Base, t: StructType): StructNode {
-  const node: StructNode = {
-    ...base,
+  const node = shaped<StructNode>(base, {
     kind: KStruct,
     col: new StructColumn(),
     children: [],
     byName: new Map(),
-    shape: 0,
-    compiled: undefined,
-    compiledShape: -1,
-  };
+  });
   for (const f of t.fields) addChild(node, makeNode(f, childPath(base.path, f.name)));
   return node;
 }
@@ -307,7 +341,9 @@ const KIND_NAME = [
 
 /** The node's type name as errors show it ("long", "decimal(9, 2)", "struct"). */
 export function typeName(n: Node): string {
-  return 'type' in n ? n.type : (KIND_NAME[n.kind] as string);
+  // Every node has a `type` field (see shaped); only fixed-width kinds set it.
+  const t = (n as { type?: PrimitiveType }).type;
+  return t !== undefined ? t : (KIND_NAME[n.kind] as string);
 }
 
 /** The node's current Iceberg type (widenings included). */

@@ -448,9 +448,15 @@ export class Coordinator extends EventEmitter {
    * parse hands them back as objects.
    */
   private onRawFetch(f: RawFetch): void {
-    if (this.outOfStep(f)) return;
+    if (this.outOfStep(f)) {
+      f.release?.();
+      return;
+    }
     const claimed = this.claim(f.topic, f.partition, f.fetchOffset, f.nextOffset);
-    if (!claimed) return;
+    if (!claimed) {
+      f.release?.();
+      return;
+    }
     const { lane, range } = claimed;
     lane.notePendingTimestamps(range.to);
     const epoch = lane.epoch;
@@ -468,7 +474,14 @@ export class Coordinator extends EventEmitter {
       keepKeys: f.keepKeys,
       keepHeaders: f.keepHeaders,
     };
-    const parsing = this.deps.pool.run(task).then((r) => {
+    const parse = this.deps.pool.run(task);
+    // Once the parse has settled nothing reads the fetched bytes (the parsed records are
+    // copies): their slab may serve a later fetch.
+    void parse.then(
+      () => f.release?.(),
+      () => f.release?.(),
+    );
+    const parsing = parse.then((r) => {
       const result = r as ParseTaskResult;
       const records = result.ok ? result.parsed.records : undefined;
       held.resize(records ? parsedBytes(records) : 0);

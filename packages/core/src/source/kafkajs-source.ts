@@ -47,6 +47,7 @@ import { KafkaAdmin } from './admin.ts';
 import { diffAssignments, flattenAssignment, groupByTopic } from './assignment.ts';
 import { createKafka } from './client.ts';
 import { RawFetcher } from './fetch/fetcher.ts';
+import { SharedSlabs } from './fetch/shared-slabs.ts';
 import { KafkajsFetchTransport } from './fetch/transport.ts';
 import {
   type KafkaSourceOptions,
@@ -146,7 +147,12 @@ export class KafkajsSource implements Source {
     this.admin = new KafkaAdmin({ ...o, retry: o.retry, signal: this.closing.signal });
     if (o.fetch === 'raw') {
       this.fetcher = new RawFetcher({
-        transport: new KafkajsFetchTransport(kafka, 'read_committed'),
+        // Fetched batches go into reused shared slabs; half a fetch's worth kept free.
+        transport: new KafkajsFetchTransport(
+          kafka,
+          'read_committed',
+          new SharedSlabs(Math.floor(o.maxBytes / 2)),
+        ),
         maxWaitTimeInMs: o.maxWaitTimeInMs,
         minBytes: o.minBytes,
         maxBytes: o.maxBytes,

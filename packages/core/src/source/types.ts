@@ -97,6 +97,12 @@ export interface RawFetch {
    * ahead of where the reader expects without it is a fetcher out of step, refetched.
    */
   readonly skippedFrom?: bigint;
+  /**
+   * Gives `data`'s memory back for a later fetch to reuse (once; later calls do nothing).
+   * The reader calls it as soon as nothing reads `data` any more: its parse has settled,
+   * or the fetch was refused unread. Absent when `data` is not pooled.
+   */
+  readonly release?: () => void;
 }
 
 /**

@@ -116,7 +116,7 @@ export class FakeSource implements Source {
     opts: Partial<
       Pick<
         RawFetch,
-        'abortedTransactions' | 'isolation' | 'keepKeys' | 'keepHeaders' | 'skippedFrom'
+        'abortedTransactions' | 'isolation' | 'keepKeys' | 'keepHeaders' | 'skippedFrom' | 'release'
       >
     > = {},
   ): RawFetch {
@@ -135,6 +135,7 @@ export class FakeSource implements Source {
       keepHeaders: opts.keepHeaders ?? false,
       epoch: this.epochs.get(key(tp)) ?? 0,
       ...(opts.skippedFrom === undefined ? {} : { skippedFrom: opts.skippedFrom }),
+      ...(opts.release === undefined ? {} : { release: opts.release }),
     };
     (this.handlers as SourceHandlers).onRawFetch?.(fetch);
     return fetch;

@@ -260,6 +260,36 @@ describe('coordinator: raw fetches', () => {
     expect(c.metrics.inFlightBytes).toBe(0);
   });
 
+  it('gives a fetch its memory back once its parse has settled, and not before', async () => {
+    const { b, c, fatal } = await started();
+    const released: string[] = [];
+    const release = (name: string) => () => released.push(name);
+    b.pool.hold = true;
+    b.source.deliverRaw(T0, 0n, batchAt(0, 5), { release: release('first') });
+    b.source.deliverRaw(T0, 5n, corrupt(batchAt(5, 5)), { release: release('corrupt') });
+    // Refused unread (ahead of the expected offset 10 once the first two are claimed).
+    b.source.deliverRaw(T0, 12n, batchAt(12, 3), { release: release('ahead') });
+    expect(released).toEqual(['ahead']);
+    expect(b.pool.pending.map((p) => p.kind)).toEqual(['parse', 'parse']);
+    b.pool.release('parse', 0);
+    await until(() => released.length === 2, 'the first release');
+    expect(released).toEqual(['ahead', 'first']);
+    // A parse that fails (the CRC) gives its bytes back too.
+    b.pool.release('parse', 0);
+    await until(() => released.length === 3, 'the corrupt fetch released');
+    const seeks = b.source.seeks.length;
+    b.pool.hold = false;
+    b.pool.releaseAll();
+    await until(() => b.source.seeks.length > seeks, 'the refetch');
+    expect(b.source.seeks.at(-1)).toEqual({ key: 't:0', offset: 5n });
+    b.source.deliverRaw(T0, 5n, batchAt(5, 5), { release: release('refetch') });
+    await c.settle();
+    expect(released).toEqual(['ahead', 'first', 'corrupt', 'refetch']);
+    expect(fatal).toEqual([]);
+    expect(await ids(b)).toEqual(range(0, 10));
+    expect(c.metrics.inFlightBytes).toBe(0);
+  });
+
   it('holds the reserved bytes of a fetch until it is applied, then the parsed size', async () => {
     const { b, c } = await started();
     b.pool.hold = true;

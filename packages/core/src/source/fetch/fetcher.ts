@@ -340,37 +340,44 @@ export class RawFetcher {
     let reroute = false;
     for (const t of res.topics) {
       for (const p of t.partitions) {
-        const x = byKey.get(`${t.topic}:${p.partition}`);
-        if (!x) continue;
-        const wasFirst = firstWithRecords && (p.batches > 0 || p.truncatedBytes > 0);
-        if (p.batches > 0 || p.truncatedBytes > 0) firstWithRecords = false;
-        // The same object still assigned, at the same epoch and position, not paused.
-        const live = this.positions.get(x.s) === x.s && x.s.epoch === x.epoch;
-        if (!live || x.s.offset !== x.offset) continue;
-        if (p.errorCode !== 0) {
-          if (this.onPartitionError(t.topic, x, p)) reroute = true;
-          continue;
+        // A partition not delivered gives its shared memory back at once.
+        let delivered = false;
+        try {
+          const x = byKey.get(`${t.topic}:${p.partition}`);
+          if (!x) continue;
+          const wasFirst = firstWithRecords && (p.batches > 0 || p.truncatedBytes > 0);
+          if (p.batches > 0 || p.truncatedBytes > 0) firstWithRecords = false;
+          // The same object still assigned, at the same epoch and position, not paused.
+          const live = this.positions.get(x.s) === x.s && x.s.epoch === x.epoch;
+          if (!live || x.s.offset !== x.offset) continue;
+          if (p.errorCode !== 0) {
+            if (this.onPartitionError(t.topic, x, p)) reroute = true;
+            continue;
+          }
+          if (x.s.paused) continue;
+          x.s.failures = 0;
+          x.s.retryAt = 0;
+          if (p.batches === 0 || p.nextOffset === undefined) {
+            if (p.truncatedBytes > 0) this.onOnlyCut(t.topic, x, p, wasFirst);
+            continue;
+          }
+          x.s.first = false;
+          if (p.nextOffset <= x.offset) {
+            this.log.warn(
+              { topic: t.topic, partition: p.partition, offset: String(x.offset) },
+              'raw fetch: batches that end before the position fetched; fetching again',
+            );
+            this.backOff(x.s); // not at once: a broker answering so every time would spin
+            continue;
+          }
+          const skippedFrom = x.s.skippedFrom;
+          x.s.skippedFrom = undefined;
+          x.s.offset = p.nextOffset;
+          delivered = true;
+          this.deliver(t.topic, x, p, skippedFrom);
+        } finally {
+          if (!delivered) p.release?.();
         }
-        if (x.s.paused) continue;
-        x.s.failures = 0;
-        x.s.retryAt = 0;
-        if (p.batches === 0 || p.nextOffset === undefined) {
-          if (p.truncatedBytes > 0) this.onOnlyCut(t.topic, x, p, wasFirst);
-          continue;
-        }
-        x.s.first = false;
-        if (p.nextOffset <= x.offset) {
-          this.log.warn(
-            { topic: t.topic, partition: p.partition, offset: String(x.offset) },
-            'raw fetch: batches that end before the position fetched; fetching again',
-          );
-          this.backOff(x.s); // not at once: a broker answering so every time would spin
-          continue;
-        }
-        const skippedFrom = x.s.skippedFrom;
-        x.s.skippedFrom = undefined;
-        x.s.offset = p.nextOffset;
-        this.deliver(t.topic, x, p, skippedFrom);
       }
     }
     if (reroute) this.requestRefresh();
@@ -391,6 +398,7 @@ export class RawFetcher {
       keepHeaders: this.o.keepHeaders(topic),
       epoch: x.epoch,
       ...(skippedFrom === undefined ? {} : { skippedFrom }),
+      ...(p.release === undefined ? {} : { release: p.release }),
     };
     try {
       this.o.onFetch(raw);

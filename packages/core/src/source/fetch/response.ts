@@ -11,7 +11,9 @@
  * the records bytes are walked batch by batch with only each batch's header — baseOffset
  * INT64, batchLength INT32 (the bytes after these 12), magic INT8 at byte 16 and
  * lastOffsetDelta INT32 at byte 23 (https://kafka.apache.org/documentation/#recordbatch) —
- * and the WHOLE batches are copied into one fresh SharedArrayBuffer. A batch cut short at
+ * and the WHOLE batches are copied into shared memory: a slab of the given SharedSlabs
+ * (./shared-slabs.ts; the partition's `release` gives it back), else a fresh
+ * SharedArrayBuffer. A batch cut short at
  * the end (the broker stops at a byte limit, not at a batch boundary) is left out and
  * counted in `truncatedBytes`; `nextOffset` is the last whole batch's base offset + last
  * offset delta + 1. A batch of another magic than 2 (the message formats before Kafka
@@ -19,6 +21,7 @@
  * offset: kice reads only v2 batches.
  */
 import { KiceError } from '../../errors.ts';
+import type { SharedSlabs } from './shared-slabs.ts';
 
 /** An aborted transaction of a partition's fetched range. */
 export interface FetchedAbortedTransaction {
@@ -43,6 +46,11 @@ export interface FetchedPartition {
   readonly nextOffset: bigint | undefined;
   /** Bytes of the batch cut short at the end of the records (0 when none was). */
   readonly truncatedBytes: number;
+  /**
+   * When `data` is a slab of a SharedSlabs: gives it back (once; later calls do nothing).
+   * Call it only when nothing reads `data` any more.
+   */
+  readonly release?: () => void;
 }
 
 export interface FetchedTopic {
@@ -121,7 +129,7 @@ class Reader {
 }
 
 /** Decodes a Fetch v11 response body; see the module comment. */
-export function decodeFetchResponse(body: Uint8Array): FetchResponse {
+export function decodeFetchResponse(body: Uint8Array, slabs?: SharedSlabs): FetchResponse {
   const r = new Reader(body);
   const throttleTimeMs = r.int32('throttle_time_ms');
   const errorCode = r.int16('error_code');
@@ -132,14 +140,14 @@ export function decodeFetchResponse(body: Uint8Array): FetchResponse {
     const topic = r.string('topic');
     const count = r.int32('partitions');
     const partitions: FetchedPartition[] = [];
-    for (let p = 0; p < Math.max(0, count); p++) partitions.push(readPartition(r, topic));
+    for (let p = 0; p < Math.max(0, count); p++) partitions.push(readPartition(r, topic, slabs));
     topics.push({ topic, partitions });
   }
   if (!r.done) throw new FetchDecodeError('Fetch response has bytes after its last topic');
   return { throttleTimeMs, errorCode, sessionId, topics };
 }
 
-function readPartition(r: Reader, topic: string): FetchedPartition {
+function readPartition(r: Reader, topic: string, slabs?: SharedSlabs): FetchedPartition {
   const partition = r.int32('partition_index');
   const errorCode = r.int16('error_code');
   const highWatermark = r.int64('high_watermark');
@@ -163,7 +171,7 @@ function readPartition(r: Reader, topic: string): FetchedPartition {
     logStartOffset,
     abortedTransactions,
     preferredReadReplica,
-    ...wholeBatches(records, topic, partition),
+    ...wholeBatches(records, topic, partition, slabs),
   };
 }
 
@@ -172,7 +180,8 @@ export function wholeBatches(
   records: Uint8Array,
   topic: string,
   partition: number,
-): Pick<FetchedPartition, 'data' | 'batches' | 'nextOffset' | 'truncatedBytes'> {
+  slabs?: SharedSlabs,
+): Pick<FetchedPartition, 'data' | 'batches' | 'nextOffset' | 'truncatedBytes' | 'release'> {
   const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
   let at = 0;
   let batches = 0;
@@ -203,7 +212,19 @@ export function wholeBatches(
     batches += 1;
     at = end;
   }
-  const data = new Uint8Array(new SharedArrayBuffer(at));
+  const truncatedBytes = records.length - at;
+  if (slabs === undefined || at === 0) {
+    const data = new Uint8Array(new SharedArrayBuffer(at));
+    data.set(records.subarray(0, at));
+    return { data, batches, nextOffset, truncatedBytes };
+  }
+  const data = slabs.take(at);
   data.set(records.subarray(0, at));
-  return { data, batches, nextOffset, truncatedBytes: records.length - at };
+  let given = false;
+  const release = () => {
+    if (given) return;
+    given = true;
+    slabs.give(data);
+  };
+  return { data, batches, nextOffset, truncatedBytes, release };
 }

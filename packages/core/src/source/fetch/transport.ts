@@ -29,6 +29,7 @@ import { KiceError } from '../../errors.ts';
 import type { IsolationLevel } from '../batches/parse.ts';
 import { encodeFetchRequest, type FetchRequest } from './request.ts';
 import { decodeFetchResponse, type FetchResponse } from './response.ts';
+import type { SharedSlabs } from './shared-slabs.ts';
 
 /** The kafkajs version whose internals this module was written against. */
 export const KAFKAJS_VERSION = '2.2.4';
@@ -132,26 +133,34 @@ function fetchRequest(r: FetchRequest) {
   };
 }
 
-/** kafkajs's connection throttles its next requests by `clientSideThrottleTime` (KIP-219). */
-const fetchResponse = {
-  decode: async (body: Buffer) => {
-    const decoded = decodeFetchResponse(body);
-    return { ...decoded, clientSideThrottleTime: decoded.throttleTimeMs };
-  },
-  parse: async (
-    decoded: FetchResponse & { clientSideThrottleTime: number },
-  ): Promise<FetchResponse> => {
-    const { clientSideThrottleTime: _, ...response } = decoded;
-    return response;
-  },
-};
+/**
+ * The response object kafkajs's connection decodes with; it throttles its next requests
+ * by `clientSideThrottleTime` (KIP-219). Batches go into slabs of `slabs` when given.
+ */
+function fetchResponse(slabs: SharedSlabs | undefined) {
+  return {
+    decode: async (body: Buffer) => {
+      const decoded = decodeFetchResponse(body, slabs);
+      return { ...decoded, clientSideThrottleTime: decoded.throttleTimeMs };
+    },
+    parse: async (
+      decoded: FetchResponse & { clientSideThrottleTime: number },
+    ): Promise<FetchResponse> => {
+      const { clientSideThrottleTime: _, ...response } = decoded;
+      return response;
+    },
+  };
+}
 
 /** FetchTransport over a kafkajs Cluster. */
 export class KafkajsFetchTransport implements FetchTransport {
   private readonly cluster: KafkajsCluster;
+  private readonly response: ReturnType<typeof fetchResponse>;
 
-  constructor(kafka: Kafka, isolation: IsolationLevel) {
+  /** `slabs`: where fetched batches are copied (each partition's `release` gives its slab back). */
+  constructor(kafka: Kafka, isolation: IsolationLevel, slabs?: SharedSlabs) {
     this.cluster = createKafkajsCluster(kafka, isolation);
+    this.response = fetchResponse(slabs);
   }
 
   connect(): Promise<void> {
@@ -203,7 +212,7 @@ export class KafkajsFetchTransport implements FetchTransport {
     const broker = await this.cluster.findBroker({ nodeId });
     return (await broker.connectionPool.send({
       request: fetchRequest(request),
-      response: fetchResponse,
+      response: this.response,
       requestTimeout: timeoutMs,
     })) as FetchResponse;
   }

@@ -8,6 +8,7 @@ import {
   parseRecordBatches,
   RecordBatchError,
 } from '../../../src/source/batches/parse.ts';
+import { SharedSlabs } from '../../../src/source/fetch/shared-slabs.ts';
 import { batchValue } from '../../../src/source/pack.ts';
 import {
   concatBytes,
@@ -349,6 +350,31 @@ describe('parseRecordBatches: codecs', () => {
       const r = parseRecordBatches(input(data, { keepKeys: true, keepHeaders: true }));
       expect(r).toEqual(expected);
       expect(r.records?.count).toBe(50);
+    });
+  }
+
+  // The coordinator hands a fetch's shared memory back to its slab pool once the parse has
+  // returned, and the next fetch overwrites it: nothing parsed may still point into it.
+  for (const [name, codec, compress] of [
+    ['uncompressed', 0, (b: Uint8Array) => b] as const,
+    ...cases,
+  ]) {
+    it(`keeps nothing of the fetched bytes (${name}): values, keys and headers survive the slab being overwritten`, () => {
+      const data = encodeBatch(codec === 0 ? plain : { ...plain, codec, compress });
+      const slabs = new SharedSlabs(1 << 20);
+      const view = slabs.take(data.length);
+      view.set(data);
+      const r = parseRecordBatches({
+        ...input(view),
+        data: view,
+        keepKeys: true,
+        keepHeaders: true,
+      });
+      slabs.give(view);
+      const again = slabs.take(data.length);
+      expect(again.buffer).toBe(view.buffer);
+      new Uint8Array(again.buffer).fill(0xff);
+      expect(r).toEqual(expected);
     });
   }
 

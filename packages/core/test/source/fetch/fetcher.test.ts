@@ -231,4 +231,37 @@ describe('RawFetcher', () => {
     // The partition is not fetched again until it is seeked.
     expect(t.calls.length).toBe(calls);
   });
+
+  it('gives back the memory of a partition it drops (paused while in flight), not of one it delivers', async () => {
+    const t0 = { topic: T, partition: 0 };
+    const t1 = { topic: T, partition: 1 };
+    const released: number[] = [];
+    let f: RawFetcher | undefined;
+    const t = new Scripted((_n, _r, call) => {
+      if (call !== 1) return empty;
+      // Partition 1 is paused after the request went out, before its answer is handled.
+      f?.pause([t1]);
+      const withRelease = (p: number) => ({
+        ...partition(p, batch),
+        release: () => released.push(p),
+      });
+      return response(withRelease(0), withRelease(1));
+    });
+    t.leaders.set(1, 1);
+    const made = fetcher(t);
+    f = made.f;
+    await f.start();
+    f.assign([t0, t1]);
+    f.seek(t0, 10n);
+    f.seek(t1, 10n);
+    f.resume([t0, t1]);
+    await until(() => made.fetched.length === 1 && t.calls.length >= 2);
+    await f.stop();
+    expect(made.errors).toEqual([]);
+    expect(made.fetched.map((x) => x.partition)).toEqual([0]);
+    // The dropped partition's slab came back once; the delivered one's is the consumer's.
+    expect(released).toEqual([1]);
+    made.fetched[0]?.release?.();
+    expect(released).toEqual([1, 0]);
+  });
 });

@@ -3,6 +3,7 @@
  * Curated public API; deep imports are not part of the contract.
  */
 
+export { ScratchBytes, sharedBytes, tableToIpcInto } from './arrow/ipc-bytes.ts';
 // arrow + writer
 // arrow: the Iceberg ↔ Arrow type mapping
 export {

@@ -15,6 +15,8 @@ import {
   type NestedField,
   type PrimitiveType,
   type StructType,
+  sharedBytes,
+  tableToIpcInto,
 } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import {
@@ -456,5 +458,7 @@ export function columnsToIpc(
     children: children.map((c, k) => dataOf(c, arrowFields[k]?.type)),
   });
   const batch = new arrow.RecordBatch(new arrow.Schema(arrowFields), data);
-  return { ipc: arrow.tableToIPC(new arrow.Table([batch]), 'stream'), fields };
+  // Straight into shared memory: the decode result leaves the worker as this buffer
+  // (workers/tasks.ts packDecodeResult), with no second copy.
+  return { ipc: tableToIpcInto(new arrow.Table([batch]), sharedBytes), fields };
 }

@@ -142,7 +142,8 @@ export type FlushTaskResult =
 
 /**
  * A decode result as it leaves the worker: the metadata as plain (structured-cloned) data
- * and the Arrow IPC in a SharedArrayBuffer of exactly the IPC's size, written once here.
+ * and the Arrow IPC in a SharedArrayBuffer of exactly the IPC's size, written once (the
+ * decoders write it there themselves, decode/tree.ts columnsToIpc; anything else is copied).
  * The main thread then holds only a reference to that memory (the table buffer keeps it
  * until a flush, and counts its exact size), and the flush worker reads the same memory in
  * place: nothing is transferred (a SharedArrayBuffer cannot be in a transferList) and
@@ -150,6 +151,8 @@ export type FlushTaskResult =
  */
 export function packDecodeResult(r: DecodeTaskResult): DecodeTaskResult {
   if (!r.ok) return r;
+  if (r.ipc.buffer instanceof SharedArrayBuffer && r.ipc.byteLength === r.ipc.buffer.byteLength)
+    return r; // the decoders write their IPC into shared memory already (decode/tree.ts)
   const ipc = new Uint8Array(new SharedArrayBuffer(r.ipc.byteLength));
   ipc.set(r.ipc);
   return { ...r, ipc };

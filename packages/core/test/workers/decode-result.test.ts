@@ -56,6 +56,36 @@ describe('decode result hand-off', () => {
     expect(r.errors).toEqual([]);
   });
 
+  it('passes on IPC the decoder already wrote to shared memory, and copies any other', () => {
+    const { bytes, offsets } = pack(values);
+    const direct = decodeJsonBatch({ bytes, offsets, schema: { type: 'struct', fields: [] } });
+    // The decoder writes its IPC straight into a SharedArrayBuffer of its size.
+    expect(direct.ipc.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(direct.ipc.buffer.byteLength).toBe(direct.ipc.byteLength);
+    const base = {
+      ok: true as const,
+      rows: 500,
+      errors: [],
+      changed: false,
+      schema: direct.schema,
+      placeholders: [],
+    };
+    const same = packDecodeResult({ ...base, ipc: direct.ipc });
+    expect(same.ok && same.ipc).toBe(direct.ipc);
+    // Plain memory, or a view of part of a shared buffer, is copied into its own.
+    const plain = Uint8Array.from(direct.ipc);
+    const part = new Uint8Array(new SharedArrayBuffer(plain.length + 8), 8);
+    part.set(plain);
+    for (const ipc of [plain, part]) {
+      const r = packDecodeResult({ ...base, ipc });
+      if (!r.ok) throw new Error('not ok');
+      expect(r.ipc).not.toBe(ipc);
+      expect(r.ipc.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(r.ipc.buffer.byteLength).toBe(plain.length);
+      expect(Buffer.from(r.ipc).equals(Buffer.from(plain))).toBe(true);
+    }
+  });
+
   it('keeps a failed result as it is', () => {
     const failed = {
       ok: false as const,

@@ -21,6 +21,7 @@
  */
 import * as arrow from 'apache-arrow';
 import type { Compression, RecordBatch as WasmRecordBatch, WriterProperties } from 'parquet-wasm';
+import { ScratchBytes, tableToIpcInto } from '../arrow/ipc-bytes.ts';
 import { IcebergError } from '../errors.ts';
 import { parquetWasm } from './wasm.ts';
 
@@ -123,6 +124,10 @@ export function arrowByteLength(table: arrow.Table): number {
   return n;
 }
 
+/** The IPC bytes of the slices handed to parquet-wasm, reused (this thread's, up to 16 MiB):
+ * a fresh buffer per slice is memory the kernel maps anew each time. */
+const ipcScratch = new ScratchBytes(16 * 2 ** 20);
+
 /** Rows handed to parquet-wasm at a time by the streaming writer. */
 const STREAM_SLICE_ROWS = 16_384;
 
@@ -167,7 +172,8 @@ export async function* writeParquetChunks(
         }
         const part = table.slice(at, Math.min(at + slice, table.numRows));
         at += slice;
-        const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(part, 'stream'));
+        // fromIPCStream copies the bytes into WebAssembly memory: the scratch is free again.
+        const wasmTable = pw.Table.fromIPCStream(tableToIpcInto(part, ipcScratch.alloc));
         try {
           for (const b of wasmTable.recordBatches()) controller.enqueue(b);
         } finally {

@@ -31,7 +31,15 @@ import { loneSurrogate, Malformed, parseErrorOf, parseExact, preScan } from './e
 import { childPath, elementPath, jsonKind } from './infer.ts';
 import { MetaColumns, type MetaSpec, type RecordMeta, valueSchema } from './record-meta.ts';
 import { appendRecordFast } from './scan.ts';
-import { columnsToIpc, Kind, type Node, removeLastChild, rootNode, truncate } from './tree.ts';
+import {
+  columnsToIpc,
+  Kind,
+  type Node,
+  removeLastChild,
+  reserveRows,
+  rootNode,
+  truncate,
+} from './tree.ts';
 
 /** Input of decodeJsonBatch: record i is bytes[offsets[i], offsets[i+1]). */
 export interface DecodeInput {
@@ -223,6 +231,7 @@ function decodePass(
   const n = Math.max(0, offsets.length - 1);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const root = rootNode(input.metadata ? valueSchema(schema, input.metadata.spec) : schema);
+  reserveRows(root, n, bytes.byteLength);
   const relaxed = new Set(input.relaxedFieldIds ?? []);
   const declared = input.declared;
   if (declared) declare(root, new Set(declared.unionPaths));

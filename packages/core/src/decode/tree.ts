@@ -274,6 +274,32 @@ export function rootNode(schema: StructType): StructNode {
   return structNode({ name: '', id: 0, required: true, path: '', seenAt: 0 }, schema);
 }
 
+/**
+ * Makes room for `rows` more rows in a struct's column and in every column it holds once
+ * per row (nested structs too; a list's or map's elements are not counted, so their
+ * columns grow as they fill). String and binary columns get a first guess of their bytes:
+ * 16 per row, but together no more than `inputBytes` (the batch's own size), so a wide,
+ * sparse schema does not reserve what its nulls never fill.
+ */
+export function reserveRows(root: StructNode, rows: number, inputBytes: number): void {
+  const once: Node[] = [];
+  const walk = (n: StructNode): void => {
+    for (const c of n.children) {
+      once.push(c);
+      if (c.kind === KStruct) walk(c);
+    }
+  };
+  walk(root);
+  let byteColumns = 0;
+  for (const c of once) if (c.col instanceof BytesColumn) byteColumns++;
+  const bytesEach = Math.min(16 * rows, Math.floor(inputBytes / Math.max(1, byteColumns)));
+  root.col.reserve(rows);
+  for (const c of once) {
+    if (c.col instanceof BytesColumn) c.col.reserve(rows, bytesEach);
+    else c.col.reserve(rows);
+  }
+}
+
 export function addChild(parent: StructNode, child: Node): void {
   parent.children.push(child);
   parent.byName.set(child.name, child);

@@ -323,4 +323,41 @@ describe('decoder fast path', () => {
     expect(take('{"id":10} x')).toBe(false);
     expect(take('{"name":"no id"}')).toBe(false); // required field missing
   });
+
+  it('matches keys as the text spells them: escaped, prefixes, names that need escapes', () => {
+    const schema: StructType = {
+      type: 'struct',
+      fields: [
+        { id: 1, name: 'a', required: false, type: 'long' },
+        { id: 2, name: 'ab', required: false, type: 'long' },
+        { id: 3, name: 'q"t', required: false, type: 'long' },
+        { id: 4, name: 'é', required: false, type: 'long' },
+      ],
+    };
+    const rows = [
+      '{"a":1,"ab":2,"q\\"t":3,"é":4}', // in the columns' order
+      '{"\\u0061":5,"a\\u0062":6}', // the same keys, escaped in the text
+      '{"ab":7,"a":8}', // "ab" where "a" is expected: a longer key, not a match of "a"
+      '{"\\u00e9":9,"q\\u0022t":10}',
+    ];
+    for (const fast of [true, false]) {
+      useFastScan(fast);
+      const r = decodeJsonBatch({
+        bytes: Buffer.from(rows.join('')),
+        offsets: Int32Array.from(
+          rows.reduce((o, x) => [...o, (o.at(-1) as number) + Buffer.byteLength(x)], [0]),
+        ),
+        schema,
+      });
+      expect(r.errors).toEqual([]);
+      const t = arrow.tableFromIPC(r.ipc);
+      expect(t.toArray().map((x) => ({ ...x.toJSON() }))).toEqual([
+        { a: 1n, ab: 2n, 'q"t': 3n, é: 4n },
+        { a: 5n, ab: 6n, 'q"t': null, é: null },
+        { a: 8n, ab: 7n, 'q"t': null, é: null },
+        { a: null, ab: null, 'q"t': 10n, é: 9n },
+      ]);
+    }
+    useFastScan(true);
+  });
 });

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeJsonBatch, useFastScan } from '../../src/decode/json-decoder.ts';
 import { appendRecordFast } from '../../src/decode/scan.ts';
 import { rootNode } from '../../src/decode/tree.ts';
-import { appendContext, rng } from './helpers.ts';
+import { appendContext, pack, rng } from './helpers.ts';
 
 const SCHEMA: StructType = {
   type: 'struct',
@@ -343,11 +343,7 @@ describe('decoder fast path', () => {
     for (const fast of [true, false]) {
       useFastScan(fast);
       const r = decodeJsonBatch({
-        bytes: Buffer.from(rows.join('')),
-        offsets: Int32Array.from([
-          0,
-          ...rows.map((_, k) => Buffer.byteLength(rows.slice(0, k + 1).join(''))),
-        ]),
+        ...pack(rows),
         schema,
       });
       expect(r.errors).toEqual([]);

@@ -7,9 +7,29 @@
  * - a format-v2 table with `write.delete.mode=merge-on-read`: DELETE and UPDATE write
  *   position delete files, which kice's scan applies (and PyIceberg and DuckDB agree);
  *   time travel to each snapshot too; then kice appends to that table and Spark reads the
- *   old rows (deletes still applied) and the new ones.
+ *   old rows (deletes still applied) and the new ones;
+ * - a table Spark wrote with small pages (its Parquet writer writes the page index): a
+ *   filtered cold scan skips the pages the filter rules out, on this thread and through a
+ *   decoder that may read only the bytes it was handed, and returns the rows Spark does.
  */
-import { and, eq, gtEq, lt, planFiles, scanRows, snapshotById, type Table } from '@kice/iceberg';
+import {
+  and,
+  arrowTableToRows,
+  type ColdScanOptions,
+  coldScan,
+  collectTable,
+  decodeRowGroup,
+  eq,
+  gtEq,
+  isNull,
+  lt,
+  or,
+  planFiles,
+  type RowGroupRequest,
+  scanRows,
+  snapshotById,
+  type Table,
+} from '@kice/iceberg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duckdbRows, encodeTagged, pyicebergRows, type Row, sortBy } from '../support/readers.ts';
 import { sparkBatch, sparkFiles } from '../support/spark.ts';
@@ -159,6 +179,67 @@ describe('kice reads what Spark (Java) wrote', () => {
       const afterFirstDelete = first.filter((r) => (r.id as bigint) % 3n !== 0n);
       expect(await at(1)).toEqual(afterFirstDelete);
       expect(await at(2)).toEqual([...afterFirstDelete, ...second]);
+    });
+  });
+
+  describe('the page index of the files Spark wrote', () => {
+    const N = 40_000;
+    const expected = (keep: (id: number) => boolean): Row[] =>
+      Array.from({ length: N }, (_, i) => i)
+        .filter(keep)
+        .map((i) => ({ id: BigInt(i), s: `s${i % 7}`, n: i % 10 === 0 ? null : i }));
+
+    beforeAll(async () => {
+      const sql = (text: string) => ({ op: 'sql' as const, warehouse: warehouse.dir, sql: text });
+      await sparkBatch([
+        sql(`CREATE TABLE {k}.db.paged (id bigint NOT NULL, s string, n int) USING iceberg
+             TBLPROPERTIES ('format-version' = '2', 'write.parquet.page-row-limit' = '500')`),
+        sql(`INSERT INTO {k}.db.paged SELECT /*+ COALESCE(1) */ id, concat('s', id % 7),
+             CASE WHEN id % 10 = 0 THEN NULL ELSE CAST(id AS int) END
+             FROM range(${N}) ORDER BY id`),
+      ]);
+    });
+
+    const scan = async (options: ColdScanOptions) => {
+      const s = await coldScan(await load('paged'), options);
+      const rows = arrowTableToRows(s.schema, await collectTable(s.arrowSchema, s.batches()));
+      return { rows: sortBy(rows, 'id'), stats: s.stats };
+    };
+
+    const cases: [string, ColdScanOptions['filter'], (id: number) => boolean][] = [
+      ['a range', and(gtEq('id', 12_345n), lt('id', 12_400n)), (i) => i >= 12_345 && i < 12_400],
+      ['a point', eq('id', 31_337n), (i) => i === 31_337],
+      ['both ends', or(lt('id', 10n), gtEq('id', 39_990n)), (i) => i < 10 || i >= 39_990],
+      ['nulls in a range', and(isNull('n'), lt('id', 2000n)), (i) => i % 10 === 0 && i < 2000],
+    ];
+    for (const [name, filter, keep] of cases)
+      it(`skips pages and returns exactly the rows: ${name}`, async () => {
+        const want = expected(keep);
+        const here = await scan({ filter });
+        expect(here.rows).toEqual(want);
+        expect(here.stats.rowsPageSkipped).toBeGreaterThan(N / 2);
+        expect(here.stats.rowsDecoded).toBeLessThan(N / 10);
+        const requests: RowGroupRequest[] = [];
+        const held = await scan({
+          filter,
+          decoder: (r) => {
+            requests.push(r);
+            return decodeRowGroup(r);
+          },
+        });
+        expect(held.rows).toEqual(want);
+        expect(requests.every((r) => r.limit !== undefined)).toBe(true);
+      });
+
+    it('Spark reads the same rows for the same filter', async () => {
+      const [spark] = await sparkBatch([
+        {
+          op: 'sql',
+          warehouse: warehouse.dir,
+          sql: 'SELECT * FROM {k}.db.paged WHERE id >= 12345 AND id < 12400',
+        },
+      ]);
+      expect(sortBy(spark as Row[], 'id')).toEqual(expected((i) => i >= 12_345 && i < 12_400));
     });
   });
 });

@@ -46,6 +46,15 @@ import { parquetWasm } from '../writer/wasm.ts';
 import { PositionDeleteReader } from './deletes.ts';
 import { type Bound, type Expr, mightMatch } from './expressions.ts';
 import { orderedMerge } from './ordered-merge.ts';
+import { type PageLocation, parseColumnIndex, parseOffsetIndex } from './page-index.ts';
+import {
+  chunkPageRanges,
+  type IndexedColumn,
+  mergeRanges,
+  type RowRange,
+  rowsIn,
+  selectRows,
+} from './page-selection.ts';
 import type { FileMetaData } from './parquet-footer.ts';
 import { type FileScanTask, planFiles, type ScanPlan } from './planner.ts';
 import {
@@ -54,6 +63,7 @@ import {
   COALESCE_GAP,
   coalesce,
   type Fetched,
+  fromFetched,
   rangeBlob,
   readFooter,
 } from './ranged-read.ts';
@@ -93,6 +103,9 @@ export interface ColdScanStats {
   /** Row groups read whose filter columns matched no row: their other columns were not
    * read. */
   rowGroupsLateSkipped: number;
+  /** Rows of the row groups read that their filter columns' page indexes ruled out: their
+   * pages were neither read nor decoded (a row group with no page left counts as skipped). */
+  rowsPageSkipped: number;
   /** Rows decoded from the row groups read. */
   rowsDecoded: number;
   rowsReturned: number;
@@ -143,6 +156,7 @@ export async function coldScan(table: Table, options: ColdScanOptions = {}): Pro
     rowGroupsSkipped: 0,
     rowGroupsRead: 0,
     rowGroupsLateSkipped: 0,
+    rowsPageSkipped: 0,
     rowsDecoded: 0,
     rowsReturned: 0,
     bytesRead: 0,
@@ -329,15 +343,13 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
   stats.filesOpened++;
   stats.rowGroupsTotal += meta.rowGroups.length;
   const rgStats = new RowGroupStats(meta, ctx.types);
-  const groups: { index: number; first: number }[] = [];
-  let first = 0;
-  meta.rowGroups.forEach((rg, index) => {
+  const candidates: number[] = [];
+  meta.rowGroups.forEach((_, index) => {
     if (ctx.filter.op === 'true' || mightMatch(ctx.filter, rgStats.forRowGroup(index)))
-      groups.push({ index, first });
+      candidates.push(index);
     else stats.rowGroupsSkipped++;
-    first += rg.numRows;
   });
-  if (groups.length === 0) return;
+  if (candidates.length === 0) return;
   const deleted = [...(await ctx.deletes.positions(path, task.deletes))].sort((a, b) => a - b);
   const columns = fileColumns(meta, ctx.neededIds);
   // Late materialization: with a filter, its columns are read and evaluated first; the
@@ -345,6 +357,12 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
   const filterColumns = ctx.filter.op === 'true' ? [] : fileColumns(meta, boundIds(ctx.filter));
   const outputColumns = fileColumns(meta, outputIds(ctx.schema));
   const late = filterColumns.length > 0 && outputColumns.some((c) => !under(c, filterColumns));
+  const firstRows: number[] = [];
+  let nextFirst = 0;
+  for (const rg of meta.rowGroups) {
+    firstRows.push(nextFirst);
+    nextFirst += rg.numRows;
+  }
 
   /** The selection mask of a decoded batch whose first row is file row `firstRow`. */
   const select = (batch: ColumnBatch, firstRow: number): Uint8Array => {
@@ -369,11 +387,11 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
 
   if (columns.length === 0) {
     // No needed column is in the file: every value is null; only row counts matter.
-    for (const g of groups) {
+    for (const index of candidates) {
       stats.rowGroupsRead++;
-      const n = meta.rowGroups[g.index]?.numRows ?? 0;
+      const n = meta.rowGroups[index]?.numRows ?? 0;
       const batch = { length: n, fields: [], children: [] };
-      const out = output(batch, select(batch, g.first));
+      const out = output(batch, select(batch, firstRows[index] as number));
       if (out) yield out;
     }
     return;
@@ -389,19 +407,43 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
         .map(async (r) => ({ start: r.start, bytes: await io.readRange(path, r.start, r.length) })),
     );
   // parquet-wasm loads the page index of every column when the file has one: fetch those
-  // (small, next to the footer) before it opens the file.
+  // (small, next to the footer) before it opens the file. They also select pages below.
   const indexes = meta.rowGroups.flatMap((rg) => rg.columns.flatMap((c) => c.indexes));
   fetched.push(...(await fetch(coalesce(indexes, COALESCE_GAP))));
-  /** Chunk ranges of row group `index` under `cols` and not under `skip`. */
+  const pageIndex = new PageIndexes(meta, fetched);
+  const groups: Group[] = [];
+  for (const index of candidates) {
+    const numRows = meta.rowGroups[index]?.numRows ?? 0;
+    const parts =
+      ctx.filter.op === 'true' ? undefined : pageIndex.select(ctx.filter, index, rgStats);
+    if (parts && parts.length === 0) {
+      stats.rowGroupsSkipped++;
+      stats.rowsPageSkipped += numRows;
+      continue;
+    }
+    if (parts) stats.rowsPageSkipped += numRows - rowsIn(parts);
+    groups.push({ index, first: firstRows[index] as number, numRows, parts });
+  }
+  if (groups.length === 0) return;
+  /** Pages of the file that page selection left out (the reader may ask for them inside
+   * a coalesced read, and skips them: they read as zeros). */
+  const skipped: ByteRange[] = [];
+  /** Ranges of row group `g`'s chunks under `cols` and not under `skip`: whole chunks, or
+   * with page-selected rows the pages holding `parts` (./page-selection.ts). */
   const chunkRanges = (
-    index: number,
+    g: Group,
+    parts: readonly RowRange[] | undefined,
     cols: readonly string[][],
     skip: readonly string[][] = [],
   ): ByteRange[] =>
     coalesce(
-      (meta.rowGroups[index]?.columns ?? [])
-        .filter((c) => under(c.path, cols) && !under(c.path, skip))
-        .map((c) => ({ start: c.start, length: c.length })),
+      (meta.rowGroups[g.index]?.columns ?? []).flatMap((c, column) => {
+        if (!under(c.path, cols) || under(c.path, skip)) return [];
+        if (!parts) return [{ start: c.start, length: c.length }];
+        const r = chunkPageRanges(c, pageIndex.pages(g.index, column), g.numRows, parts);
+        skipped.push(...r.skipped);
+        return r.needed;
+      }),
       COALESCE_GAP,
     );
   const names = (cols: readonly string[][]) => cols.map((c) => c.join('.'));
@@ -411,57 +453,80 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
   const file = ctx.decoder
     ? undefined
     : await reads.run(() =>
-        parquetWasm().ParquetFile.fromFile(rangeBlob(io, path, size, fetched, reads)),
+        parquetWasm().ParquetFile.fromFile(rangeBlob(io, path, size, fetched, reads, skipped)),
       );
-  const toIpc = (index: number, columns: string[]): Promise<Uint8Array> =>
-    file
-      ? reads.run(async () => (await file.read({ rowGroups: [index], columns })).intoIPCStream())
-      : (ctx.decoder as RowGroupDecoder)({ size, ranges: [...fetched], rowGroup: index, columns });
-  const decode = async (index: number, cols: readonly string[][]): Promise<ColumnBatch[]> => {
-    const ipc = await toIpc(index, names(cols));
+  const toIpc = (index: number, columns: string[], part: RowRange | undefined) => {
+    const rows = part ? { offset: part.start, limit: part.end - part.start } : {};
+    return file
+      ? reads.run(async () =>
+          (await file.read({ rowGroups: [index], columns, ...rows })).intoIPCStream(),
+        )
+      : (ctx.decoder as RowGroupDecoder)({
+          size,
+          ranges: [...fetched],
+          rowGroup: index,
+          columns,
+          ...rows,
+          ...(part ? { skipped: [...skipped] } : {}),
+        });
+  };
+  const decode = async (
+    index: number,
+    cols: readonly string[][],
+    part: RowRange | undefined,
+  ): Promise<ColumnBatch[]> => {
+    const ipc = await toIpc(index, names(cols), part);
     return arrow.tableFromIPC(ipc).batches.map((b) => ({
       length: b.numRows,
       fields: b.schema.fields,
       children: b.data.children,
     }));
   };
+  /** The parts of `g` to decode: its page-selected row ranges, or the whole row group. */
+  const partsOf = (g: Group): readonly (RowRange | undefined)[] => g.parts ?? [undefined];
   let pending: Promise<Fetched[]> | undefined;
   try {
-    pending = fetch(chunkRanges((groups[0] as { index: number }).index, firstPass));
+    const head = groups[0] as Group;
+    pending = fetch(chunkRanges(head, head.parts, firstPass));
     for (let k = 0; k < groups.length; k++) {
-      const g = groups[k] as { index: number; first: number };
+      const g = groups[k] as Group;
       const chunks = await (pending as Promise<Fetched[]>);
       const nextGroup = groups[k + 1];
-      pending = nextGroup ? fetch(chunkRanges(nextGroup.index, firstPass)) : undefined;
+      pending = nextGroup ? fetch(chunkRanges(nextGroup, nextGroup.parts, firstPass)) : undefined;
       fetched.push(...chunks);
       stats.rowGroupsRead++;
-      const batches = await decode(g.index, firstPass);
-      let row = g.first;
-      if (!late) {
-        for (const b of batches) {
-          const out = output(b, select(b, row));
-          row += b.length;
-          if (out) yield out;
-        }
-      } else {
-        // One mask for the row group, then the output columns where it has a match.
-        const mask = new Uint8Array(meta.rowGroups[g.index]?.numRows ?? 0);
-        for (const b of batches) {
-          mask.set(select(b, row), row - g.first);
-          row += b.length;
-        }
-        if (mask.includes(1)) {
-          const more = await fetch(chunkRanges(g.index, outputColumns, filterColumns));
-          fetched.push(...more);
-          let at = 0;
-          for (const b of await decode(g.index, outputColumns)) {
-            const out = output(b, mask.subarray(at, at + b.length));
-            at += b.length;
+      let matched = false;
+      for (const part of partsOf(g)) {
+        const batches = await decode(g.index, firstPass, part);
+        const partFirst = g.first + (part?.start ?? 0);
+        let row = partFirst;
+        if (!late) {
+          for (const b of batches) {
+            const out = output(b, select(b, row));
+            row += b.length;
             if (out) yield out;
           }
-          for (const c of more) fetched.splice(fetched.indexOf(c), 1);
-        } else stats.rowGroupsLateSkipped++;
+          continue;
+        }
+        // One mask for the part, then its output columns where it has a match.
+        const mask = new Uint8Array(part ? part.end - part.start : g.numRows);
+        for (const b of batches) {
+          mask.set(select(b, row), row - partFirst);
+          row += b.length;
+        }
+        if (!mask.includes(1)) continue;
+        matched = true;
+        const more = await fetch(chunkRanges(g, part && [part], outputColumns, filterColumns));
+        fetched.push(...more);
+        let at = 0;
+        for (const b of await decode(g.index, outputColumns, part)) {
+          const out = output(b, mask.subarray(at, at + b.length));
+          at += b.length;
+          if (out) yield out;
+        }
+        for (const c of more) fetched.splice(fetched.indexOf(c), 1);
       }
+      if (late && !matched) stats.rowGroupsLateSkipped++;
       // This row group's chunks are no longer needed once decoded.
       for (const c of chunks) fetched.splice(fetched.indexOf(c), 1);
     }
@@ -469,6 +534,61 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
     // Closed early: a prefetch still in flight is not awaited (nor reported).
     pending?.catch(() => undefined);
     file?.free();
+  }
+}
+
+interface Group {
+  readonly index: number;
+  /** File row of its first row. */
+  readonly first: number;
+  readonly numRows: number;
+  /** The rows its filter columns' page indexes leave (undefined: every row). */
+  readonly parts: readonly RowRange[] | undefined;
+}
+
+/** Row ranges closer than this many rows are read as one (each range is a decode call). */
+const PART_GAP_ROWS = 1024;
+/** At most this many decode calls per row group and column set. */
+const MAX_PARTS = 16;
+
+/** The page indexes of a file's column chunks, decoded from the bytes fetched for them
+ * when first asked for. */
+class PageIndexes {
+  private readonly offsets = new Map<string, PageLocation[] | undefined>();
+
+  constructor(
+    private readonly meta: FileMetaData,
+    private readonly fetched: readonly Fetched[],
+  ) {}
+
+  /** The offset index of column `column` of row group `rg`, when the file has one. */
+  pages(rg: number, column: number): PageLocation[] | undefined {
+    const key = `${rg}/${column}`;
+    if (!this.offsets.has(key)) {
+      const range = this.meta.rowGroups[rg]?.columns[column]?.offsetIndex;
+      const bytes = range && fromFetched(this.fetched, range.start, range.start + range.length);
+      this.offsets.set(key, bytes ? parseOffsetIndex(bytes) : undefined);
+    }
+    return this.offsets.get(key);
+  }
+
+  /** The row ranges of row group `rg` that might match `filter` by the page indexes of
+   * its columns; undefined when they rule out no row (or the file has none). */
+  select(filter: Bound, rg: number, stats: RowGroupStats): RowRange[] | undefined {
+    const group = this.meta.rowGroups[rg];
+    if (!group) return undefined;
+    const indexed: IndexedColumn[] = [];
+    for (const id of new Set(boundIds(filter))) {
+      const column = stats.leafColumn(id);
+      if (column === undefined) continue;
+      const range = group.columns[column]?.columnIndex;
+      const bytes = range && fromFetched(this.fetched, range.start, range.start + range.length);
+      const pages = this.pages(rg, column);
+      if (bytes && pages) indexed.push({ id, pages, columns: parseColumnIndex(bytes) });
+    }
+    const ranges = selectRows(filter, group.numRows, indexed, stats, stats.forRowGroup(rg));
+    if (!ranges || rowsIn(ranges) === group.numRows) return undefined;
+    return mergeRanges(ranges, PART_GAP_ROWS, MAX_PARTS);
   }
 }
 

@@ -13,6 +13,16 @@
  * Encoding: https://github.com/apache/thrift/blob/master/doc/specs/thrift-compact-protocol.md
  */
 import { IcebergError } from '../errors.ts';
+import {
+  ThriftReader as Reader,
+  T_BINARY,
+  T_FALSE,
+  T_I32,
+  T_I64,
+  T_LIST,
+  T_STRUCT,
+  T_TRUE,
+} from './thrift-compact.ts';
 
 export interface SchemaElement {
   readonly name: string;
@@ -59,6 +69,9 @@ export interface ColumnChunk {
   readonly length: number;
   /** Byte ranges of its offset index and column index (page index), where written. */
   readonly indexes: readonly { readonly start: number; readonly length: number }[];
+  /** The same two ranges by name (./page-index.ts decodes them). */
+  readonly offsetIndex?: { readonly start: number; readonly length: number };
+  readonly columnIndex?: { readonly start: number; readonly length: number };
   readonly physicalType: number;
   readonly numValues: number;
   readonly statistics: Statistics | undefined;
@@ -86,137 +99,6 @@ export function footerLength(tail: Uint8Array, path: string): number {
   if (n < 8 || MAGIC.some((b, i) => tail[n - 4 + i] !== b))
     throw new IcebergError('INVALID_PARQUET', `not a Parquet file (no trailing PAR1): ${path}`);
   return new DataView(tail.buffer, tail.byteOffset + n - 8, 4).getUint32(0, true);
-}
-
-// Compact protocol type ids.
-const T_TRUE = 1;
-const T_FALSE = 2;
-const T_BYTE = 3;
-const T_I16 = 4;
-const T_I32 = 5;
-const T_I64 = 6;
-const T_DOUBLE = 7;
-const T_BINARY = 8;
-const T_LIST = 9;
-const T_SET = 10;
-const T_MAP = 11;
-const T_STRUCT = 12;
-
-class Reader {
-  pos = 0;
-  constructor(private readonly b: Uint8Array) {}
-
-  byte(): number {
-    const v = this.b[this.pos++];
-    if (v === undefined) throw new IcebergError('INVALID_PARQUET', 'Parquet footer is truncated');
-    return v;
-  }
-
-  varint(): bigint {
-    let out = 0n;
-    let shift = 0n;
-    for (;;) {
-      const b = this.byte();
-      out |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return out;
-      shift += 7n;
-    }
-  }
-
-  zigzag(): bigint {
-    const v = this.varint();
-    return (v >> 1n) ^ -(v & 1n);
-  }
-
-  int(): number {
-    return Number(this.zigzag());
-  }
-
-  binary(): Uint8Array {
-    const n = Number(this.varint());
-    if (this.pos + n > this.b.length)
-      throw new IcebergError('INVALID_PARQUET', 'Parquet footer is truncated');
-    const out = this.b.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-
-  string(): string {
-    return new TextDecoder().decode(this.binary());
-  }
-
-  /** [element type, size] of a list/set header. */
-  listHeader(): [number, number] {
-    const h = this.byte();
-    const size = h >> 4 === 15 ? Number(this.varint()) : h >> 4;
-    return [h & 0x0f, size];
-  }
-
-  /** Calls `field(id, type)` for each field of a struct until STOP; `field` must consume
-   * the value or return false to have it skipped. */
-  struct(field: (id: number, type: number) => boolean): void {
-    let last = 0;
-    for (;;) {
-      const h = this.byte();
-      if (h === 0) return;
-      const type = h & 0x0f;
-      const delta = h >> 4;
-      const id = delta === 0 ? this.int() : last + delta;
-      last = id;
-      if (!field(id, type)) this.skip(type);
-    }
-  }
-
-  list<T>(item: () => T): T[] {
-    const [, size] = this.listHeader();
-    const out: T[] = [];
-    for (let i = 0; i < size; i++) out.push(item());
-    return out;
-  }
-
-  skip(type: number): void {
-    switch (type) {
-      case T_TRUE:
-      case T_FALSE:
-        return;
-      case T_BYTE:
-        this.pos++;
-        return;
-      case T_I16:
-      case T_I32:
-      case T_I64:
-        this.varint();
-        return;
-      case T_DOUBLE:
-        this.pos += 8;
-        return;
-      case T_BINARY:
-        this.binary();
-        return;
-      case T_LIST:
-      case T_SET: {
-        const [et, size] = this.listHeader();
-        // Booleans inside a collection take one byte each.
-        for (let i = 0; i < size; i++) et === T_TRUE || et === T_FALSE ? this.pos++ : this.skip(et);
-        return;
-      }
-      case T_MAP: {
-        const size = Number(this.varint());
-        if (size === 0) return;
-        const kv = this.byte();
-        for (let i = 0; i < size; i++) {
-          this.skip(kv >> 4);
-          this.skip(kv & 0x0f);
-        }
-        return;
-      }
-      case T_STRUCT:
-        this.struct(() => false);
-        return;
-      default:
-        throw new IcebergError('INVALID_PARQUET', `Parquet footer has unknown Thrift type ${type}`);
-    }
-  }
 }
 
 /** Decodes a FileMetaData structure (the footer bytes without length and magic). */
@@ -329,7 +211,7 @@ function rowGroup(r: Reader): RowGroup {
 }
 
 function columnChunk(r: Reader): ColumnChunk {
-  let chunk: Omit<ColumnChunk, 'indexes'> | undefined;
+  let chunk: ChunkMeta | undefined;
   // offset_index_offset/length (4, 5), column_index_offset/length (6, 7).
   const idx: Record<number, number> = {};
   r.struct((id, type) => {
@@ -344,16 +226,22 @@ function columnChunk(r: Reader): ColumnChunk {
     return true;
   });
   if (!chunk) throw new IcebergError('INVALID_PARQUET', 'Parquet column chunk has no meta_data');
-  const indexes: { start: number; length: number }[] = [];
-  for (const [at, len] of [
-    [idx[4], idx[5]],
-    [idx[6], idx[7]],
-  ])
-    if (at !== undefined && len !== undefined && len > 0) indexes.push({ start: at, length: len });
-  return { ...chunk, indexes };
+  const range = (at: number | undefined, length: number | undefined) =>
+    at !== undefined && length !== undefined && length > 0 ? { start: at, length } : undefined;
+  const offsetIndex = range(idx[4], idx[5]);
+  const columnIndex = range(idx[6], idx[7]);
+  const indexes = [offsetIndex, columnIndex].filter((x) => x !== undefined);
+  return {
+    ...chunk,
+    indexes,
+    ...(offsetIndex ? { offsetIndex } : {}),
+    ...(columnIndex ? { columnIndex } : {}),
+  };
 }
 
-function columnMetaData(r: Reader): Omit<ColumnChunk, 'indexes'> {
+type ChunkMeta = Omit<ColumnChunk, 'indexes' | 'offsetIndex' | 'columnIndex'>;
+
+function columnMetaData(r: Reader): ChunkMeta {
   let path: string[] = [];
   let size = 0;
   let dataPage = 0;

@@ -167,10 +167,11 @@ export function rangeBlob(
   size: number,
   fetched: readonly Fetched[],
   reads: BlobReads,
+  skipped: readonly ByteRange[] = [],
 ): Blob {
   return blobOf(size, reads, async (start, end) => {
     const bytes =
-      fromFetched(fetched, start, end) ?? (await io.readRange(path, start, end - start));
+      fromFetched(fetched, start, end, skipped) ?? (await io.readRange(path, start, end - start));
     return bytes.slice().buffer as ArrayBuffer;
   });
 }
@@ -221,9 +222,14 @@ function blobOf(
  * The file as a Blob over `fetched` alone (for a thread that has no FileIO: the bytes were
  * read for it); a read outside them fails (in `reads`), naming the range.
  */
-export function heldBlob(size: number, fetched: readonly Fetched[], reads: BlobReads): Blob {
+export function heldBlob(
+  size: number,
+  fetched: readonly Fetched[],
+  reads: BlobReads,
+  skipped: readonly ByteRange[] = [],
+): Blob {
   return blobOf(size, reads, async (start, end) => {
-    const bytes = fromFetched(fetched, start, end);
+    const bytes = fromFetched(fetched, start, end, skipped);
     if (!bytes)
       throw new IcebergError(
         'INVALID_ARGUMENT',
@@ -233,11 +239,16 @@ export function heldBlob(size: number, fetched: readonly Fetched[], reads: BlobR
   });
 }
 
-/** Bytes start..end assembled from the fetched ranges, or undefined when they leave a gap. */
-function fromFetched(
+/**
+ * Bytes start..end assembled from the fetched ranges, or undefined when they leave a gap.
+ * Bytes inside `skipped` (pages the page index ruled out, which the reader skips by its
+ * offset index but may ask for inside a larger, coalesced read) read as zeros.
+ */
+export function fromFetched(
   fetched: readonly Fetched[],
   start: number,
   end: number,
+  skipped: readonly ByteRange[] = [],
 ): Uint8Array | undefined {
   const hit = fetched.find((f) => f.start <= start && end <= f.start + f.bytes.length);
   if (hit) return hit.bytes.subarray(start - hit.start, end - hit.start);
@@ -245,7 +256,12 @@ function fromFetched(
   let at = start;
   while (at < end) {
     const f = fetched.find((x) => x.start <= at && at < x.start + x.bytes.length);
-    if (!f) return undefined;
+    if (!f) {
+      const skip = skipped.find((x) => x.start <= at && at < x.start + x.length);
+      if (!skip) return undefined;
+      at = Math.min(end, skip.start + skip.length); // left as zeros
+      continue;
+    }
     const upto = Math.min(end, f.start + f.bytes.length);
     out.set(f.bytes.subarray(at - f.start, upto - f.start), at - start);
     at = upto;

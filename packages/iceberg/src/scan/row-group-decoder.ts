@@ -7,7 +7,7 @@
  * Parquet: https://parquet.apache.org/docs/file-format/ (row groups, column chunks).
  */
 import { parquetWasm } from '../writer/wasm.ts';
-import { BlobReads, type Fetched, heldBlob } from './ranged-read.ts';
+import { BlobReads, type ByteRange, type Fetched, heldBlob } from './ranged-read.ts';
 
 export interface RowGroupRequest {
   /** The file's size in bytes. */
@@ -17,6 +17,13 @@ export interface RowGroupRequest {
   readonly rowGroup: number;
   /** parquet-wasm column names (dotted paths). */
   readonly columns: readonly string[];
+  /** Only rows offset..offset+limit of the row group (pages selected by the page index:
+   * `ranges` then need hold only the pages of those rows, ./page-selection.ts). */
+  readonly offset?: number;
+  readonly limit?: number;
+  /** Pages the page index ruled out (not in `ranges`): read as zeros when the reader asks
+   * for them inside a coalesced read (./ranged-read.ts `fromFetched`). */
+  readonly skipped?: readonly ByteRange[];
 }
 
 /** Decodes a row group to Arrow IPC stream bytes, e.g. on a worker thread. */
@@ -27,12 +34,14 @@ export async function decodeRowGroup(request: RowGroupRequest): Promise<Uint8Arr
   const reads = new BlobReads();
   return reads.run(async () => {
     const file = await parquetWasm().ParquetFile.fromFile(
-      heldBlob(request.size, request.ranges, reads),
+      heldBlob(request.size, request.ranges, reads, request.skipped),
     );
     try {
       const table = await file.read({
         rowGroups: [request.rowGroup],
         columns: [...request.columns],
+        ...(request.offset !== undefined ? { offset: request.offset } : {}),
+        ...(request.limit !== undefined ? { limit: request.limit } : {}),
       });
       return table.intoIPCStream();
     } finally {

@@ -15,12 +15,15 @@
  *   strings only when the bytes are valid UTF-8 (a bound truncated inside a code point is
  *   dropped); a float bound that is NaN drops both bounds; ±0 bounds are widened to -0/+0.
  * - null_count gives mayHaveNull / allNull (null_count = rows of the row group).
+ * - A page's column index entry (./page-index.ts) is read by the same rules, per page
+ *   (`forPage`); a page of nulls only is allNull.
  * - Leaves under a repeated field (list, map) give nothing: filters cannot reference them.
  * - A field ID the file does not have at all reads as null in every row (allNull).
  */
 import { decimalParams, fixedLength, type PrimitiveType } from '../spec/types.ts';
 import { bigIntFromBytes } from '../spec/values.ts';
 import type { ColumnStats } from './expressions.ts';
+import type { ColumnIndex } from './page-index.ts';
 import type { FileMetaData, SchemaElement, Statistics } from './parquet-footer.ts';
 
 const BOOLEAN = 0;
@@ -84,21 +87,55 @@ export class RowGroupStats {
       if (!leaf) return this.ids.has(id) ? undefined : { mayHaveNull: true, allNull: true };
       const chunk = group.columns[leaf.column];
       if (!chunk?.statistics) return undefined;
-      const s = chunk.statistics;
-      const out: { lower?: unknown; upper?: unknown; mayHaveNull?: boolean; allNull?: boolean } =
-        {};
-      if (s.nullCount !== undefined) {
-        out.mayHaveNull = s.nullCount > 0;
-        out.allNull = group.numRows > 0 && s.nullCount === group.numRows;
-      }
-      const order = this.meta.typeDefinedOrder?.[leaf.column];
-      const bounds = decodeBounds(type, leaf.element, s, order !== false);
-      if (bounds) {
-        out.lower = bounds[0];
-        out.upper = bounds[1];
-      }
-      return out;
+      return this.toColumnStats(type, leaf, chunk.statistics, group.numRows);
     };
+  }
+
+  /** The leaf column (index among the file's leaves) that field `id` is read from, when
+   * it has no repeated ancestor and its type is known; undefined otherwise. */
+  leafColumn(id: number): number | undefined {
+    return this.types.has(id) ? this.leaves.get(id)?.column : undefined;
+  }
+
+  /** What one page's entry of a column index says of field `id` (a leaf: `leafColumn`),
+   * for a page of `rows` rows. */
+  forPage(id: number, index: ColumnIndex, page: number, rows: number): ColumnStats | undefined {
+    const type = this.types.get(id);
+    const leaf = this.leaves.get(id);
+    if (!type || !leaf) return undefined;
+    if (index.nullPages[page]) return { mayHaveNull: true, allNull: true };
+    const min = index.minValues[page];
+    const max = index.maxValues[page];
+    const nullCount = index.nullCounts?.[page];
+    // The index's values are ordered by the column order, like min_value/max_value; with
+    // no column_orders in the footer, only where signed order is the type's order (as the
+    // deprecated min/max are used: see decodeBounds).
+    const order = this.meta.typeDefinedOrder?.[leaf.column];
+    const s: Statistics = {
+      ...(min && max ? { min, max, minValue: min, maxValue: max } : {}),
+      ...(nullCount !== undefined ? { nullCount } : {}),
+    };
+    return this.toColumnStats(type, leaf, s, rows, order === true);
+  }
+
+  private toColumnStats(
+    type: PrimitiveType,
+    leaf: Leaf,
+    s: Statistics,
+    rows: number,
+    typeDefined = this.meta.typeDefinedOrder?.[leaf.column] !== false,
+  ): ColumnStats {
+    const out: { lower?: unknown; upper?: unknown; mayHaveNull?: boolean; allNull?: boolean } = {};
+    if (s.nullCount !== undefined) {
+      out.mayHaveNull = s.nullCount > 0;
+      out.allNull = rows > 0 && s.nullCount === rows;
+    }
+    const bounds = decodeBounds(type, leaf.element, s, typeDefined);
+    if (bounds) {
+      out.lower = bounds[0];
+      out.upper = bounds[1];
+    }
+    return out;
   }
 }
 

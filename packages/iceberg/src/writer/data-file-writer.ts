@@ -28,6 +28,10 @@ export interface WriteDataFileOptions {
   readonly rowGroupBytes?: number;
   /** Cap on a column chunk's dictionary page (default 64 KiB; see ./parquet.ts). */
   readonly dictionaryPageBytes?: number;
+  /** Page-level statistics and the page index (./parquet.ts `pageIndex`). */
+  readonly pageIndex?: boolean;
+  /** Target data page size in bytes (./parquet.ts). */
+  readonly dataPageBytes?: number;
 }
 
 /** Throws unless the table's top-level columns carry the schema's field IDs in order. */
@@ -70,6 +74,8 @@ export async function writeDataFile(
     ...(opts.dictionaryPageBytes === undefined
       ? {}
       : { dictionaryPageBytes: opts.dictionaryPageBytes }),
+    ...(opts.pageIndex === undefined ? {} : { pageIndex: opts.pageIndex }),
+    ...(opts.dataPageBytes === undefined ? {} : { dataPageBytes: opts.dataPageBytes }),
   });
   const out = await io.create(path);
   const tail: Uint8Array[] = [];

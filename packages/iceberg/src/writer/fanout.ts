@@ -41,6 +41,10 @@ export interface WritePartitionedOptions {
   readonly rowGroupBytes?: number;
   /** Cap on a column chunk's dictionary page (default 64 KiB; see ./parquet.ts). */
   readonly dictionaryPageBytes?: number;
+  /** Page-level statistics and the page index (./parquet.ts `pageIndex`). */
+  readonly pageIndex?: boolean;
+  /** Target data page size in bytes (./parquet.ts). */
+  readonly dataPageBytes?: number;
   /** File name generator; default `<random uuid>.parquet`. */
   readonly fileName?: () => string;
 }
@@ -78,6 +82,8 @@ export async function writePartitioned(
     ...(opts.dictionaryPageBytes === undefined
       ? {}
       : { dictionaryPageBytes: opts.dictionaryPageBytes }),
+    ...(opts.pageIndex === undefined ? {} : { pageIndex: opts.pageIndex }),
+    ...(opts.dataPageBytes === undefined ? {} : { dataPageBytes: opts.dataPageBytes }),
   };
   if (spec.fields.length === 0) {
     const path = joinPath(opts.dataLocation, name());

@@ -62,11 +62,13 @@ export async function tableOf(
   return { io, catalog, table };
 }
 
-/** Appends `rows` as one data file (per partition) with row groups of `rowGroupSize` rows. */
+/** Appends `rows` as one data file (per partition) with row groups of `rowGroupSize` rows
+ * (with `pages`: a page index, data pages of about that many bytes). */
 export async function append(
   table: Table,
   rows: readonly Record<string, unknown>[],
   rowGroupSize: number,
+  pages?: { readonly dataPageBytes: number },
 ): Promise<{ table: Table; files: DataFile[] }> {
   const s = currentSchema(table.metadata);
   const files = await writePartitioned(table.io, {
@@ -75,6 +77,7 @@ export async function append(
     table: icebergRowsToArrow(s, rows),
     dataLocation: `${table.metadata.location}/data`,
     rowGroupSize,
+    ...(pages ? { pageIndex: true, dataPageBytes: pages.dataPageBytes } : {}),
   });
   const op = fastAppend(table);
   for (const f of files) op.appendFile(f);

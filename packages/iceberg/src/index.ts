@@ -73,7 +73,20 @@ export {
   POSITION_DELETE_SCHEMA,
 } from './scan/deletes.ts';
 export * from './scan/expressions.ts';
+export {
+  type ChunkPageIndex,
+  type ColumnIndex,
+  type PageLocation,
+  parseColumnIndex,
+  parseOffsetIndex,
+} from './scan/page-index.ts';
+export type {
+  ColumnChunk,
+  FileMetaData,
+  RowGroup as ParquetRowGroup,
+} from './scan/parquet-footer.ts';
 export { type FileScanTask, planFiles, type ScanOptions, type ScanPlan } from './scan/planner.ts';
+export { readFooter } from './scan/ranged-read.ts';
 export { toReadBatch } from './scan/read-batch.ts';
 export { arrowTableToRows, readParquet } from './scan/read-parquet.ts';
 export {

@@ -397,6 +397,7 @@ export class TableFlusher {
       rowGroupSize: d.config.parquet.rowGroupSize,
       rowGroupBytes: rowGroupBytes(d.config),
       dictionaryPageBytes: d.config.parquet.dictionaryPageBytes,
+      pageIndex: d.config.parquet.pageIndex,
       // The table's own storage settings (vended credentials) when its catalog gave some.
       storage: t.state.storage ?? d.config.storage,
     };

@@ -132,6 +132,7 @@ async function flush(task: FlushTask): Promise<FlushTaskResult> {
       rowGroupSize: task.rowGroupSize,
       rowGroupBytes: task.rowGroupBytes,
       dictionaryPageBytes: task.dictionaryPageBytes,
+      ...(task.pageIndex ? { pageIndex: true } : {}),
     });
     return { ok: true, files, rows: table.numRows };
   } catch (e) {

@@ -109,6 +109,8 @@ export interface FlushTask {
   readonly rowGroupSize: number;
   readonly rowGroupBytes: number;
   readonly dictionaryPageBytes: number;
+  /** parquet.pageIndex: page statistics and the page index; default false. */
+  readonly pageIndex?: boolean;
   /** Where data files may live (s3:// needs storage.s3); see ../storage/file-io.ts. */
   readonly storage: StorageConfig;
 }

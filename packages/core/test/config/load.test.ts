@@ -45,6 +45,7 @@ describe('config', () => {
       compression: 'snappy',
       rowGroupSize: 1_000_000,
       dictionaryPageBytes: 65_536,
+      pageIndex: false,
     });
     expect(c.tables.map((t) => t.typeConflicts)).toEqual(['asString', 'asString']);
     expect(c.limits).toEqual({
@@ -57,6 +58,15 @@ describe('config', () => {
     expect(() => {
       (c.kafka as { groupId: string }).groupId = 'x';
     }).toThrow();
+  });
+
+  it('takes parquet.pageIndex and names a bad one by its path', () => {
+    expect(
+      parseConfig(`${GOOD}parquet: { pageIndex: true }\n`, { baseDir: '/b' }).parquet.pageIndex,
+    ).toBe(true);
+    expect(problems(`${GOOD}parquet: { pageIndex: 'yes' }\n`)).toEqual([
+      expect.stringMatching(/^parquet\.pageIndex: /),
+    ]);
   });
 
   it('takes parquet.dictionaryPageBytes and names a bad one by its path', () => {

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { UNPARTITIONED_SPEC } from '@kice/iceberg';
+import { LocalFileIO, readFooter, UNPARTITIONED_SPEC } from '@kice/iceberg';
 import * as arrow from 'apache-arrow';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeJsonBatch } from '../../src/decode/json-decoder.ts';
@@ -147,5 +147,37 @@ describe('decode result hand-off', () => {
     const table = arrow.tableFromIPC(r.ipc);
     expect(table.numRows).toBe(500);
     expect(table.getChild('name')?.get(499)).toBe('n499');
+  });
+
+  it('writes the page index when the flush task asks for it (parquet.pageIndex)', async () => {
+    const r = unpackDecodeResult(await runTask(decodeTask()));
+    if (!r.ok) throw new Error(r.error.message);
+    dir = await mkdtemp(join(tmpdir(), 'kice-decode-result-'));
+    const io = new LocalFileIO();
+    const indexed = async (pageIndex: boolean | undefined) => {
+      const flushed = (await runTask({
+        kind: 'flush',
+        batches: [r.ipc],
+        schema: { ...r.schema, schemaId: 0 },
+        spec: UNPARTITIONED_SPEC,
+        dataLocation: dir as string,
+        compression: 'snappy',
+        rowGroupSize: 1_000_000,
+        rowGroupBytes: 1 << 20,
+        dictionaryPageBytes: 65_536,
+        ...(pageIndex === undefined ? {} : { pageIndex }),
+        storage: undefined as never,
+      })) as FlushTaskResult;
+      if (!flushed.ok) throw new Error(flushed.error.message);
+      const f = flushed.files[0];
+      if (!f) throw new Error('no file');
+      const { meta } = await readFooter(io, f.filePath, f.fileSizeInBytes);
+      const chunks = meta.rowGroups.flatMap((g) => g.columns);
+      expect(chunks.length).toBeGreaterThan(0);
+      return chunks.map((c) => c.offsetIndex !== undefined && c.columnIndex !== undefined);
+    };
+    expect(new Set(await indexed(true))).toEqual(new Set([true]));
+    expect(new Set(await indexed(false))).toEqual(new Set([false]));
+    expect(new Set(await indexed(undefined))).toEqual(new Set([false]));
   });
 });

@@ -33,6 +33,18 @@ export type SparkRequest =
       readonly table: string;
       /** Rows keyed by column name, tagged (encodeTagged). */
       readonly rows: readonly JsonValue[];
+    }
+  /**
+   * Iceberg Java decodes a deletion-vector-v1 blob (hex) that deletes `positions`
+   * (decimal strings) of `referenced`: one row, `cardinality` (bigint), `missing` (the
+   * positions Java does not find deleted) and `serialized` (Java's own serialization of
+   * what it decoded, Uint8Array).
+   */
+  | {
+      readonly op: 'java-dv';
+      readonly blob: string;
+      readonly positions: readonly string[];
+      readonly referenced: string;
     };
 
 /** Runs `spark.sh <command>`; resolves with stdout, rejects with stderr on a non-zero exit. */

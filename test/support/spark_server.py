@@ -31,6 +31,12 @@ a catalog name of its own on first use; `{k}` in SQL stands for that catalog's n
   {"op": "append", "warehouse": W, "table": "ns.t", "rows": [tagged row, ...]}
       appends the rows (keyed by column name, tagged as test/support/readers.py reads
       them) as one Spark write task: one data file per partition; result {"rows": []}
+  {"op": "java-dv", "blob": HEX, "positions": ["0", "7", ...], "referenced": PATH}
+      Iceberg Java's own reader of a Puffin deletion-vector-v1 blob
+      (PositionDeleteIndex.deserialize, which checks the length, magic, CRC and that the
+      cardinality equals len(positions)); result one row: "cardinality" (long),
+      "missing" (the given positions Java does not find deleted, as strings) and
+      "serialized" (binary: the index serialized again by Java, as a DV writer would)
 
 Rows come back tagged by test/support/readers.py's rules (from the Arrow batches Spark
 returns): Spark has no TIME type (Iceberg `time` columns cannot be read), a uuid reads as
@@ -146,6 +152,37 @@ def java_generic_rows(spark, location: str, columns: list[str]) -> list[dict[str
     return out
 
 
+def java_dv(spark, blob_hex: str, positions: list[str], referenced: str) -> list[dict[str, Any]]:
+    jvm = spark._jvm
+    ib = jvm.org.apache.iceberg
+    blob = bytearray.fromhex(blob_hex)
+    # The DeleteFile a delete manifest would hold for the blob, alone in a Puffin file at
+    # offset 0: deserialize checks the blob's length against content_size_in_bytes and its
+    # cardinality against record_count.
+    dv = (
+        ib.FileMetadata.deleteFileBuilder(ib.PartitionSpec.unpartitioned())
+        .ofPositionDeletes()
+        .withFormat(ib.FileFormat.PUFFIN)
+        .withPath(referenced + "-dv.puffin")
+        .withFileSizeInBytes(len(blob))
+        .withReferencedDataFile(referenced)
+        .withContentOffset(0)
+        .withContentSizeInBytes(len(blob))
+        .withRecordCount(len(positions))
+        .build()
+    )
+    index = ib.deletes.PositionDeleteIndex.deserialize(blob, dv)
+    missing = [p for p in positions if not index.isDeleted(int(p))]
+    serialized = bytes(index.serialize().array())
+    return [
+        {
+            "cardinality": {"$l": str(index.cardinality())},
+            "missing": missing,
+            "serialized": {"$b": serialized.hex()},
+        }
+    ]
+
+
 def qualified(catalogs: Catalogs, req: dict[str, Any]) -> str:
     return f"{catalogs.name(req['warehouse'])}.{req['table']}"
 
@@ -163,6 +200,8 @@ def handle(spark, catalogs: Catalogs, req: dict[str, Any]) -> dict[str, Any]:
         return {"rows": tagged_rows(spark.read.format("iceberg").load(req["location"]))}
     if op == "java-generic":
         return {"rows": java_generic_rows(spark, req["location"], req["columns"])}
+    if op == "java-dv":
+        return {"rows": java_dv(spark, req["blob"], req["positions"], req["referenced"])}
     if op == "append":
         from pyspark.sql.pandas.types import to_arrow_schema
 

@@ -146,3 +146,53 @@ export {
   writeParquet,
   writeParquetStream,
 } from './writer/parquet.ts';
+
+// Puffin files and Iceberg v3 deletion vectors (deletion-vector-v1 blobs).
+
+export { type PuffinCompressionCodec, zstdAvailable } from './puffin/compression.ts';
+export {
+  type DecodeDeletionVectorOptions,
+  DeletionVector,
+  DV_MAGIC,
+  decodeDeletionVector,
+  encodeDeletionVector,
+  type RowPosition,
+} from './puffin/deletion-vector.ts';
+export {
+  CARDINALITY_PROPERTY,
+  type DeletionVectorLocation,
+  DV_BLOB_TYPE,
+  deletionVectorBlob,
+  deletionVectorFromBlob,
+  REFERENCED_DATA_FILE_PROPERTY,
+  ROW_POSITION_FIELD_ID,
+  readDeletionVector,
+} from './puffin/dv-blob.ts';
+export {
+  CREATED_BY_PROPERTY,
+  FLAG_FOOTER_PAYLOAD_COMPRESSED,
+  FOOTER_STRUCT_LENGTH,
+  fileMetadataToJson,
+  PUFFIN_MAGIC,
+  type PuffinBlobMetadata,
+  type PuffinFileMetadata,
+  parseFileMetadata,
+} from './puffin/format.ts';
+export {
+  PUFFIN_TAIL_BYTES,
+  type PuffinFooter,
+  parsePuffin,
+  parsePuffinFooter,
+  puffinBlobData,
+  puffinFooterSize,
+  readPuffinBlob,
+  readPuffinFooter,
+} from './puffin/reader.ts';
+export {
+  type PuffinBlob,
+  type PuffinFile,
+  PuffinWriter,
+  type PuffinWriterOptions,
+  writePuffin,
+  writePuffinFile,
+} from './puffin/writer.ts';

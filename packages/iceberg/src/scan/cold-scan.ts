@@ -425,27 +425,35 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
     groups.push({ index, first: firstRows[index] as number, numRows, parts });
   }
   if (groups.length === 0) return;
-  /** Pages of the file that page selection left out (the reader may ask for them inside
-   * a coalesced read, and skips them: they read as zeros). */
+  /** Pages that page selection left out of the row groups being read (the reader may
+   * ask for them inside a coalesced read, and skips them: they read as zeros); like
+   * `fetched`, entries leave with their row group. */
   const skipped: ByteRange[] = [];
-  /** Ranges of row group `g`'s chunks under `cols` and not under `skip`: whole chunks, or
-   * with page-selected rows the pages holding `parts` (./page-selection.ts). */
-  const chunkRanges = (
+  /** Fetches the chunks of row group `g` under `cols` and not under `skip`: whole chunks,
+   * or with page-selected rows the pages holding `parts` (./page-selection.ts), whose
+   * left-out pages join `skipped` until `release`. */
+  const fetchChunks = (
     g: Group,
     parts: readonly RowRange[] | undefined,
     cols: readonly string[][],
     skip: readonly string[][] = [],
-  ): ByteRange[] =>
-    coalesce(
-      (meta.rowGroups[g.index]?.columns ?? []).flatMap((c, column) => {
-        if (!under(c.path, cols) || under(c.path, skip)) return [];
-        if (!parts) return [{ start: c.start, length: c.length }];
-        const r = chunkPageRanges(c, pageIndex.pages(g.index, column), g.numRows, parts);
-        skipped.push(...r.skipped);
-        return r.needed;
-      }),
-      COALESCE_GAP,
-    );
+  ): Promise<Held> => {
+    const left: ByteRange[] = [];
+    const needed = (meta.rowGroups[g.index]?.columns ?? []).flatMap((c, column) => {
+      if (!under(c.path, cols) || under(c.path, skip)) return [];
+      if (!parts) return [{ start: c.start, length: c.length }];
+      const r = chunkPageRanges(c, pageIndex.pages(g.index, column), g.numRows, parts);
+      left.push(...r.skipped);
+      return r.needed;
+    });
+    skipped.push(...left);
+    return fetch(coalesce(needed, COALESCE_GAP)).then((chunks) => ({ chunks, skipped: left }));
+  };
+  const hold = (h: Held) => fetched.push(...h.chunks);
+  const release = (h: Held) => {
+    for (const c of h.chunks) fetched.splice(fetched.indexOf(c), 1);
+    for (const r of h.skipped) skipped.splice(skipped.indexOf(r), 1);
+  };
   const names = (cols: readonly string[][]) => cols.map((c) => c.join('.'));
   const firstPass = late ? filterColumns : columns;
   // Decoded here, the file is opened once; a decoder gets each row group's bytes.
@@ -484,16 +492,16 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
   };
   /** The parts of `g` to decode: its page-selected row ranges, or the whole row group. */
   const partsOf = (g: Group): readonly (RowRange | undefined)[] => g.parts ?? [undefined];
-  let pending: Promise<Fetched[]> | undefined;
+  let pending: Promise<Held> | undefined;
   try {
     const head = groups[0] as Group;
-    pending = fetch(chunkRanges(head, head.parts, firstPass));
+    pending = fetchChunks(head, head.parts, firstPass);
     for (let k = 0; k < groups.length; k++) {
       const g = groups[k] as Group;
-      const chunks = await (pending as Promise<Fetched[]>);
+      const chunks = await (pending as Promise<Held>);
       const nextGroup = groups[k + 1];
-      pending = nextGroup ? fetch(chunkRanges(nextGroup, nextGroup.parts, firstPass)) : undefined;
-      fetched.push(...chunks);
+      pending = nextGroup ? fetchChunks(nextGroup, nextGroup.parts, firstPass) : undefined;
+      hold(chunks);
       stats.rowGroupsRead++;
       let matched = false;
       for (const part of partsOf(g)) {
@@ -516,25 +524,31 @@ async function* readFile(ctx: FileContext, task: FileScanTask): AsyncGenerator<a
         }
         if (!mask.includes(1)) continue;
         matched = true;
-        const more = await fetch(chunkRanges(g, part && [part], outputColumns, filterColumns));
-        fetched.push(...more);
+        const more = await fetchChunks(g, part && [part], outputColumns, filterColumns);
+        hold(more);
         let at = 0;
         for (const b of await decode(g.index, outputColumns, part)) {
           const out = output(b, mask.subarray(at, at + b.length));
           at += b.length;
           if (out) yield out;
         }
-        for (const c of more) fetched.splice(fetched.indexOf(c), 1);
+        release(more);
       }
       if (late && !matched) stats.rowGroupsLateSkipped++;
       // This row group's chunks are no longer needed once decoded.
-      for (const c of chunks) fetched.splice(fetched.indexOf(c), 1);
+      release(chunks);
     }
   } finally {
     // Closed early: a prefetch still in flight is not awaited (nor reported).
     pending?.catch(() => undefined);
     file?.free();
   }
+}
+
+/** Bytes fetched for a decode, and the pages it leaves out. */
+interface Held {
+  readonly chunks: readonly Fetched[];
+  readonly skipped: readonly ByteRange[];
 }
 
 interface Group {
